@@ -21,11 +21,24 @@ class Scanner:
         findings: list[Finding] = []
         for rec in self.recognizers:
             findings.extend(rec.analyze(text))
-        findings.sort(key=lambda f: (f.start, -f.end))
-        return ScanResult(findings)
+        return ScanResult(resolve_overlaps(findings))
 
     def scan_many(self, texts: Iterable[str]) -> list[ScanResult]:
         return [self.scan(t) for t in texts]
+
+
+def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Drop a finding that lies inside a longer one of the same category (a phone number read inside
+    a NIR, a name inside an e-mail address). Findings of other categories are kept: a NIR inside a
+    clinical vignette is still reported as a NIR."""
+    ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start)))
+    kept: list[Finding] = []
+    for f in ordered:
+        if any(k.category == f.category and k.start <= f.start and f.end <= k.end and (k.end - k.start) > (f.end - f.start)
+               for k in kept):
+            continue
+        kept.append(f)
+    return kept
 
 
 def build_default_scanner(options: dict | None = None) -> Scanner:
