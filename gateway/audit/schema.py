@@ -52,4 +52,36 @@ audit_records = Table(
     Column("upstream_ms", Float),
     Column("total_ms", Float),
     Column("error", Text),
+    # Integrity (migration 0002): see gateway/audit/chain.py.
+    Column("prev_hash", String(64)),
+    Column("record_hash", String(64)),
+    Column("outcome_hash", String(64)),
+)
+
+#: One row per purge: the chain resumes after ``through_seq`` from ``last_hash``.
+audit_anchors = Table(
+    "audit_anchors",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("through_seq", BigInteger, nullable=False),
+    Column("last_hash", String(64), nullable=False),
+    Column("purged", Integer, nullable=False),
+    Column("older_than", DateTime(timezone=True), nullable=False),
+    Column("actor", String(128), nullable=False),
+)
+
+#: Every read of the audit data (API, dashboard, command line): who, when, what.
+admin_access_log = Table(
+    "admin_access_log",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(128)),
+    Column("role", String(16)),
+    Column("channel", String(16), nullable=False),  # api | dashboard | cli
+    Column("action", String(64), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("outcome", String(16), nullable=False),  # ok | denied | unauthenticated | invalid
+    Column("client_addr", String(64)),
 )

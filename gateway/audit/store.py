@@ -1,17 +1,30 @@
-"""Audit store on SQLAlchemy 2: SQLite (WAL) embedded by default, PostgreSQL in production."""
+"""Audit store on SQLAlchemy 2: SQLite (WAL) embedded by default, PostgreSQL in production.
+
+Records are hash-chained (see :mod:`gateway.audit.chain`). Appends are serialised so that the chain
+follows commit order even with several gateway instances on one PostgreSQL database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, insert, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.audit.schema import audit_records
+from gateway.audit import chain
+from gateway.audit.schema import admin_access_log, audit_anchors, audit_records
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+#: Advisory lock key serialising chain appends on PostgreSQL ("gardefou" in ASCII).
+PG_CHAIN_LOCK = 0x6761726465666F75
+
+BATCH = 1000
 
 
 class AuditError(Exception):
@@ -19,6 +32,9 @@ class AuditError(Exception):
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's implicit transactions would not
+    # allow BEGIN IMMEDIATE); see _sqlite_begin.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -27,18 +43,46 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+def _sqlite_begin(conn: Connection) -> None:
+    immediate = conn.get_execution_options().get("gardefou_immediate")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+@dataclass
+class ChainProblem:
+    seq: int
+    id: str | None
+    kind: str  # changed | outcome_changed | unlinked | before_anchor
+    message: str
+
+
+@dataclass
+class VerifyResult:
+    checked: int
+    head_seq: int | None
+    head_hash: str
+    anchor_seq: int | None
+    problem: ChainProblem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
 
 
 class AuditStore:
     def __init__(self, url: str):
         self.url = url
         self.engine = make_engine(url)
+        self.is_pg = self.engine.dialect.name == "postgresql"
 
     def migrate(self) -> None:
         """Bring the schema to the latest Alembic revision."""
@@ -61,20 +105,153 @@ class AuditStore:
         except SQLAlchemyError:
             return False
 
+    # -- writes ------------------------------------------------------------------------------
+    def _chain_tx(self):
+        """A transaction holding the chain lock until commit (one writer appends at a time)."""
+        conn = self.engine.connect()
+        if not self.is_pg:
+            conn = conn.execution_options(gardefou_immediate=True)
+        return conn
+
+    def _lock(self, conn: Connection) -> None:
+        if self.is_pg:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
+
+    def _head(self, conn: Connection) -> tuple[int, str]:
+        """(seq, hash) of the chain's last link: the last record, else the last purge anchor."""
+        last = conn.execute(
+            select(audit_records.c.seq, audit_records.c.record_hash).order_by(audit_records.c.seq.desc()).limit(1)
+        ).first()
+        if last is not None:
+            return last[0], last[1]
+        anchor = conn.execute(
+            select(audit_anchors.c.through_seq, audit_anchors.c.last_hash)
+            .order_by(audit_anchors.c.through_seq.desc()).limit(1)
+        ).first()
+        return (anchor[0], anchor[1]) if anchor else (0, chain.GENESIS)
+
     def insert(self, record: dict[str, Any]) -> None:
+        rec = chain.normalise(record)
         try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(audit_records).values(**record))
+            with self._chain_tx() as conn, conn.begin():
+                self._lock(conn)
+                last_seq, prev = self._head(conn)
+                if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
+                    rec["seq"] = last_seq + 1
+                rec_hash = chain.record_hash(prev, rec)
+                rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
+                conn.execute(insert(audit_records).values(**rec))
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
 
     def complete(self, record_id: str, fields: dict[str, Any]) -> None:
-        """Add what is known after the response (upstream outcome, latencies)."""
+        """Add what is known after the response (upstream outcome, latencies); rehash the outcome."""
+        unknown = set(fields) - set(chain.OUTCOME_FIELDS)
+        if unknown:
+            raise ValueError(f"not outcome fields: {sorted(unknown)}")
+        fields = chain.normalise(fields)
+        cols = [audit_records.c[k] for k in chain.OUTCOME_FIELDS]
         try:
-            with self.engine.begin() as conn:
+            with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
+                stmt = select(audit_records.c.record_hash, *cols).where(audit_records.c.id == record_id)
+                if self.is_pg:
+                    stmt = stmt.with_for_update()
+                row = conn.execute(stmt).mappings().first()
+                if row is None:
+                    raise AuditError(f"unknown record {record_id}")
+                merged = {**dict(row), **fields}
+                fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
                 conn.execute(update(audit_records).where(audit_records.c.id == record_id).values(**fields))
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
+
+    def purge(self, older_than: datetime, actor: str) -> tuple[int, int | None]:
+        """Delete the records older than ``older_than`` (a chain prefix) and anchor the rest.
+
+        Deletes every record before the first one at or after the cut-off, so the remaining chain
+        is contiguous. Returns (number purged, last purged seq).
+        """
+        cutoff = chain.norm_ts(older_than)
+        with self._chain_tx() as conn, conn.begin():
+            self._lock(conn)
+            first_kept = conn.execute(
+                select(func.min(audit_records.c.seq)).where(audit_records.c.ts >= cutoff)
+            ).scalar_one_or_none()
+            q = select(audit_records.c.seq, audit_records.c.record_hash)
+            if first_kept is not None:
+                q = q.where(audit_records.c.seq < first_kept)
+            last = conn.execute(q.order_by(audit_records.c.seq.desc()).limit(1)).first()
+            if last is None:
+                return 0, None
+            through, last_hash = last
+            count = conn.execute(
+                select(func.count()).select_from(audit_records).where(audit_records.c.seq <= through)
+            ).scalar_one()
+            conn.execute(
+                insert(audit_anchors).values(
+                    ts=datetime.now(UTC), through_seq=through, last_hash=last_hash or chain.GENESIS,
+                    purged=count, older_than=cutoff, actor=actor,
+                )
+            )
+            conn.execute(delete(audit_records).where(audit_records.c.seq <= through))
+            return count, through
+
+    # -- integrity ---------------------------------------------------------------------------
+    def verify(self) -> VerifyResult:
+        """Walk the chain in ``seq`` order; stop at the first record changed, deleted or inserted."""
+        with self.engine.connect() as conn:
+            anchor = conn.execute(
+                select(audit_anchors).order_by(audit_anchors.c.through_seq.desc()).limit(1)
+            ).mappings().first()
+        prev = anchor["last_hash"] if anchor else chain.GENESIS
+        anchor_seq = anchor["through_seq"] if anchor else None
+        res = VerifyResult(checked=0, head_seq=None, head_hash=prev, anchor_seq=anchor_seq)
+        prev_seq = anchor_seq
+        for rec in self.iter_records(ascending=True):
+            seq, rid = rec["seq"], rec["id"]
+            where = f"record seq={seq} id={rid}"
+            if anchor_seq is not None and seq <= anchor_seq:
+                res.problem = ChainProblem(seq, rid, "before_anchor",
+                                           f"{where}: present although purged up to seq={anchor_seq} (inserted)")
+                return res
+            expected = chain.record_hash(rec["prev_hash"] or "", rec)
+            if rec["record_hash"] != expected:
+                res.problem = ChainProblem(seq, rid, "changed",
+                                           f"{where}: content does not match its hash (changed, or inserted "
+                                           "outside Garde-fou)")
+                return res
+            if rec["prev_hash"] != prev:
+                after = f"seq={prev_seq}" if prev_seq is not None else "the start of the chain"
+                res.problem = ChainProblem(seq, rid, "unlinked",
+                                           f"{where}: does not link to the record before it ({after}): "
+                                           "a record was deleted or inserted in between")
+                return res
+            if rec["outcome_hash"] != chain.outcome_hash(rec["record_hash"], rec):
+                res.problem = ChainProblem(seq, rid, "outcome_changed",
+                                           f"{where}: outcome fields do not match the outcome hash (changed)")
+                return res
+            prev, prev_seq = rec["record_hash"], seq
+            res.checked += 1
+            res.head_seq, res.head_hash = seq, prev
+        return res
+
+    # -- reads -------------------------------------------------------------------------------
+    def iter_records(self, where=None, ascending: bool = True, batch: int = BATCH) -> Iterator[dict[str, Any]]:
+        """Every matching record, read in keyset batches (never the whole table in memory)."""
+        last = None
+        while True:
+            q = select(audit_records)
+            if where is not None:
+                q = q.where(where)
+            if last is not None:
+                q = q.where(audit_records.c.seq > last if ascending else audit_records.c.seq < last)
+            q = q.order_by(audit_records.c.seq.asc() if ascending else audit_records.c.seq.desc()).limit(batch)
+            with self.engine.connect() as conn:
+                rows = [dict(r) for r in conn.execute(q).mappings()]
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1]["seq"]
 
     def get(self, record_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
@@ -85,6 +262,27 @@ class AuditStore:
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_records).order_by(audit_records.c.seq.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
+
+    # -- access log --------------------------------------------------------------------------
+    def log_access(
+        self, *, user_id: str | None, role: str | None, channel: str, action: str, params: dict,
+        outcome: str = "ok", client_addr: str | None = None,
+    ) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(admin_access_log).values(
+                    ts=datetime.now(UTC), user_id=user_id, role=role, channel=channel, action=action,
+                    params=params, outcome=outcome, client_addr=client_addr,
+                ))
+        except SQLAlchemyError as exc:
+            raise AuditError(type(exc).__name__) from exc
+
+    def access_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+        q = select(admin_access_log).order_by(admin_access_log.c.seq.desc()).limit(limit)
+        if before is not None:
+            q = q.where(admin_access_log.c.seq < before)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
 
     def dispose(self) -> None:
         self.engine.dispose()

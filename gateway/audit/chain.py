@@ -1,0 +1,86 @@
+"""Tamper evidence for the audit records: a hash chain plus a per-record outcome hash.
+
+Design (settled for issue 5):
+
+* ``record_hash = SHA-256(prev_hash || canonical(core fields))`` where the core fields are everything
+  known when the decision is taken (who, what, decision, rules, findings...). ``prev_hash`` is the
+  ``record_hash`` of the record committed just before (``GENESIS`` for the first one). Appends are
+  serialised (PostgreSQL ``pg_advisory_xact_lock``, SQLite ``BEGIN IMMEDIATE``) and the previous hash
+  is read under the lock, so the chain follows commit order and ``seq`` order, whatever the number of
+  gateway instances writing.
+* The outcome fields (:data:`OUTCOME_FIELDS`) are written at insertion and may be rewritten once the
+  upstream answered (``AuditStore.complete``). They are covered by
+  ``outcome_hash = SHA-256(record_hash || canonical(outcome fields))``, recomputed by ``complete`` and
+  checked by ``gardefou audit verify``. Changing an outcome without recomputing that hash is detected;
+  the record it belongs to cannot be swapped because the outcome hash is bound to its ``record_hash``.
+* A purge deletes a prefix of the chain and stores an anchor (``audit_anchors``) with the hash of the
+  last purged record: the first remaining record must link to it.
+
+Like any unkeyed chain, this detects changes made behind the application's back by anyone who does not
+also recompute every later hash. ``gardefou audit verify`` prints the head hash: writing it down
+elsewhere (ticket, signed mail, paper register) makes even a full recomputation detectable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+#: Fields that ``complete()`` may set after insertion.
+OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error", "upstream_ms", "total_ms")
+
+#: Fields fixed at insertion, covered by the chain.
+CORE_FIELDS = (
+    "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "service_id", "model",
+    "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "prompt_parts",
+    "prompt_chars", "inspect_ms", "error",
+)
+
+FLOAT_FIELDS = ("inspect_ms", "upstream_ms", "total_ms")
+
+
+def norm_ts(value: datetime) -> datetime:
+    """UTC, microseconds: what both SQLite and PostgreSQL give back unchanged."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _value(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key == "ts":
+        return norm_ts(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if key in FLOAT_FIELDS:
+        return round(float(value), 3)
+    if key == "forwarded":
+        return bool(value)
+    return value
+
+
+def normalise(record: dict[str, Any]) -> dict[str, Any]:
+    """Make a record round-trip exactly through either database (floats to 0.001 ms, UTC ts)."""
+    out = dict(record)
+    for key in FLOAT_FIELDS:
+        if out.get(key) is not None:
+            out[key] = round(float(out[key]), 3)
+    if isinstance(out.get("ts"), datetime):
+        out["ts"] = norm_ts(out["ts"])
+    return out
+
+
+def _canonical(record: dict[str, Any], fields: tuple[str, ...]) -> bytes:
+    data = {k: _value(k, record.get(k)) for k in fields}
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def record_hash(prev_hash: str, record: dict[str, Any]) -> str:
+    return hashlib.sha256(prev_hash.encode() + b"|" + _canonical(record, CORE_FIELDS)).hexdigest()
+
+
+def outcome_hash(rec_hash: str, record: dict[str, Any]) -> str:
+    return hashlib.sha256(rec_hash.encode() + b"|" + _canonical(record, OUTCOME_FIELDS)).hexdigest()
