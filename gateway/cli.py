@@ -1,4 +1,4 @@
-"""The ``gardefou`` command: serve, check-config, scan."""
+"""The ``gardefou`` command: serve, check-config, admin, audit."""
 
 from __future__ import annotations
 
@@ -20,7 +20,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     port = args.port if args.port is not None else config.listen.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        listeners = [(create_app(config), host, port)]
+        gateway_app = create_app(config)
+        listeners = [(gateway_app, host, port)]
+        # --- audit review (issue 5): its own listener, sharing the gateway's audit store ---
+        from gateway.admin import create_admin_app
+
+        admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
+        listeners.append((admin_app, config.admin.host, config.admin.port))
+        # --- end audit review ---
     except Exception as exc:  # a gateway that cannot start fully does not start at all
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -56,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check-config", help="validate a configuration file")
     p.add_argument("file")
     p.set_defaults(func=_cmd_check_config)
+
+    from gateway.admin.cli import register as register_admin  # admin add-user, audit verify/purge/export/stats
+
+    register_admin(sub)
     return parser
 
 

@@ -1,0 +1,250 @@
+"""``gardefou audit verify | purge | export | stats`` and ``gardefou admin add-user``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import text
+
+from gateway.admin.cli import add_admin_to_yaml
+from gateway.audit import AuditStore
+from gateway.cli import main
+from gateway.config import hash_key, load_config
+from tests.test_audit_chain import make_record
+
+
+def write_config(tmp_path: Path, db_url: str, **extra) -> Path:
+    path = tmp_path / "gardefou.yaml"
+    path.write_text(yaml.safe_dump({"audit": {"url": db_url, **extra}}), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def env(tmp_path, db_url):
+    cfg = write_config(tmp_path, db_url, retention_days=30)
+    store = AuditStore(db_url)
+    store.migrate()
+    now = datetime.now(UTC)
+    recs = []
+    for i, age in enumerate((400, 200, 100, 40, 20, 5, 1)):
+        rec = make_record(i, ts=now - timedelta(days=age), decision="block" if i % 2 else "allow",
+                          department="urgences" if i < 4 else "pharmacie",
+                          categories=("health",) if i % 2 else (), types=("FR_NIR",) if i % 2 else ())
+        store.insert(rec)
+        store.complete(rec["id"], {"status_code": 200, "total_ms": 2.5})
+        recs.append(rec)
+    yield cfg, store, recs
+    store.dispose()
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_verify_ok_and_tampered(env, capsys):
+    cfg, store, recs = env
+    code, out, _ = run(capsys, "audit", "verify", "--config", str(cfg))
+    assert code == 0 and "OK: 7 record(s) verified" in out and "head seq=7 hash=" in out
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET client_id='autre' WHERE id=:i"), {"i": recs[2]["id"]})
+    code, out, err = run(capsys, "audit", "verify", "--config", str(cfg))
+    assert code == 1 and recs[2]["id"] in err and "changed" in err
+
+
+def test_verify_names_deleted_link(env, capsys):
+    cfg, store, recs = env
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_records WHERE id=:i"), {"i": recs[4]["id"]})
+    code, _, err = run(capsys, "audit", "verify", "--config", str(cfg))
+    assert code == 1 and recs[5]["id"] in err and "deleted or inserted" in err
+
+
+def test_purge_default_retention_then_verify(env, capsys):
+    cfg, store, recs = env
+    code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg))  # retention_days: 30
+    assert code == 0 and "Purged 4 record(s)" in out
+    assert store.get(recs[3]["id"]) is None and store.get(recs[4]["id"]) is not None
+    code, out, _ = run(capsys, "audit", "verify", "--config", str(cfg))
+    assert code == 0 and "3 record(s) verified, resumed after purge anchor seq=4" in out
+    code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg), "--older-than", "2d")
+    assert code == 0 and "Purged 2 record(s)" in out
+    code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg), "--older-than", "2d")
+    assert code == 0 and "Nothing to purge" in out
+    assert run(capsys, "audit", "verify", "--config", str(cfg))[0] == 0
+    with store.engine.connect() as conn:
+        actors = conn.execute(text("SELECT actor FROM audit_anchors")).scalars().all()
+    assert len(actors) == 2 and all(a.startswith("cli:") for a in actors)
+
+
+def test_purge_bad_age(env, capsys):
+    cfg, _, _ = env
+    with pytest.raises(SystemExit) as exc:
+        main(["audit", "purge", "--config", str(cfg), "--older-than", "soon"])
+    assert exc.value.code == 2
+
+
+def test_export_and_stats(env, capsys, tmp_path):
+    cfg, store, recs = env
+    out_file = tmp_path / "export.csv"
+    code, _, _ = run(capsys, "audit", "export", "--config", str(cfg), "--format", "csv", "-o", str(out_file),
+                     "--department", "urgences", "--decision", "block")
+    assert code == 0
+    raw = out_file.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert [r[0] for r in rows[1:]] == [recs[1]["id"], recs[3]["id"]]
+    code, out, _ = run(capsys, "audit", "export", "--config", str(cfg), "--format", "jsonl",
+                       "--finding-type", "FR_NIR", "--since", (datetime.now(UTC) - timedelta(days=50)).date().isoformat())
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [recs[3]["id"], recs[5]["id"]]
+    code, out, _ = run(capsys, "audit", "stats", "--config", str(cfg), "--group-by", "department")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split() == ["urgences", "4", "2", "0", "2"] and lines[-1].split()[:2] == ["TOTAL", "7"]
+    code, out, _ = run(capsys, "audit", "stats", "--config", str(cfg), "--group-by", "category", "--json")
+    assert json.loads(out)["groups"] == [{"key": "health", "count": 3, "allow": 0, "warn": 0, "block": 3}]
+    log = store.access_log(10)
+    assert [(r["channel"], r["action"]) for r in reversed(log)] == [
+        ("cli", "export.csv"), ("cli", "export.jsonl"), ("cli", "stats"), ("cli", "stats")]
+    assert log[-1]["params"]["department"] == "urgences" and log[0]["user_id"].startswith("cli:")
+
+
+def test_cli_errors(env, capsys, tmp_path):
+    cfg, _, _ = env
+    code, _, err = run(capsys, "audit", "stats", "--config", str(cfg), "--since", "hier")
+    assert code == 2 and "« since » invalide" in err
+    code, _, err = run(capsys, "audit", "verify", "--config", str(tmp_path / "missing.yaml"))
+    assert code == 2 and "cannot read" in err
+    bad = write_config(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    code, _, err = run(capsys, "audit", "verify", "--config", str(bad))
+    assert code == 3 and "audit store unavailable" in err
+
+
+# -- admin add-user -------------------------------------------------------------------------
+
+CONFIG_WITH_COMMENTS = """\
+# Garde-fou - CHU de test
+listen:
+  port: 8080   # gateway
+audit:
+  url: sqlite:///./audit.db
+admins:
+  # the DPO
+  - id: marie.dpo
+    role: dpo
+    token_sha256: "%s"
+policy:
+  warn_mode: forward  # keep
+""" % ("a" * 64)
+
+
+def test_add_user_preserves_file(tmp_path, capsys):
+    path = tmp_path / "g.yaml"
+    path.write_text(CONFIG_WITH_COMMENTS, encoding="utf-8")
+    code, out, _ = run(capsys, "admin", "add-user", "paul.rssi", "--role", "rssi", "--config", str(path))
+    assert code == 0
+    token = out.strip().splitlines()[-1]
+    assert len(token) >= 40 and token not in path.read_text()
+    new = path.read_text(encoding="utf-8")
+    for line in CONFIG_WITH_COMMENTS.splitlines():
+        assert line in new  # every original line (comments included) is still there
+    cfg = load_config(path)
+    assert [(u.id, u.role) for u in cfg.admins] == [("marie.dpo", "dpo"), ("paul.rssi", "rssi")]
+    assert cfg.admins[1].token_sha256 == hash_key(token)
+    assert cfg.policy.warn_mode == "forward" and cfg.listen.port == 8080
+    code, _, err = run(capsys, "admin", "add-user", "paul.rssi", "--role", "admin", "--config", str(path))
+    assert code == 1 and "already exists" in err
+    code, _, _ = run(capsys, "admin", "add-user", "bad id!", "--role", "admin", "--config", str(path))
+    assert code == 2
+
+
+@pytest.mark.parametrize("original", [
+    "audit:\n  url: sqlite:///x.db\n",
+    "audit:\n  url: sqlite:///x.db\nadmins: []\nlimits:\n  max_body_bytes: 4096\n",
+    "admins:\nlisten:\n  port: 9000\n",
+    "",
+    "listen: {port: 9001}\nadmins: [{id: a, role: dpo, token_sha256: '%s'}]  # flow\n" % ("b" * 64),
+])
+def test_add_user_yaml_shapes(original):
+    entry = {"id": "new.admin", "role": "admin", "token_sha256": "c" * 64}
+    new = add_admin_to_yaml(original, entry)
+    data = yaml.safe_load(new)
+    before = yaml.safe_load(original) or {}
+    assert data["admins"][-1] == entry
+    assert len(data["admins"]) == len(before.get("admins") or []) + 1
+    for key in before:
+        if key != "admins":
+            assert data[key] == before[key]
+
+
+def test_added_user_works_without_restart(tmp_path, db_url, capsys):
+    from tests.test_admin_api import start_admin
+
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump({"audit": {"url": db_url}}), encoding="utf-8")
+    srv = start_admin(db_url, config_path=path)
+    try:
+        time.sleep(0.01)
+        code, out, _ = run(capsys, "admin", "add-user", "lea.admin", "--role", "admin", "--config", str(path))
+        token = out.strip().splitlines()[-1]
+        r = httpx.get(srv.url + "/admin/api/access-log", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert r.status_code == 200
+        assert r.json()["items"][0]["user_id"] == "lea.admin"
+    finally:
+        srv.stop()
+        srv.store.dispose()
+
+
+# -- serve: the admin surface is its own listener ---------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_starts_admin_listener(tmp_path, db_url):
+    gw_port, admin_port = _free_port(), _free_port()
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump({
+        "listen": {"host": "127.0.0.1", "port": gw_port},
+        "admin": {"host": "127.0.0.1", "port": admin_port},
+        "audit": {"url": db_url},
+        "admins": [{"id": "x", "role": "dpo", "token_sha256": hash_key("tok")}],
+    }), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path)],
+                            cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{admin_port}/admin/api/decisions", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, proc.stdout.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert r.status_code == 401
+        r = httpx.get(f"http://127.0.0.1:{admin_port}/admin/api/decisions",
+                      headers={"Authorization": "Bearer tok"}, timeout=5)
+        assert r.status_code == 200
+        # the admin surface is not on the gateway listener
+        assert httpx.get(f"http://127.0.0.1:{gw_port}/admin/api/decisions", timeout=5).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(20)
