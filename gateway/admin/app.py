@@ -41,8 +41,8 @@ MSG_503 = "Journal des accès indisponible : par sécurité, aucune donnée d'au
 
 
 class Denied(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        self.status, self.code, self.message = status, code, message
+    def __init__(self, status: int, code: str, message: str, who: Principal | None = None):
+        self.status, self.code, self.message, self.who = status, code, message, who
 
 
 def _err(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
@@ -93,7 +93,8 @@ class Admin:
             raise Denied(401, "unauthenticated", MSG_401)
         if not who.can(permission):
             await self.log(request, who, channel, action, params, "denied")
-            raise Denied(403, "forbidden", f"Votre rôle ({who.role}) ne permet pas de {PERMISSION_FR[permission]}.")
+            raise Denied(403, "forbidden", f"Votre rôle ({who.role}) ne permet pas de {PERMISSION_FR[permission]}.",
+                         who)
         return who
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
@@ -145,7 +146,7 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
             return _err(exc.status, exc.code, exc.message, headers)
         if exc.status == 401:
             return RedirectResponse("/admin/login", status_code=303)
-        return admin.render("error.html", status=exc.status, message=exc.message, who=None)
+        return admin.render("error.html", status=exc.status, message=exc.message, who=exc.who)
 
     # -- JSON API ----------------------------------------------------------------------------
     async def api_guard(request: Request, action: str, permission: str, allowed: tuple[str, ...]):

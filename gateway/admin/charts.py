@@ -18,7 +18,7 @@ def _nice_max(v: int) -> int:
     return v
 
 
-def volume_by_day(groups: list[dict], width: int = 720, height: int = 220) -> Markup:
+def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> Markup:
     """Stacked bars per day, by decision."""
     if not groups:
         return Markup('<p class="empty">Aucune requête sur la période.</p>')
@@ -62,11 +62,11 @@ def volume_by_day(groups: list[dict], width: int = 720, height: int = 220) -> Ma
     return Markup("".join(parts) + f'<div class="legends">{legend}</div>')
 
 
-def hbars(groups: list[dict], title: str, labels: dict | None = None, width: int = 340) -> Markup:
+def hbars(groups: list[dict], title: str, labels: dict | None = None, width: int = 380) -> Markup:
     """Horizontal bars (top N), each split by decision."""
     if not groups:
         return Markup('<p class="empty">Aucune donnée.</p>')
-    row, label_w = 24, 120
+    row, label_w = 24, 150
     height = row * len(groups) + 4
     vmax = max(g["count"] for g in groups)
     w = width - label_w - 44
@@ -76,7 +76,7 @@ def hbars(groups: list[dict], title: str, labels: dict | None = None, width: int
         y = i * row + 2
         key = g["key"] if g["key"] is not None else "(non renseigné)"
         name = (labels or {}).get(key, key)
-        short = name if len(name) <= 18 else name[:17] + "…"
+        short = name if len(name) <= 22 else name[:21] + "…"
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
                      f'<title>{escape(name)}</title>{escape(short)}</text>')
         x = label_w
