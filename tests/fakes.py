@@ -110,6 +110,7 @@ def start_fake_provider() -> FakeProvider:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # keep test output clean
             pass
