@@ -11,6 +11,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit.schema import audit_records
 
+_INSERT = insert(audit_records)  # compiled once, values bound per call
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -64,7 +66,7 @@ class AuditStore:
     def insert(self, record: dict[str, Any]) -> None:
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(audit_records).values(**record))
+                conn.execute(_INSERT, record)
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
 
