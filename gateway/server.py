@@ -208,7 +208,7 @@ class Gateway:
         return StreamingResponse(relay(), status_code=resp.status_code, headers=out_headers,
                                  background=BackgroundTask(finish))
 
-    async def models(self, request: Request) -> Response:
+    async def models(self, request: Request, model_id: str | None = None) -> Response:
         ex = Exchange(api="openai", endpoint="models.list", client=Client(addr=request.client.host if request.client else None))
         if not self.authenticate(request, ex):
             return await self.refuse(OPENAI, ex, 401, "invalid_api_key", "Clé d'accès à Garde-fou absente ou invalide.", "auth.failed")
@@ -224,6 +224,12 @@ class Gateway:
         verdict_headers = _decision_headers(ex, verdict)
         if not verdict.recorded:
             return _json(OPENAI, 503, "gardefou_unavailable", verdict.message, verdict_headers)
+        if model_id is not None:
+            found = [m for m in data if m["id"] == model_id]
+            if not found:
+                return _json(OPENAI, 404, "model_not_found", f"Modèle inconnu de Garde-fou : « {model_id} ».",
+                             verdict_headers, "model")
+            return JSONResponse(found[0], headers=verdict_headers)
         return JSONResponse({"object": "list", "data": data}, headers=verdict_headers)
 
 
@@ -265,9 +271,17 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     async def messages(request: Request) -> Response:
         return await gw.handle(request, ANTHROPIC, "messages", "/messages")
 
+    @app.post("/v1/messages/count_tokens", include_in_schema=False)
+    async def count_tokens(request: Request) -> Response:
+        return await gw.handle(request, ANTHROPIC, "messages.count_tokens", "/messages/count_tokens")
+
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
         return await gw.models(request)
+
+    @app.get("/v1/models/{model_id:path}", include_in_schema=False)
+    async def model(request: Request, model_id: str) -> Response:
+        return await gw.models(request, model_id)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -88,6 +88,8 @@ def _response_for(path: str, body: dict) -> dict:
     model = body.get("model", "")
     if path.endswith("/messages"):
         return _anthropic(model)
+    if path.endswith("/messages/count_tokens"):
+        return {"input_tokens": 5}
     if path.endswith("/chat/completions"):
         return _chat(model)
     if path.endswith("/completions"):

@@ -84,3 +84,40 @@ def test_scan_jsonl(tmp_path):
     assert [o.get("decision") for o in out[:3]] == ["block", "allow", "warn"]
     assert "ligne invalide" in out[3]["error"] and out[3]["line"] == 4
     assert r.returncode == 2  # a bad line is reported, never dropped silently
+
+
+def test_serve_with_embedded_defaults(tmp_path):
+    """`gardefou serve` without a configuration: built-in catalogue, SQLite audit file in the cwd."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/readyz")
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "gateway did not become ready"
+            time.sleep(0.1)
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]
+        assert any(m["id"].startswith("mistral/") for m in models)
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                       json={"model": "mistral/mistral-small-latest",
+                             "messages": [{"role": "user", "content": "Mon NIR : 1 85 05 78 006 084 91"}]})
+        assert r.status_code == 403 and r.headers["x-gardefou-decision"] == "block"
+        assert (tmp_path / "gardefou-audit.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -98,6 +98,9 @@ def test_other_openai_endpoints(gateway, fake):
     ids = [m.id for m in client.models.list()]
     assert "mistral/mistral-small-latest" in ids and "rapide" in ids
     assert not any(i.startswith("xai-grok/") for i in ids)  # denied services are not offered
+    assert client.models.retrieve("mistral/mistral-small-latest").owned_by == "mistral"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("nowhere/x")
 
 
 def test_anthropic_messages(gateway, fake):
@@ -113,6 +116,10 @@ def test_anthropic_messages(gateway, fake):
     assert got.path == "/v1/messages" and got.body["model"] == "claude-sonnet-4-5"
     assert got.headers["x-api-key"] == "upstream-anthropic_api_key"
     assert got.headers.get("anthropic-version")
+    count = client.messages.count_tokens(model="anthropic/claude-sonnet-4-5", messages=[{"role": "user", "content": BENIGN}])
+    assert fake.received[-1].path == "/v1/messages/count_tokens" and count.input_tokens == 5
+    with pytest.raises(anthropic.PermissionDeniedError):
+        client.messages.count_tokens(model="anthropic/claude-sonnet-4-5", messages=[{"role": "user", "content": HIDDEN}])
     with client.messages.stream(model="anthropic/claude-sonnet-4-5", max_tokens=50,
                                 messages=[{"role": "user", "content": BENIGN}]) as stream:
         assert "".join(stream.text_stream) == "Réponse du fournisseur."
