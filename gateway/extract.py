@@ -72,8 +72,8 @@ def walk(obj: Any, out: Extracted, key: str | None = None) -> None:
                 return
             if kind in FILE_TYPES:
                 source = obj.get("source")
-                if isinstance(source, dict) and source.get("type") == "text":
-                    walk(source.get("data"), out, "data")
+                if isinstance(source, dict) and source.get("type") in ("text", "content"):
+                    walk(source.get("data") if source.get("type") == "text" else source.get("content"), out, "data")
                     walk({k: v for k, v in obj.items() if k != "source"}, out, key)
                 else:
                     out.mark("file")

@@ -9,10 +9,10 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from detectors import Scanner, build_default_scanner
 from gateway.adapters import Adapter, AnthropicAdapter, BadRequest, OpenAIAdapter
@@ -28,6 +28,23 @@ ANTHROPIC = AnthropicAdapter()
 # Upstream response headers relayed to the client.
 _RELAYED = ("content-type", "content-encoding", "retry-after", "x-request-id", "request-id")
 _RELAYED_PREFIXES = ("openai-", "anthropic-", "x-ratelimit-", "ratelimit-")
+
+
+class RelayResponse(StreamingResponse):
+    """A streamed upstream answer whose clean-up (closing the upstream response, recording the
+    outcome) runs however the relay ends, including when the client disconnects."""
+
+    def __init__(self, content, cleanup, **kwargs):
+        super().__init__(content, **kwargs)
+        self._cleanup = cleanup
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()
+                await self._cleanup()
 
 
 class _BodyTooLarge(Exception):
@@ -191,22 +208,23 @@ class Gateway:
         out_headers = {k: v for k, v in resp.headers.items()
                        if k.lower() in _RELAYED or k.lower().startswith(_RELAYED_PREFIXES)}
         out_headers.update(headers)
-        state: dict[str, Any] = {"error": None}
+        state: dict[str, Any] = {"error": None, "done": False}
 
         async def relay():
             try:
                 async for chunk in resp.aiter_raw():
                     yield chunk
+                state["done"] = True
             except httpx.HTTPError:
                 state["error"] = "stream_interrupted"
 
         async def finish():
             await resp.aclose()
+            error = state["error"] or (None if state["done"] else "client_disconnected")
             await self.pipeline.complete(ex, status_code=resp.status_code, upstream_status=resp.status_code,
-                                         upstream_error=state["error"], upstream_ms=_ms(t0))
+                                         upstream_error=error, upstream_ms=_ms(t0))
 
-        return StreamingResponse(relay(), status_code=resp.status_code, headers=out_headers,
-                                 background=BackgroundTask(finish))
+        return RelayResponse(relay(), finish, status_code=resp.status_code, headers=out_headers)
 
     async def models(self, request: Request, model_id: str | None = None) -> Response:
         ex = Exchange(api="openai", endpoint="models.list", client=Client(addr=request.client.host if request.client else None))
@@ -289,8 +307,6 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        import anyio
-
         checks = {"detectors": bool(gw.scanner.recognizers), "audit_store": await anyio.to_thread.run_sync(gw.store.ping)}
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)

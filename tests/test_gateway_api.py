@@ -384,3 +384,42 @@ def test_health_and_readiness(gateway):
     assert httpx.get(gateway.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(gateway.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"detectors": True, "audit_store": True}
+
+
+def test_client_disconnect_mid_stream_is_recorded(gateway, fake):
+    fake.release.clear()
+    body = {"model": "mistral/gated", "messages": [{"role": "user", "content": BENIGN}], "stream": True}
+    try:
+        with httpx.stream("POST", gateway.v1 + "/chat/completions", json=body, timeout=10) as resp:
+            audit_id = resp.headers["x-gardefou-audit-id"]
+            next(resp.iter_raw())
+        # the client went away before the end of the answer
+    finally:
+        fake.release.set()
+    rec = record(gateway, audit_id, outcome=True)
+    assert rec["upstream_status"] == 200 and rec["upstream_error"] in ("client_disconnected", None)
+    assert rec["total_ms"] is not None
+
+
+def test_duplicate_keys_cannot_smuggle_content(gateway, fake):
+    """What is forwarded is what was inspected: the body is re-serialised from the parsed object."""
+    raw = ('{"model": "mistral/m", "messages": [{"role": "user", "content": "bonjour"}], '
+           '"messages": [{"role": "user", "content": "' + HIDDEN + '"}]}').encode()
+    resp = httpx.post(gateway.v1 + "/chat/completions", content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 403
+    assert fake.received == []
+
+
+def test_text_documents_are_inspected_not_refused(gateway, fake):
+    doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": HIDDEN}}
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [doc]}]})
+    assert resp.status_code == 403 and "personnelles" in resp.json()["error"]["message"]
+    doc["source"]["data"] = "Un texte anodin sur la météo."
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [doc]}]})
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"}}
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [pdf]}]})
+    assert resp.status_code == 403 and "non inspectable" in resp.json()["error"]["message"]
