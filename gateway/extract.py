@@ -74,7 +74,9 @@ def walk(obj: Any, out: Extracted, key: str | None = None) -> None:
                 source = obj.get("source")
                 if isinstance(source, dict) and source.get("type") in ("text", "content"):
                     walk(source.get("data") if source.get("type") == "text" else source.get("content"), out, "data")
-                    walk({k: v for k, v in obj.items() if k != "source"}, out, key)
+                    for k, v in obj.items():  # title, context... of the document
+                        if k not in ("source", "type"):
+                            walk(v, out, k)
                 else:
                     out.mark("file")
                 return
