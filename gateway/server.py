@@ -133,7 +133,7 @@ class Gateway:
             )
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return await self.refuse(adapter, ex, 400, "invalid_json", "Le corps de la requête n'est pas un JSON valide.", "request.invalid_json")
         if not isinstance(body, dict):
             return await self.refuse(adapter, ex, 400, "invalid_request", "Le corps de la requête doit être un objet JSON.", "request.invalid")
@@ -165,6 +165,9 @@ class Gateway:
                     code="wrong_api_format",
                 )
             ex.extracted = adapter.extract(endpoint, body)
+        except RecursionError:
+            return await self.refuse(adapter, ex, 400, "invalid_request", "Le corps de la requête est trop imbriqué.",
+                                     "request.too_deep")
         except BadRequest as exc:
             return await self.refuse(adapter, ex, exc.status, exc.code, exc.message, "request.invalid", exc.param)
 

@@ -268,6 +268,7 @@ def test_require_ack_mode(gateway_factory, fake):
         (b'{"model": "mistral/m", "messages": []}', 400, "invalid_request"),
         (b'{"model": "anthropic/claude-sonnet-4-5", "messages": [{"role": "user", "content": "x"}]}', 400, "wrong_api_format"),
         (b'{"model": "mistral/m", "messages": [{"role": "user", "content": "' + b"a" * 300_000 + b'"}]}', 413, "request_too_large"),
+        (b'{"model": "mistral/m", "messages": [{"role": "user", "content": ' + b"[" * 5000 + b"]" * 5000 + b'}]}', 400, "invalid_json"),
     ],
 )
 def test_bad_input_gets_clear_openai_error(gateway, fake, content, status, code):
@@ -423,3 +424,12 @@ def test_text_documents_are_inspected_not_refused(gateway, fake):
     resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
                                                          "messages": [{"role": "user", "content": [pdf]}]})
     assert resp.status_code == 403 and "non inspectable" in resp.json()["error"]["message"]
+
+
+def test_deeply_nested_text_is_still_found(gateway, fake):
+    deep = HIDDEN
+    for _ in range(900):
+        deep = {"a": deep}
+    resp = httpx.post(gateway.v1 + "/chat/completions",
+                      json={"model": "mistral/m", "messages": [{"role": "user", "content": "x", "metadata": deep}]})
+    assert resp.status_code == 403 and fake.received == []
