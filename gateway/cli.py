@@ -50,6 +50,12 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from gateway.scan import main as scan_main
+
+    return scan_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardefou", description="Garde-fou AI gateway")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("scan", help="scan text (FILE or stdin) and print the decision as JSON")
+    p.add_argument("--config", help="YAML configuration file")
+    p.add_argument("--service", help="destination service id (default: a compliant external service)")
+    p.add_argument("--jsonl", action="store_true", help='read lines {"id", "text", "service"?}, write one result per line')
+    p.add_argument("file", nargs="?", help="input file (default: standard input)")
+    p.set_defaults(func=_cmd_scan)
 
     p = sub.add_parser("check-config", help="validate a configuration file")
     p.add_argument("file")

@@ -45,43 +45,50 @@ class Extracted:
 
 
 def walk(obj: Any, out: Extracted, key: str | None = None) -> None:
-    """Collect content strings of a JSON value into ``out``."""
-    if isinstance(obj, str):
-        if key in SKIP_KEYS:
-            return
-        if obj.startswith("data:") and ";base64," in obj[:100]:
-            out.mark("image" if obj.startswith("data:image") else "file")
-            return
-        out.add(obj)
-    elif isinstance(obj, bool) or obj is None or isinstance(obj, float):
-        return
-    elif isinstance(obj, int):
-        if abs(obj) >= 10**8:  # long numbers may be identifiers (phone, NIR...)
-            out.add(str(obj))
-    elif isinstance(obj, list):
-        for item in obj:
-            walk(item, out, key)
-    elif isinstance(obj, dict):
-        kind = obj.get("type")
-        if isinstance(kind, str):
-            if kind in IMAGE_TYPES:
-                out.mark("image")
-                return
-            if kind in AUDIO_TYPES:
-                out.mark("audio")
-                return
-            if kind in FILE_TYPES:
-                source = obj.get("source")
-                if isinstance(source, dict) and source.get("type") == "text":
-                    walk(source.get("data"), out, "data")
-                    walk({k: v for k, v in obj.items() if k != "source"}, out, key)
-                else:
-                    out.mark("file")
-                return
-        for k, v in obj.items():
-            if k in SKIP_KEYS and not isinstance(v, (dict, list)):
+    """Collect content strings of a JSON value into ``out``, in document order.
+
+    Iterative (explicit stack), so that no nesting depth the JSON parser accepts can make it fail.
+    """
+    stack: list[tuple[Any, str | None]] = [(obj, key)]
+    while stack:
+        value, k = stack.pop()
+        if isinstance(value, str):
+            if k in SKIP_KEYS:
                 continue
-            walk(v, out, k)
+            if value.startswith("data:") and ";base64," in value[:100]:
+                out.mark("image" if value.startswith("data:image") else "file")
+                continue
+            out.add(value)
+        elif isinstance(value, bool) or value is None or isinstance(value, float):
+            continue
+        elif isinstance(value, int):
+            if abs(value) >= 10**8:  # long numbers may be identifiers (phone, NIR...)
+                out.add(str(value))
+        elif isinstance(value, list):
+            stack.extend((item, k) for item in reversed(value))
+        elif isinstance(value, dict):
+            stack.extend(reversed(_children(value, out)))
+
+
+def _children(obj: dict, out: Extracted) -> list[tuple[Any, str | None]]:
+    """The values of a JSON object to scan, marking binary content parts as uninspectable."""
+    kind = obj.get("type")
+    if isinstance(kind, str):
+        if kind in IMAGE_TYPES:
+            out.mark("image")
+            return []
+        if kind in AUDIO_TYPES:
+            out.mark("audio")
+            return []
+        if kind in FILE_TYPES:
+            source = obj.get("source")
+            if not (isinstance(source, dict) and source.get("type") in ("text", "content")):
+                out.mark("file")
+                return []
+            inner = source.get("data") if source.get("type") == "text" else source.get("content")
+            # the document's text, then its title, context...
+            return [(inner, "data")] + [(v, k) for k, v in obj.items() if k not in ("source", "type")]
+    return [(v, k) for k, v in obj.items() if not (k in SKIP_KEYS and not isinstance(v, (dict, list)))]
 
 
 def is_token_array(value: Any) -> bool:

@@ -145,15 +145,19 @@ class Pipeline:
 
     # -- entry points ------------------------------------------------------------------------
     async def inspect(self, ex: Exchange) -> Verdict:
+        """Detect, decide and commit the audit record, in one hop off the event loop."""
+        return await anyio.to_thread.run_sync(self.inspect_sync, ex)
+
+    def inspect_sync(self, ex: Exchange) -> Verdict:
         t0 = time.perf_counter()
         try:
-            scan, joined = await anyio.to_thread.run_sync(self._detect, ex)
+            scan, joined = self._detect(ex)
             findings = self._findings_record(ex, scan, joined)
         except Exception:  # fail closed: an inspection error never forwards the request
             log.exception("detector failure (audit id %s)", ex.audit_id)
             ex.inspect_ms = (time.perf_counter() - t0) * 1000
             decision = Decision("block", ("gateway.detector_failure",), ("Échec des détecteurs.",))
-            return await self._refuse(
+            return self._store(
                 ex, decision, [], 503, "gardefou_unavailable", UNAVAILABLE_FR.format(what="échec des détecteurs")
             )
         categories = list(scan.categories)
@@ -164,46 +168,46 @@ class Pipeline:
         )
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
-            return await self._refuse(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
+            return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
         if decision.ack_required:
             msg = (
                 decision.reasons[0]
                 + " Pour confirmer l'envoi malgré cet avertissement, renvoyez la requête avec l'en-tête "
                 "« X-Gardefou-Ack: 1 »."
             )
-            return await self._refuse(ex, decision, findings, 403, "gardefou_ack_required", msg)
-        try:
-            await anyio.to_thread.run_sync(self.store.insert, self._record(ex, decision, findings, 200, None))
-        except AuditError as exc:
-            return self._audit_failed(ex, decision, exc)
-        return Verdict(decision, forward=True)
+            return self._store(ex, decision, findings, 403, "gardefou_ack_required", msg)
+        return self._store(ex, decision, findings, 200)
 
     async def refuse_invalid(self, ex: Exchange, status: int, code: str, message: str, rule: str) -> Verdict:
         """Audit a request refused before inspection (malformed, unknown endpoint, auth...)."""
         decision = Decision("block", (rule,), (message,))
-        return await self._refuse(ex, decision, [], status, code, message)
+        return await anyio.to_thread.run_sync(self._store, ex, decision, [], status, code, message)
 
     async def record_local(self, ex: Exchange, rule: str, message: str) -> Verdict:
         """Audit a request the gateway answers itself without forwarding anything (e.g. the model list)."""
         decision = Decision("allow", (rule,), (message,))
-        record = self._record(ex, decision, [], 200, None)
-        record.update(forwarded=False, status_code=200, total_ms=(time.perf_counter() - ex.started) * 1000)
-        try:
-            await anyio.to_thread.run_sync(self.store.insert, record)
-        except AuditError as exc:
-            return self._audit_failed(ex, decision, exc)
-        return Verdict(decision, forward=False)
+        return await anyio.to_thread.run_sync(self._store, ex, decision, [], 200, None, None, False)
 
-    async def _refuse(
-        self, ex: Exchange, decision: Decision, findings: list[dict], status: int, code: str, message: str
+    def _store(
+        self,
+        ex: Exchange,
+        decision: Decision,
+        findings: list[dict],
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        forward: bool | None = None,
     ) -> Verdict:
+        """Commit the record; forward only what was decided forwardable and recorded (fail closed)."""
+        forward = decision.forwarded and status < 400 if forward is None else forward
         record = self._record(ex, decision, findings, status, code)
-        record["total_ms"] = (time.perf_counter() - ex.started) * 1000
+        if not forward:
+            record.update(forwarded=False, status_code=status, total_ms=(time.perf_counter() - ex.started) * 1000)
         try:
-            await anyio.to_thread.run_sync(self.store.insert, record)
+            self.store.insert(record)
         except AuditError as exc:
             return self._audit_failed(ex, decision, exc)
-        return Verdict(decision, forward=False, status=status, code=code, message=message)
+        return Verdict(decision, forward=forward, status=status, code=code, message=message)
 
     def _audit_failed(self, ex: Exchange, decision: Decision, exc: AuditError) -> Verdict:
         log.error("audit store failure (%s): request refused (audit id %s)", exc, ex.audit_id)

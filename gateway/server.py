@@ -9,10 +9,10 @@ import time
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from starlette.background import BackgroundTask
 
 from detectors import Scanner, build_default_scanner
 from gateway.adapters import Adapter, AnthropicAdapter, BadRequest, OpenAIAdapter
@@ -28,6 +28,23 @@ ANTHROPIC = AnthropicAdapter()
 # Upstream response headers relayed to the client.
 _RELAYED = ("content-type", "content-encoding", "retry-after", "x-request-id", "request-id")
 _RELAYED_PREFIXES = ("openai-", "anthropic-", "x-ratelimit-", "ratelimit-")
+
+
+class RelayResponse(StreamingResponse):
+    """A streamed upstream answer whose clean-up (closing the upstream response, recording the
+    outcome) runs however the relay ends, including when the client disconnects."""
+
+    def __init__(self, content, cleanup, **kwargs):
+        super().__init__(content, **kwargs)
+        self._cleanup = cleanup
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self.body_iterator.aclose()
+                await self._cleanup()
 
 
 class _BodyTooLarge(Exception):
@@ -116,7 +133,7 @@ class Gateway:
             )
         try:
             body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return await self.refuse(adapter, ex, 400, "invalid_json", "Le corps de la requête n'est pas un JSON valide.", "request.invalid_json")
         if not isinstance(body, dict):
             return await self.refuse(adapter, ex, 400, "invalid_request", "Le corps de la requête doit être un objet JSON.", "request.invalid")
@@ -148,6 +165,9 @@ class Gateway:
                     code="wrong_api_format",
                 )
             ex.extracted = adapter.extract(endpoint, body)
+        except RecursionError:
+            return await self.refuse(adapter, ex, 400, "invalid_request", "Le corps de la requête est trop imbriqué.",
+                                     "request.too_deep")
         except BadRequest as exc:
             return await self.refuse(adapter, ex, exc.status, exc.code, exc.message, "request.invalid", exc.param)
 
@@ -191,24 +211,25 @@ class Gateway:
         out_headers = {k: v for k, v in resp.headers.items()
                        if k.lower() in _RELAYED or k.lower().startswith(_RELAYED_PREFIXES)}
         out_headers.update(headers)
-        state: dict[str, Any] = {"error": None}
+        state: dict[str, Any] = {"error": None, "done": False}
 
         async def relay():
             try:
                 async for chunk in resp.aiter_raw():
                     yield chunk
+                state["done"] = True
             except httpx.HTTPError:
                 state["error"] = "stream_interrupted"
 
         async def finish():
             await resp.aclose()
+            error = state["error"] or (None if state["done"] else "client_disconnected")
             await self.pipeline.complete(ex, status_code=resp.status_code, upstream_status=resp.status_code,
-                                         upstream_error=state["error"], upstream_ms=_ms(t0))
+                                         upstream_error=error, upstream_ms=_ms(t0))
 
-        return StreamingResponse(relay(), status_code=resp.status_code, headers=out_headers,
-                                 background=BackgroundTask(finish))
+        return RelayResponse(relay(), finish, status_code=resp.status_code, headers=out_headers)
 
-    async def models(self, request: Request) -> Response:
+    async def models(self, request: Request, model_id: str | None = None) -> Response:
         ex = Exchange(api="openai", endpoint="models.list", client=Client(addr=request.client.host if request.client else None))
         if not self.authenticate(request, ex):
             return await self.refuse(OPENAI, ex, 401, "invalid_api_key", "Clé d'accès à Garde-fou absente ou invalide.", "auth.failed")
@@ -224,6 +245,12 @@ class Gateway:
         verdict_headers = _decision_headers(ex, verdict)
         if not verdict.recorded:
             return _json(OPENAI, 503, "gardefou_unavailable", verdict.message, verdict_headers)
+        if model_id is not None:
+            found = [m for m in data if m["id"] == model_id]
+            if not found:
+                return _json(OPENAI, 404, "model_not_found", f"Modèle inconnu de Garde-fou : « {model_id} ».",
+                             verdict_headers, "model")
+            return JSONResponse(found[0], headers=verdict_headers)
         return JSONResponse({"object": "list", "data": data}, headers=verdict_headers)
 
 
@@ -265,9 +292,17 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     async def messages(request: Request) -> Response:
         return await gw.handle(request, ANTHROPIC, "messages", "/messages")
 
+    @app.post("/v1/messages/count_tokens", include_in_schema=False)
+    async def count_tokens(request: Request) -> Response:
+        return await gw.handle(request, ANTHROPIC, "messages.count_tokens", "/messages/count_tokens")
+
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
         return await gw.models(request)
+
+    @app.get("/v1/models/{model_id:path}", include_in_schema=False)
+    async def model(request: Request, model_id: str) -> Response:
+        return await gw.models(request, model_id)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
@@ -275,8 +310,6 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        import anyio
-
         checks = {"detectors": bool(gw.scanner.recognizers), "audit_store": await anyio.to_thread.run_sync(gw.store.ping)}
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)

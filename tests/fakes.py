@@ -88,6 +88,8 @@ def _response_for(path: str, body: dict) -> dict:
     model = body.get("model", "")
     if path.endswith("/messages"):
         return _anthropic(model)
+    if path.endswith("/messages/count_tokens"):
+        return {"input_tokens": 5}
     if path.endswith("/chat/completions"):
         return _chat(model)
     if path.endswith("/completions"):
@@ -110,6 +112,7 @@ def start_fake_provider() -> FakeProvider:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, *args):  # keep test output clean
             pass

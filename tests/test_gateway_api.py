@@ -98,6 +98,9 @@ def test_other_openai_endpoints(gateway, fake):
     ids = [m.id for m in client.models.list()]
     assert "mistral/mistral-small-latest" in ids and "rapide" in ids
     assert not any(i.startswith("xai-grok/") for i in ids)  # denied services are not offered
+    assert client.models.retrieve("mistral/mistral-small-latest").owned_by == "mistral"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("nowhere/x")
 
 
 def test_anthropic_messages(gateway, fake):
@@ -113,6 +116,10 @@ def test_anthropic_messages(gateway, fake):
     assert got.path == "/v1/messages" and got.body["model"] == "claude-sonnet-4-5"
     assert got.headers["x-api-key"] == "upstream-anthropic_api_key"
     assert got.headers.get("anthropic-version")
+    count = client.messages.count_tokens(model="anthropic/claude-sonnet-4-5", messages=[{"role": "user", "content": BENIGN}])
+    assert fake.received[-1].path == "/v1/messages/count_tokens" and count.input_tokens == 5
+    with pytest.raises(anthropic.PermissionDeniedError):
+        client.messages.count_tokens(model="anthropic/claude-sonnet-4-5", messages=[{"role": "user", "content": HIDDEN}])
     with client.messages.stream(model="anthropic/claude-sonnet-4-5", max_tokens=50,
                                 messages=[{"role": "user", "content": BENIGN}]) as stream:
         assert "".join(stream.text_stream) == "Réponse du fournisseur."
@@ -261,6 +268,7 @@ def test_require_ack_mode(gateway_factory, fake):
         (b'{"model": "mistral/m", "messages": []}', 400, "invalid_request"),
         (b'{"model": "anthropic/claude-sonnet-4-5", "messages": [{"role": "user", "content": "x"}]}', 400, "wrong_api_format"),
         (b'{"model": "mistral/m", "messages": [{"role": "user", "content": "' + b"a" * 300_000 + b'"}]}', 413, "request_too_large"),
+        (b'{"model": "mistral/m", "messages": [{"role": "user", "content": ' + b"[" * 5000 + b"]" * 5000 + b'}]}', 400, "invalid_json"),
     ],
 )
 def test_bad_input_gets_clear_openai_error(gateway, fake, content, status, code):
@@ -377,3 +385,51 @@ def test_health_and_readiness(gateway):
     assert httpx.get(gateway.url + "/healthz").json() == {"status": "ok"}
     ready = httpx.get(gateway.url + "/readyz")
     assert ready.status_code == 200 and ready.json()["checks"] == {"detectors": True, "audit_store": True}
+
+
+def test_client_disconnect_mid_stream_is_recorded(gateway, fake):
+    fake.release.clear()
+    body = {"model": "mistral/gated", "messages": [{"role": "user", "content": BENIGN}], "stream": True}
+    try:
+        with httpx.stream("POST", gateway.v1 + "/chat/completions", json=body, timeout=10) as resp:
+            audit_id = resp.headers["x-gardefou-audit-id"]
+            next(resp.iter_raw())
+        # the client went away before the end of the answer
+    finally:
+        fake.release.set()
+    rec = record(gateway, audit_id, outcome=True)
+    assert rec["upstream_status"] == 200 and rec["upstream_error"] in ("client_disconnected", None)
+    assert rec["total_ms"] is not None
+
+
+def test_duplicate_keys_cannot_smuggle_content(gateway, fake):
+    """What is forwarded is what was inspected: the body is re-serialised from the parsed object."""
+    raw = ('{"model": "mistral/m", "messages": [{"role": "user", "content": "bonjour"}], '
+           '"messages": [{"role": "user", "content": "' + HIDDEN + '"}]}').encode()
+    resp = httpx.post(gateway.v1 + "/chat/completions", content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 403
+    assert fake.received == []
+
+
+def test_text_documents_are_inspected_not_refused(gateway, fake):
+    doc = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": HIDDEN}}
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [doc]}]})
+    assert resp.status_code == 403 and "personnelles" in resp.json()["error"]["message"]
+    doc["source"]["data"] = "Un texte anodin sur la météo."
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [doc]}]})
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0x"}}
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": [pdf]}]})
+    assert resp.status_code == 403 and "non inspectable" in resp.json()["error"]["message"]
+
+
+def test_deeply_nested_text_is_still_found(gateway, fake):
+    deep = HIDDEN
+    for _ in range(900):
+        deep = {"a": deep}
+    resp = httpx.post(gateway.v1 + "/chat/completions",
+                      json={"model": "mistral/m", "messages": [{"role": "user", "content": "x", "metadata": deep}]})
+    assert resp.status_code == 403 and fake.received == []

@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.audit import chain
 from gateway.audit.schema import admin_access_log, audit_anchors, audit_records
 
+_INSERT = insert(audit_records)  # compiled once, values bound per call
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: Advisory lock key serialising chain appends on PostgreSQL ("gardefou" in ASCII).
@@ -140,7 +142,7 @@ class AuditStore:
                     rec["seq"] = last_seq + 1
                 rec_hash = chain.record_hash(prev, rec)
                 rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
-                conn.execute(insert(audit_records).values(**rec))
+                conn.execute(_INSERT, rec)
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
 
