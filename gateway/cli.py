@@ -22,11 +22,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         gateway_app = create_app(config)
         listeners = [(gateway_app, host, port)]
-        # --- audit review (issue 5): its own listener, sharing the gateway's audit store ---
-        from gateway.admin import create_admin_app
+        # --- audit review (issue 5): its own listener, sharing the gateway's audit store; only when
+        # admin users are configured (`gardefou admin add-user`), so a bare gateway opens one port ---
+        if config.admins:
+            from gateway.admin import create_admin_app
 
-        admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
-        listeners.append((admin_app, config.admin.host, config.admin.port))
+            admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
+            listeners.append((admin_app, config.admin.host, config.admin.port))
+        else:
+            logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
         # --- end audit review ---
     except Exception as exc:  # a gateway that cannot start fully does not start at all
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)

@@ -248,3 +248,26 @@ def test_serve_starts_admin_listener(tmp_path, db_url):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_serve_without_admins_opens_no_admin_port(tmp_path, db_url):
+    gw_port, admin_port = _free_port(), _free_port()
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump({"listen": {"port": gw_port}, "admin": {"port": admin_port},
+                                    "audit": {"url": db_url}}), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path)],
+                            cwd=Path(__file__).parent.parent, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                assert httpx.get(f"http://127.0.0.1:{gw_port}/healthz", timeout=2).status_code == 200
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        with pytest.raises(httpx.TransportError):
+            httpx.get(f"http://127.0.0.1:{admin_port}/admin/", timeout=2)
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -119,6 +119,14 @@ class AuditStore:
         if self.is_pg:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
 
+    def _lock_and_head(self, conn: Connection) -> tuple[int, str]:
+        """Take the chain lock, then read the head (PostgreSQL: one round trip, see migration 0002)."""
+        if self.is_pg:
+            last = conn.execute(text("SELECT head_seq, head_hash FROM gardefou_chain_head(:k)"),
+                                {"k": PG_CHAIN_LOCK}).first()
+            return (last[0], last[1]) if last is not None else self._anchor_head(conn)
+        return self._head(conn)  # SQLite: BEGIN IMMEDIATE already holds the write lock
+
     def _head(self, conn: Connection) -> tuple[int, str]:
         """(seq, hash) of the chain's last link: the last record, else the last purge anchor."""
         last = conn.execute(
@@ -126,6 +134,9 @@ class AuditStore:
         ).first()
         if last is not None:
             return last[0], last[1]
+        return self._anchor_head(conn)
+
+    def _anchor_head(self, conn: Connection) -> tuple[int, str]:
         anchor = conn.execute(
             select(audit_anchors.c.through_seq, audit_anchors.c.last_hash)
             .order_by(audit_anchors.c.through_seq.desc()).limit(1)
@@ -136,8 +147,7 @@ class AuditStore:
         rec = chain.normalise(record)
         try:
             with self._chain_tx() as conn, conn.begin():
-                self._lock(conn)
-                last_seq, prev = self._head(conn)
+                last_seq, prev = self._lock_and_head(conn)
                 if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
                     rec["seq"] = last_seq + 1
                 rec_hash = chain.record_hash(prev, rec)
