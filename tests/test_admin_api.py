@@ -326,3 +326,31 @@ def test_export_is_streamed_in_batches(admin, monkeypatch):
     with httpx.stream("GET", admin.url + "/admin/api/export.jsonl", headers=auth("dpo"), timeout=10) as r:
         chunks = list(r.iter_bytes())
     assert sizes and len(b"".join(chunks).splitlines()) == 30
+
+
+def test_dashboard_session_cookie(admin):
+    """The dashboard's login exchanges the token for an HttpOnly session cookie, usable by the export links."""
+    with httpx.Client(base_url=admin.url, timeout=10) as c:
+        r = c.get("/admin/")
+        assert r.status_code == 303 and r.headers["location"] == "/admin/login"
+        assert c.post("/admin/login", data={"token": "faux"}).status_code == 401
+        r = c.post("/admin/login", data={"token": TOKENS["rssi"]})
+        assert r.status_code == 303
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
+        assert TOKENS["rssi"].lower() not in cookie
+        r = c.get("/admin/")
+        assert r.status_code == 200 and "Tableau de bord" in r.text
+        csp = r.headers["content-security-policy"]
+        assert "default-src 'self'" in csp and "script-src 'none'" in csp
+        assert "<script" not in r.text and "http://" not in r.text.replace(admin.url, "")
+        r = c.get("/admin/api/export.csv", params={"decision": "block"})
+        assert r.status_code == 200 and r.content.startswith(b"\xef\xbb\xbf")
+        assert c.get("/admin/api/access-log").status_code == 403  # rssi
+        # an explicit wrong bearer is refused even with a valid session
+        assert c.get("/admin/api/decisions", headers={"Authorization": "Bearer faux"}).status_code == 401
+        assert c.get("/admin/access-log").status_code == 403
+        c.post("/admin/logout")
+        assert c.get("/admin/api/decisions").status_code == 401
+    actions = [(r["channel"], r["action"], r["outcome"]) for r in reversed(admin.store.access_log(100))]
+    assert ("api", "export.csv", "ok") in actions and ("dashboard", "dashboard", "ok") in actions

@@ -30,7 +30,7 @@ def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> M
     bar = max(slot * 0.8, 1)
     parts = [
         f'<svg class="chart" role="img" aria-label="Volume de requêtes par jour et par décision" '
-        f'viewBox="0 0 {width} {height}" width="100%" xmlns="http://www.w3.org/2000/svg">'
+        f'viewBox="0 0 {width} {height}" width="100%">'
     ]
     for frac in (0, 0.5, 1):
         y = top + h - frac * h
@@ -71,7 +71,7 @@ def hbars(groups: list[dict], title: str, labels: dict | None = None, width: int
     vmax = max(g["count"] for g in groups)
     w = width - label_w - 44
     parts = [f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
-             f'width="100%" xmlns="http://www.w3.org/2000/svg">']
+             f'width="100%">']
     for i, g in enumerate(groups):
         y = i * row + 2
         key = g["key"] if g["key"] is not None else "(non renseigné)"
