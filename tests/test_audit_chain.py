@@ -227,3 +227,18 @@ def test_concurrent_writer_processes(store, db_url):
     with store.engine.connect() as conn:
         clients = conn.execute(text("SELECT COUNT(DISTINCT client_id) FROM audit_records")).scalar_one()
     assert clients == 4
+
+
+def test_unhashed_row_at_head_does_not_stop_recording(store):
+    """A row inserted behind the back at the head: the gateway keeps recording, verify names the row."""
+    recs = fill(store, 2)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO audit_records (id, ts, api, endpoint, decision, forwarded, rule_ids, reasons, "
+                 "categories, finding_types, findings, prompt_parts, prompt_chars) VALUES (:id, :ts, 'openai', "
+                 "'chat.completions', 'allow', true, '[]', '[]', '', '', '[]', 1, 10)"),
+            {"id": "intrus", "ts": recs[1]["ts"]},
+        )
+    store.insert(make_record(3))
+    res = store.verify()
+    assert (res.problem.kind, res.problem.id) == ("changed", "intrus")

@@ -148,6 +148,7 @@ class AuditStore:
         try:
             with self._chain_tx() as conn, conn.begin():
                 last_seq, prev = self._lock_and_head(conn)
+                prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
                 if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
                     rec["seq"] = last_seq + 1
                 rec_hash = chain.record_hash(prev, rec)
