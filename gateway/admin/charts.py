@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from markupsafe import Markup, escape
 
 COLORS = {"allow": "#2e7d32", "warn": "#ef6c00", "block": "#c62828"}
@@ -18,10 +20,28 @@ def _nice_max(v: int) -> int:
     return v
 
 
+def fill_days(groups: list[dict]) -> list[dict]:
+    """Add the days without any request (zero bars), so that time reads evenly left to right."""
+    try:
+        days = [date.fromisoformat(g["key"]) for g in groups]
+    except (TypeError, ValueError):
+        return groups
+    if (days[-1] - days[0]).days > 3660:
+        return groups
+    known = {g["key"]: g for g in groups}
+    out, d = [], days[0]
+    while d <= days[-1]:
+        key = d.isoformat()
+        out.append(known.get(key) or {"key": key, "count": 0, "allow": 0, "warn": 0, "block": 0})
+        d += timedelta(days=1)
+    return out
+
+
 def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> Markup:
     """Stacked bars per day, by decision."""
     if not groups:
         return Markup('<p class="empty">Aucune requête sur la période.</p>')
+    groups = fill_days(groups)
     left, bottom, top, right = 44, 28, 10, 8
     w, h = width - left - right, height - top - bottom
     ymax = _nice_max(max(g["count"] for g in groups))
