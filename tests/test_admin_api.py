@@ -340,6 +340,8 @@ def test_dashboard_session_cookie(admin):
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/admin" in cookie
         assert TOKENS["rssi"].lower() not in cookie
         r = c.get("/admin/")
+        assert r.status_code == 303 and r.headers["location"].startswith("/admin/?since=")
+        r = c.get("/admin/", params={"since": "2026-03-01"})
         assert r.status_code == 200 and "Tableau de bord" in r.text
         csp = r.headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'none'" in csp

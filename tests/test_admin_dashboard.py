@@ -175,7 +175,10 @@ def test_dashboard_in_chromium(admin, browser, tmp_path):
 
     browser.submit(f"document.getElementById('token').value = {json.dumps(TOKENS['dpo'])};"
                    "document.querySelector('form').submit()")
-    assert urlparse(browser.js("location.href")).path == "/admin/"
+    landed = urlparse(browser.js("location.href"))
+    assert landed.path == "/admin/" and landed.query.startswith("since=")  # default view: last 30 days
+    assert browser.js("document.getElementById('f-since').value") == landed.query[len("since="):]
+    browser.goto(admin.url + "/admin/?since=2026-03-01")
     # the token is not readable by scripts, nor stored in a URL
     assert browser.js("document.cookie") == ""
     assert TOKENS["dpo"] not in browser.js("location.href")
@@ -206,11 +209,11 @@ def test_dashboard_in_chromium(admin, browser, tmp_path):
     assert "« since » invalide" in browser.js("document.getElementById('filter-error').innerText")
 
     # detail view of a record
-    browser.goto(admin.url + "/admin/?category=health")
+    browser.goto(admin.url + "/admin/?category=health&since=2026-03-01")
     assert len(texts(browser, "#decisions tbody tr")) == 6
     # export buttons point to our own origin and carry the filters (the session cookie authenticates them)
     href = browser.js("document.getElementById('export-jsonl').href")
-    assert href == admin.url + "/admin/api/export.jsonl?category=health"
+    assert href == admin.url + "/admin/api/export.jsonl?since=2026-03-01T00%3A00%3A00Z&category=health"
     browser.submit("document.querySelector('#decisions a.detail-link').click()")
     detail = browser.js("document.body.innerText")
     assert "FR_NIR" in detail and "Décision" in detail and "le contenu n'est jamais conservé" in detail

@@ -242,3 +242,14 @@ def test_unhashed_row_at_head_does_not_stop_recording(store):
     store.insert(make_record(3))
     res = store.verify()
     assert (res.problem.kind, res.problem.id) == ("changed", "intrus")
+
+
+def test_purge_in_batches(store):
+    recs = fill(store, 23, complete=False)
+    n, through = store.purge(T0 + timedelta(minutes=20), actor="test", batch=6)
+    assert n == 20 and through == seq_of(store, recs[20]["id"]) - 1
+    with store.engine.connect() as conn:
+        anchors = conn.execute(text("SELECT purged FROM audit_anchors ORDER BY through_seq")).scalars().all()
+    assert anchors == [6, 6, 6, 2]
+    res = store.verify()
+    assert res.ok and res.checked == 3

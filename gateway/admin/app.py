@@ -7,7 +7,7 @@ any data is returned; if that write fails, nothing is returned (503).
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -36,6 +36,7 @@ PERMISSION_FR = {
     "audit.read": "consulter le journal d'audit",
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
 }
+DEFAULT_DAYS = 30
 MSG_401 = "Authentification requise : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
 MSG_503 = "Journal des accès indisponible : par sécurité, aucune donnée d'audit n'est communiquée."
 
@@ -269,6 +270,9 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     @app.get("/admin/", response_class=HTMLResponse)
     async def dashboard(request: Request):
         raw = dict(request.query_params)
+        if not raw and admin.identify(request, "dashboard"):  # default view: the last 30 days (a year of records is not scanned on every visit)
+            since = (datetime.now(UTC) - timedelta(days=DEFAULT_DAYS - 1)).date().isoformat()
+            return RedirectResponse("/admin/?" + urlencode({"since": since}), status_code=303)
         who = await admin.authorize(request, "dashboard", "dashboard", "audit.read", raw)
         error, filters = None, Q.Filters()
         limit, cursor = 50, None

@@ -178,36 +178,41 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
 
-    def purge(self, older_than: datetime, actor: str) -> tuple[int, int | None]:
+    def purge(self, older_than: datetime, actor: str, batch: int = 5000) -> tuple[int, int | None]:
         """Delete the records older than ``older_than`` (a chain prefix) and anchor the rest.
 
-        Deletes every record before the first one at or after the cut-off, so the remaining chain
-        is contiguous. Returns (number purged, last purged seq).
+        Deletes every record before the first one at or after the cut-off, so the remaining chain is
+        contiguous. Works in batches, each in its own short transaction holding the chain lock (so the
+        gateway's appends wait milliseconds, not the whole purge) and storing its own anchor.
+        Returns (number purged, last purged seq).
         """
         cutoff = chain.norm_ts(older_than)
-        with self._chain_tx() as conn, conn.begin():
-            self._lock(conn)
-            first_kept = conn.execute(
+        with self.engine.connect() as conn:
+            bound = conn.execute(
                 select(func.min(audit_records.c.seq)).where(audit_records.c.ts >= cutoff)
             ).scalar_one_or_none()
-            q = select(audit_records.c.seq, audit_records.c.record_hash)
-            if first_kept is not None:
-                q = q.where(audit_records.c.seq < first_kept)
-            last = conn.execute(q.order_by(audit_records.c.seq.desc()).limit(1)).first()
-            if last is None:
-                return 0, None
-            through, last_hash = last
-            count = conn.execute(
-                select(func.count()).select_from(audit_records).where(audit_records.c.seq <= through)
-            ).scalar_one()
-            conn.execute(
-                insert(audit_anchors).values(
+            if bound is None:  # everything is older: stop at what exists now, not at later appends
+                last = conn.execute(select(func.max(audit_records.c.seq))).scalar_one_or_none()
+                if last is None:
+                    return 0, None
+                bound = last + 1
+        total, through = 0, None
+        while True:
+            with self._chain_tx() as conn, conn.begin():
+                self._lock(conn)
+                rows = conn.execute(
+                    select(audit_records.c.seq, audit_records.c.record_hash)
+                    .where(audit_records.c.seq < bound).order_by(audit_records.c.seq).limit(batch)
+                ).all()
+                if not rows:
+                    return total, through
+                through, last_hash = rows[-1]
+                conn.execute(insert(audit_anchors).values(
                     ts=datetime.now(UTC), through_seq=through, last_hash=last_hash or chain.GENESIS,
-                    purged=count, older_than=cutoff, actor=actor,
-                )
-            )
-            conn.execute(delete(audit_records).where(audit_records.c.seq <= through))
-            return count, through
+                    purged=len(rows), older_than=cutoff, actor=actor,
+                ))
+                conn.execute(delete(audit_records).where(audit_records.c.seq <= through))
+                total += len(rows)
 
     # -- integrity ---------------------------------------------------------------------------
     def verify(self) -> VerifyResult:
