@@ -254,8 +254,9 @@ class AuditStore:
         return res
 
     # -- reads -------------------------------------------------------------------------------
-    def iter_records(self, where=None, ascending: bool = True, batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    def iter_records(self, where=None, ascending: bool = True, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching record, read in keyset batches (never the whole table in memory)."""
+        batch = batch or BATCH
         last = None
         while True:
             q = select(audit_records)
