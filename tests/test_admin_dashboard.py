@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -70,6 +71,8 @@ class Browser:
                 ws_url = m.group(1)
             elif not line and self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("chromium did not start")
+        # keep draining chromium's stderr so that a chatty browser never blocks on a full pipe
+        threading.Thread(target=lambda: [None for _ in self.proc.stderr], daemon=True).start()
         self.ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
         self.ids = itertools.count(1)
         self.events: list[dict] = []
