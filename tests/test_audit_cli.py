@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -271,3 +272,40 @@ def test_serve_without_admins_opens_no_admin_port(tmp_path, db_url):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_verify_expect_noted_head(env, capsys):
+    """A head noted outside the database reveals deleted latest records and a recomputed chain."""
+    from gateway.audit import chain
+
+    cfg, store, recs = env
+    code, out, _ = run(capsys, "audit", "verify", "--config", str(cfg))
+    noted = re.search(r"keep '(\d+:[0-9a-f]{64})'", out).group(1)
+    store.insert(make_record(50))
+    assert run(capsys, "audit", "verify", "--config", str(cfg), "--expect", noted)[0] == 0
+    # delete the latest records (the noted one included): the chain alone still verifies
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_records WHERE seq >= 7"))
+    assert run(capsys, "audit", "verify", "--config", str(cfg))[0] == 0
+    code, _, err = run(capsys, "audit", "verify", "--config", str(cfg), "--expect", noted)
+    assert code == 1 and "seq=7" in err and "deleted" in err
+    # rewrite record 6 and recompute every hash from there: only the noted hash can tell
+    store.insert(make_record(60))
+    code, out, _ = run(capsys, "audit", "verify", "--config", str(cfg))
+    noted = re.search(r"keep '(\d+:[0-9a-f]{64})'", out).group(1)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET department='falsifié' WHERE seq=6"))
+        rows = conn.execute(text("SELECT id, prev_hash FROM audit_records WHERE seq >= 6 ORDER BY seq")).all()
+    prev = rows[0][1]
+    for rid, _ in rows:
+        rec = store.get(rid)
+        h = chain.record_hash(prev, rec)
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE audit_records SET prev_hash=:p, record_hash=:h, outcome_hash=:o WHERE id=:i"),
+                         {"p": prev, "h": h, "o": chain.outcome_hash(h, rec), "i": rid})
+        prev = h
+    assert run(capsys, "audit", "verify", "--config", str(cfg))[0] == 0
+    code, _, err = run(capsys, "audit", "verify", "--config", str(cfg), "--expect", noted)
+    assert code == 1 and "recomputed" in err
+    with pytest.raises(SystemExit):
+        main(["audit", "verify", "--config", str(cfg), "--expect", "abc"])

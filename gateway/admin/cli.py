@@ -109,19 +109,30 @@ def cmd_add_user(args: argparse.Namespace) -> int:
 
 # -- audit verify / purge -------------------------------------------------------------------
 
+def parse_expect(value: str) -> tuple[int, str]:
+    m = re.fullmatch(r"\s*(\d+):([0-9a-f]{64})\s*", value)
+    if not m:
+        raise argparse.ArgumentTypeError(f"invalid {value!r}: use SEQ:HASH as printed by a previous verify")
+    return int(m.group(1)), m.group(2)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     _, store = _store(args.config)
     try:
-        res = store.verify()
+        res = store.verify(expect=args.expect)
     finally:
         store.dispose()
     anchor = f", resumed after purge anchor seq={res.anchor_seq}" if res.anchor_seq is not None else ""
+    if res.purged_expect:
+        print(f"note: record seq={args.expect[0]} was purged since; it cannot be compared any more.")
     if not res.ok:
         print(f"gardefou: audit chain BROKEN at {res.problem.message}", file=sys.stderr)
         print(f"{res.checked} record(s) verified before it{anchor}.", file=sys.stderr)
         return EXIT_FAILED
     print(f"OK: {res.checked} record(s) verified{anchor}.")
     print(f"head seq={res.head_seq} hash={res.head_hash}")
+    if res.head_seq is not None:
+        print(f"(keep '{res.head_seq}:{res.head_hash}' outside the database; check later with --expect)")
     return EXIT_OK
 
 
@@ -254,6 +265,8 @@ def register(sub) -> None:
     asub = p.add_subparsers(dest="audit_command", required=True)
     q = asub.add_parser("verify", help="walk the hash chain; exit 1 naming the first changed/deleted/inserted record")
     q.add_argument("--config", required=True)
+    q.add_argument("--expect", type=parse_expect, metavar="SEQ:HASH",
+                   help="a head printed by an earlier verify: that record must still be there with that hash")
     q.set_defaults(func=_guard(cmd_verify))
     q = asub.add_parser("purge", help="delete records past the retention period (audit.retention_days)")
     q.add_argument("--config", required=True)

@@ -17,8 +17,9 @@ Design (settled for issue 5):
   last purged record: the first remaining record must link to it.
 
 Like any unkeyed chain, this detects changes made behind the application's back by anyone who does not
-also recompute every later hash. ``gardefou audit verify`` prints the head hash: writing it down
-elsewhere (ticket, signed mail, paper register) makes even a full recomputation detectable.
+also recompute every later hash. ``gardefou audit verify`` prints the head as ``SEQ:HASH``: written
+down elsewhere (ticket, signed mail, paper register) and checked later with ``--expect SEQ:HASH``, it
+makes the deletion of the latest records and a recomputation detectable too.
 """
 
 from __future__ import annotations

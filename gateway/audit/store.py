@@ -74,6 +74,7 @@ class VerifyResult:
     head_hash: str
     anchor_seq: int | None
     problem: ChainProblem | None = None
+    purged_expect: bool = False  # the noted record was purged since: nothing left to compare
 
     @property
     def ok(self) -> bool:
@@ -215,8 +216,12 @@ class AuditStore:
                 total += len(rows)
 
     # -- integrity ---------------------------------------------------------------------------
-    def verify(self) -> VerifyResult:
-        """Walk the chain in ``seq`` order; stop at the first record changed, deleted or inserted."""
+    def verify(self, expect: tuple[int, str] | None = None) -> VerifyResult:
+        """Walk the chain in ``seq`` order; stop at the first record changed, deleted or inserted.
+
+        ``expect`` is a (seq, hash) pair printed by an earlier verify and kept outside the database:
+        that record must still be in the chain with that hash (detects the deletion of the latest
+        records and a chain recomputed from some point on)."""
         with self.engine.connect() as conn:
             anchor = conn.execute(
                 select(audit_anchors).order_by(audit_anchors.c.through_seq.desc()).limit(1)
@@ -251,6 +256,19 @@ class AuditStore:
             prev, prev_seq = rec["record_hash"], seq
             res.checked += 1
             res.head_seq, res.head_hash = seq, prev
+            if expect and seq == expect[0]:
+                if rec["record_hash"] != expect[1]:
+                    res.problem = ChainProblem(seq, rid, "rewritten",
+                                               f"{where}: hash differs from the one noted for seq={seq} "
+                                               "(the chain was recomputed from this point or earlier)")
+                    return res
+                expect = None
+        if expect and (anchor_seq is None or expect[0] > anchor_seq):
+            res.problem = ChainProblem(expect[0], None, "missing",
+                                       f"record seq={expect[0]}: noted earlier but no longer in the chain "
+                                       f"(head is seq={res.head_seq}): records were deleted")
+        elif expect:
+            res.purged_expect = True
         return res
 
     # -- reads -------------------------------------------------------------------------------
