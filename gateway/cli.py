@@ -27,6 +27,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if config.admins:
             from gateway.admin import create_admin_app
 
+            if config.admin.port and config.admin.port == port and config.admin.host == host:
+                raise RuntimeError(f"admin.port ({config.admin.port}) must differ from the gateway's port")
+
             admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
             listeners.append((admin_app, config.admin.host, config.admin.port))
         else:

@@ -309,3 +309,13 @@ def test_verify_expect_noted_head(env, capsys):
     assert code == 1 and "recomputed" in err
     with pytest.raises(SystemExit):
         main(["audit", "verify", "--config", str(cfg), "--expect", "abc"])
+
+
+def test_serve_refuses_admin_on_gateway_port(tmp_path, db_url):
+    port = _free_port()
+    path = tmp_path / "g.yaml"
+    path.write_text(yaml.safe_dump({"listen": {"port": port}, "admin": {"port": port}, "audit": {"url": db_url},
+                                    "admins": [{"id": "x", "role": "dpo", "token_sha256": hash_key("t")}]}))
+    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path)],
+                          cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "admin.port" in proc.stderr
