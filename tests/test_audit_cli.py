@@ -319,3 +319,23 @@ def test_serve_refuses_admin_on_gateway_port(tmp_path, db_url):
     proc = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config", str(path)],
                           cwd=Path(__file__).parent.parent, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "admin.port" in proc.stderr
+
+
+def test_add_user_on_the_example_config(tmp_path, capsys):
+    """The shipped example (``admins: []`` followed by commented examples) stays readable."""
+    example = (Path(__file__).parent.parent / "config.example.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "config.yaml"
+    path.write_text(example, encoding="utf-8")
+    tokens = []
+    for uid, role in (("marie.dpo", "dpo"), ("paul.admin", "admin")):
+        code, out, _ = run(capsys, "admin", "add-user", uid, "--role", role, "--config", str(path))
+        assert code == 0
+        tokens.append(out.strip().splitlines()[-1])
+    new = path.read_text(encoding="utf-8")
+    kept = [line for line in example.splitlines() if line != "admins: []"]
+    assert [line for line in new.splitlines() if line in kept] == kept  # same lines, same order
+    cfg = load_config(path)
+    assert [(u.id, u.token_sha256) for u in cfg.admins] == [
+        ("marie.dpo", hash_key(tokens[0])), ("paul.admin", hash_key(tokens[1]))]
+    block = new[new.index("admins:"):new.index("limits:")]
+    assert block.index("paul.admin") < block.index("# - id:")  # added users stay together, above the comments

@@ -54,7 +54,7 @@ def add_admin_to_yaml(text: str, entry: dict) -> str:
             continue
         if isinstance(value, yaml.SequenceNode) and not value.flow_style and value.value:
             lines = text.splitlines(keepends=True)
-            last = value.value[-1].end_mark
+            last = _last_scalar(value.value[-1]).end_mark  # not the mapping's: it runs past comments
             at = last.line if last.column == 0 else last.line + 1
             if at > len(lines):
                 at = len(lines)
@@ -72,6 +72,12 @@ def add_admin_to_yaml(text: str, entry: dict) -> str:
             rest = rest[1:]
         return text[: key.start_mark.index] + block + rest
     return text.rstrip("\n") + "\n\nadmins:\n" + _indent(item, 2)
+
+
+def _last_scalar(node: yaml.Node) -> yaml.Node:
+    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.value:
+        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
+    return node
 
 
 def _indent(block: str, n: int) -> str:
