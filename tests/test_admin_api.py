@@ -391,3 +391,9 @@ def test_large_export_memory_stays_flat(db_url, monkeypatch):
     finally:
         srv.stop()
         srv.store.dispose()
+
+
+def test_login_body_is_bounded(admin):
+    r = httpx.post(admin.url + "/admin/login", content=b"token=" + b"x" * 10_000,
+                   headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    assert r.status_code == 413

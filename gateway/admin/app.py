@@ -241,7 +241,12 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
 
     @app.post("/admin/login")
     async def login(request: Request):
-        body = (await request.body())[:4096].decode("utf-8", "replace")
+        raw_body = b""
+        async for chunk in request.stream():
+            raw_body += chunk
+            if len(raw_body) > 4096:
+                return admin.render("login.html", status=413, error="Requête trop volumineuse.", who=None)
+        body = raw_body.decode("utf-8", "replace")
         token = (parse_qs(body).get("token") or [""])[0].strip()
         who = admin.auth.check_token(token)
         if who is None:
