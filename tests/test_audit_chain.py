@@ -253,3 +253,24 @@ def test_purge_in_batches(store):
     assert anchors == [6, 6, 6, 2]
     res = store.verify()
     assert res.ok and res.checked == 3
+
+
+def test_every_column_is_covered_by_a_hash():
+    """A column added to audit_records must be classified (chain or outcome), or it would escape verify."""
+    from gateway.audit import chain
+    from gateway.audit.schema import audit_records
+
+    covered = set(chain.CORE_FIELDS) | set(chain.OUTCOME_FIELDS) | {"seq", "prev_hash", "record_hash", "outcome_hash"}
+    assert {c.name for c in audit_records.columns} == covered
+    assert not set(chain.CORE_FIELDS) & set(chain.OUTCOME_FIELDS)
+
+
+def test_setting_or_clearing_a_null_field_is_detected(store):
+    recs = fill(store, 3)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET model=NULL WHERE id=:i"), {"i": recs[0]["id"]})
+    assert store.verify().problem.id == recs[0]["id"]
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE audit_records SET model='mistral-small-latest' WHERE id=:i"), {"i": recs[0]["id"]})
+        conn.execute(text("UPDATE audit_records SET error='x' WHERE id=:i"), {"i": recs[1]["id"]})
+    assert store.verify().problem.id == recs[1]["id"]

@@ -34,7 +34,8 @@ GENESIS = "0" * 64
 #: Fields that ``complete()`` may set after insertion.
 OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error", "upstream_ms", "total_ms")
 
-#: Fields fixed at insertion, covered by the chain.
+#: Fields fixed at insertion, covered by the chain. Every column of ``audit_records`` must be listed in
+#: CORE_FIELDS or OUTCOME_FIELDS (tests/test_audit_chain.py checks it): add new columns here.
 CORE_FIELDS = (
     "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "service_id", "model",
     "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "prompt_parts",
@@ -75,7 +76,9 @@ def normalise(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _canonical(record: dict[str, Any], fields: tuple[str, ...]) -> bytes:
-    data = {k: _value(k, record.get(k)) for k in fields}
+    # NULL fields are left out: a nullable column added later (and listed here) leaves the hashes of
+    # existing records unchanged, while setting or clearing a value still changes the hash.
+    data = {k: _value(k, record.get(k)) for k in fields if record.get(k) is not None}
     return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
