@@ -1,0 +1,155 @@
+"""Confidential institutional documents.
+
+Two recognizers:
+
+* ``ConfidentialRecognizer``: explicit markings ("CONFIDENTIEL", "diffusion restreinte", "ne pas
+  diffuser", "usage interne"...) are enough on their own. Otherwise, topical terms (tenders and
+  supplier prices, budgets, research protocols, patents, strategy, care organisation, IS security)
+  are weighted and must be backed by signs that the text is an *internal* document of the
+  institution (figures in euros, "notre établissement", meeting bodies, draft markers, named
+  suppliers' offers...). Public-administration prose that merely talks about budgets or public
+  procurement stays below the threshold.
+* ``DictionaryRecognizer``: an institution-editable Aho-Corasick dictionary (pyahocorasick) of
+  internal project names, internal domains, document-template names...
+"""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick
+
+from detectors.context import BaseRecognizer, ScanContext
+
+_MARKINGS = re.compile(
+    r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"
+    r"\bCONFIDENTIEL(?:LE)?S?\b|\[\s*confidentiel|\(\s*confidentiel|"
+    r"\b(?:document|note|rapport|information|version|annexe|pi[èe]ce)s?\s+confidentiel(?:le)?s?\b|"
+    r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
+    r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
+    r"\bsous\s+embargo\b|\bsecret\s+(?:des\s+affaires|industriel|professionnel)|\bdo\s+not\s+(?:distribute|share)\b|"
+    r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+# (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
+_TOPICS = [
+    # Tenders and supplier contracts
+    (2, r"offre\s+du\s+candidat|offres?\s+des\s+candidats|analyse\s+des\s+offres|rapport\s+d'analyse|classement\s+des\s+(?:offres|candidats)|"
+        r"\bdce\b|\bbpu\b|\bdpgf\b|\bdqe\b|m[ée]moire\s+technique|prix\s+unitaire|grille\s+tarifaire|remise\s+(?:commerciale|de\s+\d)|"
+        r"n[ée]gociation\s+(?:avec|du\s+prix|tarifaire)|proposition\s+(?:commerciale|tarifaire)|devis\s+(?:n°|du|de\s+la\s+soci)|"
+        r"attributaire|candidat\s+retenu|offre\s+(?:la\s+)?(?:mieux|moins)[-\s]disante|soumissionnaire"),
+    (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b"),
+    # Budget and finance
+    (2, r"\beprd\b|\bpgfp\b|\bprea?\b|plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|budget\s+(?:pr[ée]visionnel|rectificatif)\s+(?:de\s+l'|du\s+|20)|"
+        r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|"
+        r"plan\s+social|plan\s+d'[ée]conomies|gel\s+des\s+postes"),
+    (1, r"\bbudget|\bd[ée]ficit|\bexc[ée]dent|\bk€|\bm€|\d\s?€|\beuros?\b|\btitre\s+[1-4]\b|\bcompte\s+de\s+r[ée]sultat"),
+    # Research and intellectual property
+    (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|d'essai|clinique\s+n°)|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
+        r"r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|donn[ée]es\s+non\s+publi[ée]es|avant\s+publication|"
+        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|d[ée]p[ôo]t\s+de\s+brevet|savoir-faire|secret\s+de\s+fabrication|invention\s+non"),
+    (1, r"\bbrevet|essai\s+clinique|\bphrc\b|inclusion|randomis|crit[èe]res\s+d'inclusion|bras\s+(?:contr[ôo]le|exp[ée]rimental)"),
+    # Strategy and governance
+    (2, r"projet\s+d'[ée]tablissement\s+20|plan\s+strat[ée]gique|\bcpom\b|fusion\s+(?:avec|des\s+[ée]tablissements)|restructuration|"
+        r"fermeture\s+(?:de\s+lits|du\s+service|de\s+l'unit[ée])|r[ée]organisation\s+(?:du|des|de\s+la)|ordre\s+du\s+jour|compte[-\s]rendu\s+(?:du|de\s+la)\s+(?:codir|directoire|cme|r[ée]union)"),
+    (1, r"\bcodir\b|\bdirectoire\b|\bcme\b|conseil\s+de\s+surveillance|comit[ée]\s+de\s+direction|\bght\b|strat[ée]gi"),
+    # Care organisation
+    (2, r"tableau\s+de\s+(?:garde|service)|planning\s+(?:des\s+)?(?:gardes|astreintes|effectifs|infirmiers?)|maquette\s+organisationnelle|"
+        r"organigramme\s+(?:du|de\s+l')|cartographie\s+des\s+(?:lits|risques)|fiche\s+de\s+poste\s+(?:du|de)|effectifs\s+(?:cibles|du\s+service)"),
+    # IS security
+    (2, r"plan\s+(?:du\s+)?r[ée]seau|plan\s+d'adressage|sch[ée]ma\s+(?:r[ée]seau|d'architecture|d'adressage)|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
+        r"vuln[ée]rabilit[ée]s?\s+(?:non\s+corrig|critique|identifi|d[ée]couvert)|\bcve-\d{4}-\d+|rapport\s+(?:de\s+)?(?:pentest|test\s+d'intrusion|audit\s+de\s+s[ée]curit[ée])|"
+        r"test\s+d'intrusion|politique\s+de\s+(?:mots\s+de\s+passe|mot\s+de\s+passe)|compte\s+(?:administrateur|admin|de\s+service)|"
+        r"active\s+directory|\bvpn\b.{0,40}\b(?:acc[èe]s|configuration|identifiants)|serveur\s+\w+\s+\(\d|incident\s+de\s+s[ée]curit[ée]|ran[çc]ongiciel"),
+    (1, r"\bssi\b|\brssi\b|pare-feu|firewall|\bserveurs?\b|\bswitch|\brouteur|\bdmz\b|s[ée]curit[ée]\s+(?:informatique|du\s+si)|\bsiem\b|\bedr\b"),
+]
+_TOPIC_RES = [(w, re.compile(p, re.IGNORECASE)) for w, p in _TOPICS]
+
+# Signs that the text is an internal document of the institution (not public prose).
+_INTERNAL = re.compile(
+    r"notre\s+(?:[ée]tablissement|h[ôo]pital|chu|ch|ght|p[ôo]le|service|direction|groupement|institution|structure|agence|collectivit[ée]|mairie)|"
+    r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
+    r"\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
+    r"\bsoci[ée]t[ée]\s+[A-Z]|\b(?:sas|sarl|sa)\s+[A-Z]|\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|"
+    r"\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)\s+(?:de\s+)?[A-Z]|\bcandidat\s+[A-Z]|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}",
+    re.IGNORECASE,
+)
+_GATE = re.compile(
+    r"confidenti|diffus|interne|embargo|secret|offre|march[ée]|budget|€|euro|d[ée]ficit|protocole|brevet|savoir|"
+    r"strat[ée]g|restructur|r[ée]organis|garde|planning|effectif|organigramme|r[ée]seau|adressage|vlan|pare-feu|firewall|"
+    r"vuln[ée]rab|cve-|intrusion|pentest|mot[s]?\s+de\s+passe|serveur|admin|dce|bpu|dpgf|cpom|eprd|codir|directoire|"
+    r"fournisseur|prestataire|candidat|\bcrf\b|inclusion|essai|incident|do not|internal",
+    re.IGNORECASE,
+)
+
+
+class ConfidentialRecognizer(BaseRecognizer):
+    name = "confidential"
+
+    def __init__(self, threshold: int = 4):
+        self.threshold = threshold
+
+    def analyze_ctx(self, ctx: ScanContext):
+        text = ctx.text
+        if not _GATE.search(text):
+            return []
+        out = []
+        for m in _MARKINGS.finditer(text):
+            out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
+        if out:
+            return out
+        score = 0
+        strong = 0
+        first = None
+        for weight, rx in _TOPIC_RES:
+            m = rx.search(text)
+            if m:
+                score += weight
+                strong += weight == 2
+                if first is None or (weight == 2 and first[2] < 2):
+                    first = (m.start(), m.end(), weight)
+        if not first:
+            return out
+        internal = len({m.group().lower() for m in _INTERNAL.finditer(text)})
+        total = score + 2 * min(internal, 2)
+        if strong and total >= self.threshold and (internal or score >= self.threshold + 2):
+            out.append(ctx.finding("CONFIDENTIAL", "confidential", first[0], first[1], 0.7, f"{self.name}:topic"))
+        return out
+
+
+class DictionaryRecognizer(BaseRecognizer):
+    """Institution-editable dictionary of internal terms (whole-word, case-insensitive).
+
+    ``terms`` items are strings or ``{"term": ..., "type": ..., "category": ...}`` dicts.
+    """
+
+    name = "dictionary"
+
+    def __init__(self, terms: list | None = None):
+        self._auto = ahocorasick.Automaton()
+        n = 0
+        for item in terms or []:
+            if isinstance(item, str):
+                item = {"term": item}
+            term = str(item.get("term", "")).strip().lower()
+            if not term:
+                continue
+            self._auto.add_word(term, (len(term), item.get("type", "CONFIDENTIAL"), item.get("category", "confidential")))
+            n += 1
+        self.size = n
+        if n:
+            self._auto.make_automaton()
+
+    def analyze_ctx(self, ctx: ScanContext):
+        if not self.size:
+            return []
+        low = ctx.lower
+        out = []
+        for end_idx, (length, type_, category) in self._auto.iter(low):
+            start = end_idx - length + 1
+            end = end_idx + 1
+            if (start > 0 and (low[start - 1].isalnum() or low[start - 1] == "_")) or (end < len(low) and (low[end].isalnum() or low[end] == "_")):
+                continue
+            out.append(ctx.finding(type_, category, start, end, 0.9, self.name))
+        return out

@@ -1,0 +1,103 @@
+"""Per-scan context shared by recognizers: the normalised text and lazily computed helpers.
+
+A ``ScanContext`` is created for every ``Scanner.scan`` call (never shared between threads), so the
+cached helpers need no locking.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from detectors.base import Finding
+from detectors.normalize import Normalized, normalize
+
+# Separators tolerated inside a number: spaces, line breaks, dots, dashes, slashes, underscores and
+# the parentheses of "+33 (0)6". One to three of them between two digit groups.
+_RUN = re.compile(r"\d+(?:[ \t\r\n.\-/_()]{1,3}\d+)*")
+_GROUP = re.compile(r"\d+")
+
+
+@dataclass(slots=True)
+class DigitRun:
+    """A run of digits with separators. ``digits`` is compact; ``pos[i]`` is the normalised offset
+    of ``digits[i]``; ``starts``/``ends`` are compact indices where a digit group starts / ends."""
+
+    start: int
+    end: int
+    digits: str
+    pos: list[int]
+    starts: frozenset[int]
+    ends: frozenset[int]
+
+    def windows(self, length: int):
+        """Yield (i, j) compact windows of ``length`` digits aligned on group boundaries."""
+        n = len(self.digits)
+        for i in sorted(self.starts):
+            j = i + length
+            if j > n:
+                break
+            if j in self.ends:
+                yield i, j
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """Normalised span covering compact digits [i, j)."""
+        return self.pos[i], self.pos[j - 1] + 1
+
+
+class ScanContext:
+    def __init__(self, text: str):
+        self.original = text
+        self.norm: Normalized = normalize(text)
+        self.text = self.norm.text
+
+    @cached_property
+    def lower(self) -> str:
+        low = self.text.lower()
+        if len(low) != len(self.text):  # e.g. "İ" lower-cases to two characters: keep offsets aligned
+            low = "".join(c.lower()[:1] or c for c in self.text)
+        return low
+
+    @cached_property
+    def digit_runs(self) -> list[DigitRun]:
+        runs = []
+        for m in _RUN.finditer(self.text):
+            digits: list[str] = []
+            pos: list[int] = []
+            starts: set[int] = set()
+            ends: set[int] = set()
+            for g in _GROUP.finditer(m.group()):
+                starts.add(len(digits))
+                base = m.start() + g.start()
+                for k, ch in enumerate(g.group()):
+                    digits.append(ch)
+                    pos.append(base + k)
+                ends.add(len(digits))
+            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(starts), frozenset(ends)))
+        return runs
+
+    def finding(self, type_: str, category: str, start: int, end: int, score: float, recognizer: str) -> Finding:
+        """Build a finding from a *normalised* span (mapped back to the original text)."""
+        s, e = self.norm.span(start, end)
+        return Finding(type_, category, s, e, score, recognizer)
+
+    def window(self, start: int, end: int, before: int = 60, after: int = 30) -> str:
+        """Lower-cased normalised text around a span, for context-word checks."""
+        return self.lower[max(0, start - before) : end + after]
+
+
+class BaseRecognizer:
+    """Convenience base: ``analyze(text)`` normalises then calls ``analyze_ctx``."""
+
+    name = "base"
+
+    def analyze(self, text: str) -> list[Finding]:
+        return self.analyze_ctx(ScanContext(text))
+
+    def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def has_any(window: str, words) -> bool:
+    return any(w in window for w in words)

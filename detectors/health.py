@@ -1,0 +1,117 @@
+"""Health data about a person, with or without a name.
+
+Medical vocabulary alone is not health data: "Quels sont les effets secondaires du paracétamol ?"
+is knowledge. What turns medical text into health data is a *specific person in context*. The
+recognizer therefore scores two things with cheap regexes:
+
+* **person anchors**: an age ("patiente de 54 ans", "âgé de 38 ans", "un nourrisson de 3 mois"),
+  a singular patient in a narrative ("le patient a présenté", "elle a été hospitalisée"), a
+  clinician's own patient ("mon patient", "j'ai une patiente"), dates of care ("le 12/03", "à J3",
+  "depuis 2 jours"), a room or bed ("chambre 12, lit B"), obstetric formula (G2P1), a title or
+  initials ("Mme D.", "M. Martin"), staff sick leave ("mon collègue est en arrêt maladie");
+* **clinical content**: distinct terms for diagnoses, symptoms, treatments, examinations, lab
+  values with units, stays.
+
+It also counts *knowledge cues* (exam questions, drug-leaflet wording addressed to "vous",
+"chez l'enfant", plural "les patients", requests to explain). A text is health data when the person
+anchors are strong enough for the clinical content and outweigh the knowledge cues.
+"""
+
+from __future__ import annotations
+
+import re
+
+from detectors.context import BaseRecognizer, ScanContext
+
+_PERSON_NOUN = (
+    r"patiente?|malade|homme|femme|enfant|nourrisson|gar[çc]on|fille|fillette|adolescente?|nouveau-n[ée]e?|"
+    r"r[ée]sidente?|parturiente|gestante|primipare|multipare|primigeste|multigeste|sujet|jeune|b[ée]b[ée]|"
+    r"nouveau-n[ée]|monsieur|madame|agent|usag[eè]re?|octog[ée]naire|nonag[ée]naire|septuag[ée]naire|quadrag[ée]naire|"
+    r"quinquag[ée]naire|sexag[ée]naire|trentenaire|adulte|senior|retrait[ée]e?|militaire|[ée]tudiante?|ouvri[èe]re?|agricult\w+|commer[çc]ante?|m[èe]re|p[èe]re"
+)
+# (weight, regex) - person anchors.
+_ANCHORS = [
+    (3, rf"\b(?:{_PERSON_NOUN})\s+(?:[\w'’-]+\s+){{0,3}}(?:âg[ée]e?|ag[ée]e?)\s+de\s+\d+|\b(?:âg[ée]e?|ag[ée]e?)\s+de\s+\d+\s*(?:ans|mois|jours|semaines|an)\b"),
+    (3, rf"\b(?:un|une|d'un|d'une|notre|mon|ma|cette|ce)\s+(?:{_PERSON_NOUN})\s+(?:[\w'’-]+\s+){{0,2}}de\s+\d+\s*(?:ans|mois|jours|semaines|an)\b"),
+    (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
+    (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
+    (3, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|depuis\s+le|du\s+\d|jusqu'au)"),
+    (2, r"\b\d{1,3}\s*(?:ans|mois)\b"),
+    (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
+    (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
+    (2, r"\b(?:le|la|du|de\s+la|au|à\s+la|ce|cette|notre)\s+(?:patiente?|malade|nourrisson|parturiente|r[ée]sidente?|b[ée]b[ée])\b(?!\s+(?:doit|doivent|peut|peuvent|devra|diab[ée]tique\s+doit))"),
+    (2, r"\b(?:admise?|hospitalis[ée]e?|transf[ée]r[ée]e?|op[ée]r[ée]e?|adress[ée]e?|re[çc]ue?|suivie?|vue?|sortie?|d[ée]c[ée]d[ée]e?)\s+(?:le|en|au|aux|dans|à\s+l|pour|par|depuis|il\s+y\s+a)\b"),
+    (2, r"\b(?:à\s+l'admission|à\s+son\s+admission|lors\s+de\s+son|son\s+(?:traitement|[ée]tat|examen|bilan|[ée]volution|hospitalisation|s[ée]jour|p[èe]re|fr[èe]re|mari|[ée]poux)|sa\s+(?:m[èe]re|s[œo]e?ur|famille|grossesse|sortie|fille|femme|prise\s+en\s+charge)|ses\s+ant[ée]c[ée]dents)"),
+    (2, r"\bant[ée]c[ée]dents?\s+(?:de|d'|personnels|familiaux|m[ée]dicaux|chirurgicaux)|\bsans\s+ant[ée]c[ée]dent|\bl'examen\s+(?:clinique|physique|neurologique|g[ée]n[ée]ral)\s+(?:a\s+|retrouv|montr|objectiv|[ée]tait|note|r[ée]v[ée]l|trouv)|\bl'[ée]volution\s+(?:a\s+[ée]t[ée]|[ée]tait|fut|est)|\bsuites?\s+op[ée]ratoires?"),
+    (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
+    (3, r"\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+|\b(?:m\.|mme|monsieur|madame|mlle)\s+[A-Z]|\b(?:patiente?|r[ée]sidente?)\s+[A-Z]\.\s?[A-Z]?"),
+]
+_ANCHOR_RES = [(w, re.compile(p, re.IGNORECASE | re.DOTALL if "arr" in p else re.IGNORECASE)) for w, p in _ANCHORS]
+# Title+name anchors must keep the capital letter: compile the last one case-sensitively for names.
+_ANCHOR_RES[-1] = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
+
+_CLINICAL = re.compile(
+    r"diab[èe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
+    r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
+    r"\bavc\b|infarctus|pneumopathie|pneumonie|tuberculo|\bvih\b|h[ée]patite|cirrhose|an[ée]mie|[ée]pilep|convuls|d[ée]mence|alzheimer|parkinson|"
+    r"d[ée]pression|psychiatr|schizophr|bipolaire|suicid|addict|alcool|tabag|ob[ée]sit|asthme|bpco|allergi|lupus|scl[ée]rose|kyste|abc[èe]s|"
+    r"n[ée]crose|h[ée]morragi|thrombo|embolie|isch[ée]mi|st[ée]nose|an[ée]vrisme|malformation|syndrom|insulin|chimioth|radioth|chirurgi|"
+    r"op[ée]r|intervention|ex[ée]r[èe]se|r[ée]section|biopsie|ponction|scanner|\btdm\b|\birm\b|[ée]chograph|radiograph|\becg\b|\beeg\b|endoscop|"
+    r"coloscop|fibroscop|mammograph|angiograph|scintigraph|bilan|h[ée]moglobine|hba1c|cr[ée]atinin|\bcrp\b|glyc[ée]mie|plaquettes|leucocyt|"
+    r"lymphocyt|polynucl|natr[ée]mie|kali[ée]mie|transaminases|\bmg\b|mmol|g/l|g/dl|mg/l|\bui\b|/mm3|ant[ée]c[ée]dent|diagnost|hospitalis|"
+    r"admis|urgence|consultation|examen|anatomopatholog|histolog|immunohisto|prise\s+en\s+charge|[ée]volution|d[ée]c[èe]s|d[ée]c[ée]d|"
+    r"r[ée]mission|r[ée]cidive|grossesse|accouch|c[ée]sarienne|am[ée]norrh|traitement|trait[ée]|antibio|cortico|anticoagul|antalgi|"
+    r"morphin|parac[ée]tamol|perfusion|transfusion|dialyse|greffe|prot[èe]se|st[ée]nt|pontage|amputation|r[ée]animation|intubation|"
+    r"ventilation|oxyg[èe]ne|saturation|tension\s+art[ée]rielle|fr[ée]quence\s+cardiaque|temp[ée]rature|sympt[ôo]m|signe|clinique|"
+    r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
+    r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
+    r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
+    r"\bservice\s+de\s+\w+|\bcardiologie|\bneurologie|\bp[ée]diatrie|\bg[ée]riatrie|\boncologie|\bgyn[ée]co|\bobst[ée]tri|\bpsychiatrie|\bn[ée]phrologie",
+    re.IGNORECASE,
+)
+_KNOWLEDGE = re.compile(
+    r"parmi\s+(?:les|ces)\s+(?:propositions|molécules|médicaments|affirmations|examens|signes|suivant)|propositions?\s+(?:exacte|correcte|suivante)|"
+    r"laquelle|lesquelles|est\s*\(sont\)|exacte\(s\)|qu['’]est-ce\s+que|dans\s+quels\s+cas|\bvous\b|\bvotre\b|\bvos\b|consultez|notice|"
+    r"ce\s+m[ée]dicament|indications?\s+th[ée]rapeutiques|classe\s+pharmaco|code\s+atc|\bexpliqu|\bquels?\s+sont|\bquelles?\s+sont|"
+    r"\bd[ée]finition|\ben\s+g[ée]n[ée]ral|\bhabituellement|\bg[ée]n[ée]ralement|\bles\s+patients\b|\bdes\s+patients\b|\bchez\s+l['’](?:adulte|enfant|homme|animal)|"
+    r"\bchez\s+la\s+femme\s+enceinte|\bchez\s+le\s+sujet|\bindiquer|\bs[ée]lectionner|\bcochez|\bdonner\s+la|\bconcernant\s+(?:le|la|les|l')|"
+    r"\bpeut\s+[êe]tre|\bpeuvent|\bsont\s+(?:indiqu|contre-indiqu)|\bla\s+posologie|\bmode\s+d'action|\bm[ée]canisme|\bphysiopatholog|"
+    r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
+    re.IGNORECASE,
+)
+_GATE = re.compile(r"ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d", re.IGNORECASE)
+
+
+class HealthRecognizer(BaseRecognizer):
+    name = "health"
+
+    def __init__(self, threshold: float = 5.0):
+        self.threshold = threshold
+
+    def score(self, ctx: ScanContext) -> tuple[float, int, int, int, tuple[int, int] | None]:
+        text = ctx.text
+        anchor = 0
+        best = None
+        for w, rx in _ANCHOR_RES:
+            m = rx.search(text)
+            if m:
+                anchor += w
+                if best is None or w > best[2]:
+                    best = (m.start(), m.end(), w)
+        if not anchor:
+            return 0.0, 0, 0, 0, None
+        clinical = len({m.group().lower()[:6] for m in _CLINICAL.finditer(text)})
+        knowledge = len({m.group().lower() for m in _KNOWLEDGE.finditer(text)})
+        score = anchor + min(clinical, 6) * 0.75 - knowledge * 1.5
+        return score, anchor, clinical, knowledge, (best[0], best[1]) if best else None
+
+    def analyze_ctx(self, ctx: ScanContext):
+        if not _GATE.search(ctx.text):
+            return []
+        score, anchor, clinical, knowledge, span = self.score(ctx)
+        if span is None or clinical < 1 or anchor < 3:
+            return []
+        if score >= self.threshold:
+            conf = min(0.99, 0.5 + score / 20)
+            return [ctx.finding("HEALTH_DATA", "health", span[0], span[1], conf, self.name)]
+        return []

