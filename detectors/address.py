@@ -21,6 +21,12 @@ _ADDRESS = re.compile(
     r"(?:\s*,?\s*(?:\d{5}|\d{2}\s\d{3})\s+[A-ZÀ-Ý][\w'’\-]+(?:[ \t\-][A-ZÀ-Ý][\w'’\-]+){0,3}(?:\s+cedex(?:\s+\d+)?)?)?",
     re.IGNORECASE,
 )
+# No street number, but a street and a postcode + city.
+_STREET_CITY = re.compile(
+    r"(?<![\w])(?:" + _STREET_TYPES + r")\s+(?:(?:de|du|des|la|le|l'|d'|les|aux?|saint|ste?|-)\s*){0,3}[A-ZÀ-Ý][\w'\-]+(?:[ \t]+[A-ZÀ-Ýa-zà-ÿ][\w'\-]+){0,4}"
+    r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})\s+[A-ZÀ-Ý][\w'\-]+(?:[ \t\-][A-ZÀ-Ý][\w'\-]+){0,3}",
+    re.IGNORECASE,
+)
 _POSTCODE_CITY = re.compile(r"(?<!\d)(?:0[1-9]|[1-8]\d|9[0-5]|2[ab])\d{3}\s+[A-ZÀ-Ý][A-ZÀ-Ýa-zà-ÿ'’\-]+")
 _INSTITUTION = re.compile(
     r"mairie|h[ôo]pital|\bchu\b|\bch\b|clinique|pr[ée]fecture|minist[èe]re|si[èe]ge|agence|\bars\b|centre|"
@@ -40,7 +46,9 @@ class AddressRecognizer(BaseRecognizer):
 
     def analyze_ctx(self, ctx: ScanContext):
         out = []
-        for m in _ADDRESS.finditer(ctx.text):
+        matches = list(_ADDRESS.finditer(ctx.text))
+        matches += [m for m in _STREET_CITY.finditer(ctx.text) if not any(o.start() <= m.start() < o.end() for o in matches)]
+        for m in matches:
             before = ctx.text[max(0, m.start() - 80) : m.start()]
             if _INSTITUTION.search(before) and not _PERSONAL.search(before):
                 continue

@@ -34,6 +34,12 @@ _MARKINGS = re.compile(
 
 # (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
 _TOPICS = [
+    # Intrinsically internal artefacts: enough with any other sign.
+    (3, r"offre\s+du\s+candidat|analyse\s+des\s+offres|rapport\s+d'analyse\s+des\s+offres|\bbpu\b|\bdpgf\b|m[ée]moire\s+technique|"
+        r"plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|\beprd\b|plan\s+d'adressage|sch[ée]ma\s+d'adressage|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
+        r"vuln[ée]rabilit[ée]s?\s+(?:critiques?\s+)?non\s+corrig|rapport\s+(?:de\s+)?(?:pentest|test\s+d'intrusion)|test\s+d'intrusion\s+de\s+notre|"
+        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|protocole\s+de\s+recherche|r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|"
+        r"tableau\s+de\s+garde|planning\s+des\s+(?:gardes|astreintes)|projet\s+de\s+fusion|suppressions?\s+de\s+postes|candidat\s+retenu"),
     # Tenders and supplier contracts
     (2, r"offre\s+du\s+candidat|offres?\s+des\s+candidats|analyse\s+des\s+offres|rapport\s+d'analyse|classement\s+des\s+(?:offres|candidats)|"
         r"\bdce\b|\bbpu\b|\bdpgf\b|\bdqe\b|m[ée]moire\s+technique|prix\s+unitaire|grille\s+tarifaire|remise\s+(?:commerciale|de\s+\d)|"
@@ -70,7 +76,7 @@ _TOPIC_RES = [(w, re.compile(p, re.IGNORECASE)) for w, p in _TOPICS]
 _INTERNAL = re.compile(
     r"notre\s+(?:[ée]tablissement|h[ôo]pital|chu|ch|ght|p[ôo]le|service|direction|groupement|institution|structure|agence|collectivit[ée]|mairie)|"
     r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
-    r"\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
+    r"notre\s+(?:laboratoire|[ée]quipe|unit[ée]|cellule|r[ée]seau|si\b|syst[èe]me)|\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
     r"\bsoci[ée]t[ée]\s+[A-Z]|\b(?:sas|sarl|sa)\s+[A-Z]|\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|"
     r"\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)\s+(?:de\s+)?[A-Z]|\bcandidat\s+[A-Z]|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}",
     re.IGNORECASE,
@@ -106,8 +112,8 @@ class ConfidentialRecognizer(BaseRecognizer):
             m = rx.search(text)
             if m:
                 score += weight
-                strong += weight == 2
-                if first is None or (weight == 2 and first[2] < 2):
+                strong += weight >= 2
+                if first is None or weight > first[2]:
                     first = (m.start(), m.end(), weight)
         if not first:
             return out

@@ -29,10 +29,13 @@ _PERSON_NOUN = (
     r"nouveau-n[ée]|monsieur|madame|agent|usag[eè]re?|octog[ée]naire|nonag[ée]naire|septuag[ée]naire|quadrag[ée]naire|"
     r"quinquag[ée]naire|sexag[ée]naire|trentenaire|adulte|senior|retrait[ée]e?|militaire|[ée]tudiante?|ouvri[èe]re?|agricult\w+|commer[çc]ante?|m[èe]re|p[èe]re"
 )
+_NUM = r"(?:\d{1,3}|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|dix-\w+|vingt(?:-\w+)?|trente(?:-\w+)?|quarante(?:-\w+)?|cinquante(?:-\w+)?|soixante(?:-\w+)?|septante|octante|nonante|quatre-vingts?(?:-\w+)?)"
+_UNIT = r"(?:ans|mois|jours|semaines|an)\b"
 # (weight, regex) - person anchors.
 _ANCHORS = [
-    (3, rf"\b(?:{_PERSON_NOUN})\s+(?:[\w'’-]+\s+){{0,3}}(?:âg[ée]e?|ag[ée]e?)\s+de\s+\d+|\b(?:âg[ée]e?|ag[ée]e?)\s+de\s+\d+\s*(?:ans|mois|jours|semaines|an)\b"),
-    (3, rf"\b(?:un|une|d'un|d'une|notre|mon|ma|cette|ce)\s+(?:{_PERSON_NOUN})\s+(?:[\w'’-]+\s+){{0,2}}de\s+\d+\s*(?:ans|mois|jours|semaines|an)\b"),
+    (3, rf"\b(?:âg[ée]e?|ag[ée]e?)\s+de\s+{_NUM}\s*{_UNIT}"),
+    (3, rf"\b(?:un|une|d'un|d'une|notre|mon|ma|cette|ce)\s+(?:{_PERSON_NOUN})\s+(?:[\w'-]+\s+){{0,2}}de\s+{_NUM}\s*{_UNIT}|"
+        rf"(?:^|[.;:!?\n]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
     (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
     (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
     (3, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|depuis\s+le|du\s+\d|jusqu'au)"),
@@ -40,7 +43,7 @@ _ANCHORS = [
     (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
     (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
     (2, r"\b(?:le|la|du|de\s+la|au|à\s+la|ce|cette|notre)\s+(?:patiente?|malade|nourrisson|parturiente|r[ée]sidente?|b[ée]b[ée])\b(?!\s+(?:doit|doivent|peut|peuvent|devra|diab[ée]tique\s+doit))"),
-    (2, r"\b(?:admise?|hospitalis[ée]e?|transf[ée]r[ée]e?|op[ée]r[ée]e?|adress[ée]e?|re[çc]ue?|suivie?|vue?|sortie?|d[ée]c[ée]d[ée]e?)\s+(?:le|en|au|aux|dans|à\s+l|pour|par|depuis|il\s+y\s+a)\b"),
+    (2, r"\b(?:admise?|hospitalis[ée]e?|transf[ée]r[ée]e?|op[ée]r[ée]e?|adress[ée]e?|re[çc]ue?|suivie?|vue?|sortie?|d[ée]c[ée]d[ée]e?)\s+(?:le|en|au|aux|dans|à\s+l|pour|par|depuis|il\s+y\s+a|hier|ce\s+matin|cette\s+nuit)\b"),
     (2, r"\b(?:à\s+l'admission|à\s+son\s+admission|lors\s+de\s+son|son\s+(?:traitement|[ée]tat|examen|bilan|[ée]volution|hospitalisation|s[ée]jour|p[èe]re|fr[èe]re|mari|[ée]poux)|sa\s+(?:m[èe]re|s[œo]e?ur|famille|grossesse|sortie|fille|femme|prise\s+en\s+charge)|ses\s+ant[ée]c[ée]dents)"),
     (2, r"\bant[ée]c[ée]dents?\s+(?:de|d'|personnels|familiaux|m[ée]dicaux|chirurgicaux)|\bsans\s+ant[ée]c[ée]dent|\bl'examen\s+(?:clinique|physique|neurologique|g[ée]n[ée]ral)\s+(?:a\s+|retrouv|montr|objectiv|[ée]tait|note|r[ée]v[ée]l|trouv)|\bl'[ée]volution\s+(?:a\s+[ée]t[ée]|[ée]tait|fut|est)|\bsuites?\s+op[ée]ratoires?"),
     (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
@@ -66,6 +69,10 @@ _CLINICAL = re.compile(
     r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
     r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
     r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
+    r"\bcr[ée]at\b|\bdose|posologie|metformine|apixaban|rivaroxaban|warfarine|pr[ée]visc|kardegic|aspirine|furos[ée]mide|lasilix|"
+    r"amoxicilline|augmentin|ceftriaxone|vancomycine|lévothyrox|levothyrox|méthotrexate|prednis|solupred|doliprane|tramadol|"
+    r"oxycodone|insuline|héparine|lovenox|enoxaparine|amiodarone|digoxine|bisoprolol|ramipril|amlodipine|atorvastatine|"
+    r"l[ée]v[ée]tirac[ée]tam|depakine|valproate|lithium|halop[ée]ridol|risp[ée]ridone|olanzapine|sertraline|escitalopram|"
     r"\bservice\s+de\s+\w+|\bcardiologie|\bneurologie|\bp[ée]diatrie|\bg[ée]riatrie|\boncologie|\bgyn[ée]co|\bobst[ée]tri|\bpsychiatrie|\bn[ée]phrologie",
     re.IGNORECASE,
 )

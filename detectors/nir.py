@@ -35,7 +35,7 @@ class NirRecognizer(BaseRecognizer):
                 if value[0] in _FIRST and nir.is_valid(value):
                     s, e = run.span(i, j)
                     out.append(ctx.finding("FR_NIR", "personal", s, e, 1.0, self.name))
-        if "2a" in ctx.lower or "2b" in ctx.lower or "2 a" in ctx.lower or "2 b" in ctx.lower or "2A" in ctx.text:
+        if "a" in ctx.lower or "b" in ctx.lower:
             for m in _CORSICA.finditer(ctx.text):
                 value = re.sub(r"[^0-9A-Za-z]", "", m.group()).upper()
                 if nir.is_valid(value):

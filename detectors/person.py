@@ -40,7 +40,7 @@ _INITIALS = re.compile(
 )
 _FIRST_LAST = re.compile(rf"(?<![\w.])(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?[ \t]+(?:(?:de|du|le|la)[ \t]+)?[{_UP}]{{2,}}(?:[-'’ ][{_UP}]{{2,}})?)(?![\w])")
 _LAST_FIRST = re.compile(
-    r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|concernant|de)\s*:?\s+)"
+    r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|relance[rz]?|appele[rz]?|contacte[rz]?)\s*:?\s+)"
     rf"(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)(?![\w])"
 )
 _INTRO = re.compile(
@@ -58,7 +58,8 @@ _CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP
 _PERSON_CUE = re.compile(
     r"\b(?:patiente?s?|r[ée]sidente?s?|coll[èe]gues?|agents?|usag[eè]re?s?|famille|fils|fille|mari|[ée]pouse|m[èe]re|p[èe]re|rendez-vous|"
     r"rdv|bonjour|madame|monsieur|cordialement|je m'appelle|de la part|adresse|dossier|n[ée]e?|contacter|appeler|"
-    r"stagiaire|interne|infirmi[eè]re?|m[ée]decin|candidate?|salari[ée]e?|employ[ée]e?|personne|enfant|chez|avec)\b",
+    r"stagiaire|interne|infirmi[eè]re?|m[ée]decin|candidate?|salari[ée]e?|employ[ée]e?|personne|enfant|chez|avec|"
+    r"message|mail|courriel|lettre|courrier|[ée]cri(?:re|s|t|vez)|r[ée]pon(?:dre|ds|se)|r[ée]union|entretien|appel|contact)\b",
     re.IGNORECASE,
 )
 _PUBLIC = re.compile(
@@ -101,9 +102,18 @@ _ACRONYMS = {
 }
 
 
+_VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖÙ-Üaeiouyà-æè-ïò-öù-ü]")
+# Common-noun / adjective endings that first names and surnames (almost) never have.
+_NOT_NAME_SUFFIX = re.compile(r"(?:(?<![nl])ique|tion|sion|ment|isme|it[ée]|able|ible|eur|ure|aux|ogie|aire)s?$", re.IGNORECASE)
+
+
 def _first_last_ok(name: str) -> bool:
-    words = name.split()
-    return _name_ok(name) and words[-1].upper() not in _ACRONYMS and words[0].upper() not in _ACRONYMS
+    """Both words must look like names: no stop word, acronym or common-noun suffix, vowels."""
+    words = [w for w in name.split() if w.lower() not in ("de", "du", "le", "la")]
+    for w in words:
+        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w) or _NOT_NAME_SUFFIX.search(w):
+            return False
+    return True
 
 
 def _name_ok(name: str) -> bool:
@@ -149,7 +159,7 @@ class PersonRecognizer(BaseRecognizer):
                                  (_LAST_FIRST, 0.8, True), (_INTRO, 0.85, True), (_SIGN_OFF, 0.8, True)):
             for m in rx.finditer(text):
                 name = m.group("name")
-                if check and not (_first_last_ok(name) if rx is _FIRST_LAST else _name_ok(name)):
+                if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST) else _name_ok(name)):
                     continue
                 if rx is _TITLE and len(name.strip()) < 2:
                     continue
@@ -172,7 +182,7 @@ class PersonRecognizer(BaseRecognizer):
 
     def _spacy(self, ctx: ScanContext, known):
         text = ctx.text
-        cands = [m for m in _CAP_PAIR.finditer(text) if _name_ok(m.group("name"))]
+        cands = [m for m in _CAP_PAIR.finditer(text) if _first_last_ok(m.group("name"))]
         cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
         if not cands or not _PERSON_CUE.search(text):
             return []

@@ -30,7 +30,7 @@ def _resolve(findings: list[Finding]) -> list[Finding]:
             continue
         seen.add(key)
         if f.type in _STRUCTURED:
-            if any(g.start <= f.start and f.end <= g.end and (g.end - g.start > f.end - f.start or g.score > f.score)
+            if any(g.start <= f.start and f.end <= g.end and g.end - g.start > f.end - f.start
                    for g in structured):
                 continue
             structured.append(f)
@@ -63,8 +63,12 @@ class Scanner:
         findings = self._run(text)
         if self.decode:
             for start, end, decoded, kind in encoded_fragments(text):
-                for f in self._run(decoded):
-                    findings.append(Finding(f.type, f.category, start, end, f.score, f"{f.recognizer}:{kind}"))
+                # Scan the decoded fragment in place, so context words around it still count;
+                # report what falls inside it on the span of the encoded fragment.
+                dec_end = start + len(decoded)
+                for f in self._run(text[:start] + decoded + text[end:]):
+                    if f.start < dec_end and f.end > start:
+                        findings.append(Finding(f.type, f.category, start, end, f.score, f"{f.recognizer}:{kind}"))
         return ScanResult(_resolve(findings))
 
     def scan_many(self, texts: Iterable[str]) -> list[ScanResult]:

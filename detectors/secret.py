@@ -37,17 +37,24 @@ _TOKENS = [
 ]
 _TOKEN_RE = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _TOKENS))
 
-_PW_KEY = (
-    r"mot[ \t]+de[ \t]+passe|mdp|password|passwd|passphrase|pwd|pass|secret|api[_\-]?key|apikey|"
-    r"access[_\-]?token|auth[_\-]?token|client[_\-]?secret|token|cl[ée][ \t]+d'api|code[ \t]+pin|identifiants?"
+# Keys that may be followed by a few words before the value ("mot de passe du compte admin : ...").
+_PW_KEY_PROSE = r"mot[ \t]+de[ \t]+passe|mdp|password|passwd|passphrase|code[ \t]+pin|identifiants?|cl[ée][ \t]+d'api"
+# Keys that must be followed directly by the separator (``pwd=...``, ``api_key: ...``).
+_PW_KEY_STRICT = (
+    r"pwd|pass|secret|api[_\-]?key|apikey|access[_\-]?token|auth[_\-]?token|client[_\-]?secret|token|secret[_\-]?key"
 )
 _PW_ASSIGN = re.compile(
-    r"(?i:\b(?:[\w\-]*[_\-])?(?:" + _PW_KEY + r")\b)[\"']?[ \t]*(?::=|=|:|=>|\best\b|\bis\b)[ \t]*"
+    r"(?i:(?:\b(?:[\w\-]*[_\-])?(?:" + _PW_KEY_PROSE + r")\b(?:[ \t]+(?!est\b|is\b)[\w'\-]+){0,4}?|"
+    r"(?<![\w\-])(?:[\w\-]*[_\-])?(?:" + _PW_KEY_STRICT + r")\b))[\"']?[ \t]*(?::=|=|:|=>|\best\b|\bis\b)[ \t]*"
     r"(?P<q>[\"'`]?)(?P<v>[^\s\"'`,;)]{4,200})(?P=q)"
 )
+_PLACEHOLDER_FULL = re.compile(
+    r"x+|\*+|\.+|<.*>|\{.*\}|\$.*|%.*%|none|null|nil|true|false|str|string|int|bytes|optional.*|"
+    r"changeme|password|motdepasse|secret|token|xxx+|\d{1,4}|[a-z]+_?(?:password|pwd|secret|token|key)",
+    re.IGNORECASE,
+)
 _PLACEHOLDER = re.compile(
-    r"^(?:x+|\*+|\.+|<.*>|\{.*\}|\$.*|%.*%|none|null|nil|true|false|str|string|int|bytes|optional.*|"
-    r"os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|changeme_placeholder|"
+    r"^(?:os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|changeme_placeholder|"
     r"votre|your|mon_|my_|example|exemple|dummy|placeholder|redacted|masqu|cach|oubli|requis|obligatoire|"
     r"incorrect|invalide|expir|robuste|fort|faible|s[ée]curis|perdu|chang|modifi|r[ée]initialis|temporaire|"
     r"envoy|d[ée]fini|demand|saisi|valide|vide|trop|identique|diff[ée]rent|le |la |un |une |de )",
@@ -67,15 +74,15 @@ class SecretRecognizer(BaseRecognizer):
         for m in _PW_ASSIGN.finditer(text):
             v = m.group("v")
             quoted = bool(m.group("q"))
-            if _PLACEHOLDER.match(v):
+            if _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v):
                 continue
             sep = text[m.start("v") - 3 : m.start("v")]
             if not quoted:
                 if "=" in sep and _IDENT.match(v) and not re.search(r"\d", v):
                     continue  # code: ``password = user_input``
-                if re.search(r"\best\b|\bis\b", sep + text[m.start() : m.start("v")]) and not re.search(r"[\d\W_]", v):
-                    continue  # prose: "le mot de passe est robuste"
-                if v.isalpha() and v.islower() and len(v) < 6:
-                    continue
+                if v.isalpha() and not (len(v) >= 8 and not v.islower() and not v.isupper() and not v.istitle()):
+                    continue  # prose: "le mot de passe est robuste", "mot de passe oublié : comment..."
+            if "(" in v or v.startswith("/") or "://" in v:
+                continue
             out.append(ctx.finding("SECRET", "secret", m.start("v"), m.end("v"), 0.85, f"{self.name}:password"))
         return out
