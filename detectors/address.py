@@ -41,11 +41,16 @@ _PERSONAL = re.compile(
 )
 
 
+_STREET_GATE = re.compile(r"\b(?:" + _STREET_TYPES + r")\s")
+
+
 class AddressRecognizer(BaseRecognizer):
     name = "address"
 
     def analyze_ctx(self, ctx: ScanContext):
         out = []
+        if not _STREET_GATE.search(ctx.lower):
+            return out
         matches = list(_ADDRESS.finditer(ctx.text))
         matches += [m for m in _STREET_CITY.finditer(ctx.text) if not any(o.start() <= m.start() < o.end() for o in matches)]
         for m in matches:

@@ -19,18 +19,22 @@ import re
 
 import ahocorasick
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext
 
 _MARKINGS = re.compile(
     r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"
-    r"\bCONFIDENTIEL(?:LE)?S?\b|\[\s*confidentiel|\(\s*confidentiel|"
+    r"\[\s*confidentiel|\(\s*confidentiel|"
     r"\b(?:document|note|rapport|information|version|annexe|pi[èe]ce)s?\s+confidentiel(?:le)?s?\b|"
     r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
     r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
     r"\bsous\s+embargo\b|\bsecret\s+(?:des\s+affaires|industriel|professionnel)|\bdo\s+not\s+(?:distribute|share)\b|"
     r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)",
-    re.IGNORECASE | re.MULTILINE,
+    re.MULTILINE,
 )
+_UPPER_MARK = re.compile(r"\bCONFIDENTIEL(?:LE)?S?\b")
+_MARKING_TRIGGERS = ["confidenti", "diffusion", "ne pas", "usage", "interne", "diffusable", "embargo", "secret", "do not",
+                     "internal", "c2", "c3"]
+_MARKING_GATE = KeywordGate([(t, "m") for t in _MARKING_TRIGGERS])
 
 # (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
 _TOPICS = [
@@ -70,23 +74,42 @@ _TOPICS = [
         r"active\s+directory|\bvpn\b.{0,40}\b(?:acc[èe]s|configuration|identifiants)|serveur\s+\w+\s+\(\d|incident\s+de\s+s[ée]curit[ée]|ran[çc]ongiciel"),
     (1, r"\bssi\b|\brssi\b|pare-feu|firewall|\bserveurs?\b|\bswitch|\brouteur|\bdmz\b|s[ée]curit[ée]\s+(?:informatique|du\s+si)|\bsiem\b|\bedr\b"),
 ]
-_TOPIC_RES = [(w, re.compile(p, re.IGNORECASE)) for w, p in _TOPICS]
+# Literal triggers (lower case) per topic group: a group's regex only runs when one is present.
+_TOPIC_TRIGGERS = [
+    ["offre", "analyse", "bpu", "dpgf", "mémoire", "memoire", "retour", "eprd", "adressage", "vlan", "pare-feu", "firewall",
+     "vuln", "pentest", "intrusion", "brevet", "protocole", "résultats", "resultats", "garde", "planning", "fusion",
+     "suppression", "candidat"],
+    ["offre", "analyse", "classement", "dce", "bpu", "dpgf", "dqe", "mémoire", "memoire", "prix", "grille", "remise",
+     "négociation", "negociation", "proposition", "devis", "attributaire", "candidat", "soumissionnaire"],
+    ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
+    ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
+     "économies", "economies", "gel des postes"],
+    ["budget", "déficit", "deficit", "excédent", "excedent", "k€", "m€", "€", "euro", "titre", "compte de résultat"],
+    ["protocole", "cahier", "crf", "promoteur", "résultats", "resultats", "données non", "donnees non", "publication",
+     "brevet", "savoir-faire", "secret de fabrication", "invention"],
+    ["brevet", "essai", "phrc", "inclusion", "randomis", "bras"],
+    ["projet d'", "plan strat", "cpom", "fusion", "restructuration", "fermeture", "réorganisation", "reorganisation",
+     "ordre du jour", "compte rendu", "compte-rendu"],
+    ["codir", "directoire", "cme", "conseil de surveillance", "comité de direction", "comite de direction", "ght", "strat"],
+    ["tableau de", "planning", "maquette", "organigramme", "cartographie", "fiche de poste", "effectifs"],
+    ["plan", "schéma", "schema", "vlan", "règle", "regle", "vuln", "cve-", "rapport", "test d'intrusion", "politique",
+     "compte", "active directory", "vpn", "serveur", "incident", "rançon", "rancon"],
+    ["ssi", "rssi", "pare-feu", "firewall", "serveur", "switch", "routeur", "dmz", "sécurité", "securite", "siem", "edr"],
+]
+assert len(_TOPIC_TRIGGERS) == len(_TOPICS)
+_TOPIC_RES = [(w, re.compile(p)) for w, p in _TOPICS]
+_TOPIC_GATE = KeywordGate([(t, i) for i, ts in enumerate(_TOPIC_TRIGGERS) for t in ts])
 
 # Signs that the text is an internal document of the institution (not public prose).
 _INTERNAL = re.compile(
     r"notre\s+(?:[ée]tablissement|h[ôo]pital|chu|ch|ght|p[ôo]le|service|direction|groupement|institution|structure|agence|collectivit[ée]|mairie)|"
     r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
     r"notre\s+(?:laboratoire|[ée]quipe|unit[ée]|cellule|r[ée]seau|si\b|syst[èe]me)|\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
-    r"\bsoci[ée]t[ée]\s+[A-Z]|\b(?:sas|sarl|sa)\s+[A-Z]|\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|"
-    r"\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)\s+(?:de\s+)?[A-Z]|\bcandidat\s+[A-Z]|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}",
-    re.IGNORECASE,
+    r"\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}"
 )
-_GATE = re.compile(
-    r"confidenti|diffus|interne|embargo|secret|offre|march[ée]|budget|€|euro|d[ée]ficit|protocole|brevet|savoir|"
-    r"strat[ée]g|restructur|r[ée]organis|garde|planning|effectif|organigramme|r[ée]seau|adressage|vlan|pare-feu|firewall|"
-    r"vuln[ée]rab|cve-|intrusion|pentest|mot[s]?\s+de\s+passe|serveur|admin|dce|bpu|dpgf|cpom|eprd|codir|directoire|"
-    r"fournisseur|prestataire|candidat|\bcrf\b|inclusion|essai|incident|do not|internal",
-    re.IGNORECASE,
+# Named counterpart (a company, a candidate, an institution): needs the capital letter.
+_INTERNAL_NAMED = re.compile(
+    r"(?i:\bsoci[ée]t[ée]|\b(?:sas|sarl|sa)|\bcandidat|\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)(?:\s+de)?)\s+[A-ZÀ-Ý]"
 )
 
 
@@ -98,28 +121,40 @@ class ConfidentialRecognizer(BaseRecognizer):
 
     def analyze_ctx(self, ctx: ScanContext):
         text = ctx.text
-        if not _GATE.search(text):
-            return []
+        low = ctx.lower
         out = []
-        for m in _MARKINGS.finditer(text):
-            out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
+        seen = set()
+        for hs, he, _ in _MARKING_GATE.hits(ctx):
+            a = max(0, hs - 30)
+            for m in _MARKINGS.finditer(low, a, min(len(low), he + 40)):
+                if (m.start(), m.end()) in seen or not (m.start() <= hs < m.end() or hs <= m.start() < he):
+                    continue
+                seen.add((m.start(), m.end()))
+                out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
+        if "CONFIDENTIEL" in text:
+            for m in _UPPER_MARK.finditer(text):
+                out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
+            return out
+        groups = _TOPIC_GATE.present(ctx)
+        if not groups:
             return out
         score = 0
         strong = 0
         first = None
-        for weight, rx in _TOPIC_RES:
-            m = rx.search(text)
+        for i in sorted(groups):
+            weight, rx = _TOPIC_RES[i]
+            m = rx.search(low)
             if m:
                 score += weight
                 strong += weight >= 2
                 if first is None or weight > first[2]:
                     first = (m.start(), m.end(), weight)
-        if not first:
+        if not first or not strong:
             return out
-        internal = len({m.group().lower() for m in _INTERNAL.finditer(text)})
+        internal = len({m.group() for m in _INTERNAL.finditer(low)}) + (1 if _INTERNAL_NAMED.search(text) else 0)
         total = score + 2 * min(internal, 2)
-        if strong and total >= self.threshold and (internal or score >= self.threshold + 2):
+        if total >= self.threshold and (internal or score >= self.threshold + 2):
             out.append(ctx.finding("CONFIDENTIAL", "confidential", first[0], first[1], 0.7, f"{self.name}:topic"))
         return out
 

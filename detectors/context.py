@@ -101,3 +101,35 @@ class BaseRecognizer:
 
 def has_any(window: str, words) -> bool:
     return any(w in window for w in words)
+
+
+class KeywordGate:
+    """Aho-Corasick (pyahocorasick) search of literal, lower-case trigger words.
+
+    Recognizers use it to decide cheaply which of their (slower) regexes are worth running:
+    ``present(ctx)`` returns the set of keys whose triggers occur in the lower-cased text, and
+    ``hits(ctx)`` yields ``(start, end, key)`` for every occurrence.
+    """
+
+    def __init__(self, triggers):
+        import ahocorasick
+
+        self._auto = ahocorasick.Automaton()
+        table: dict[str, list] = {}
+        pairs = triggers.items() if isinstance(triggers, dict) else triggers
+        for word, key in pairs:
+            table.setdefault(word.lower(), []).append(key)
+        for word, keys in table.items():
+            self._auto.add_word(word, (len(word), tuple(keys)))
+        self._auto.make_automaton()
+
+    def present(self, ctx: ScanContext) -> set:
+        found: set = set()
+        for _, (_, keys) in self._auto.iter(ctx.lower):
+            found.update(keys)
+        return found
+
+    def hits(self, ctx: ScanContext):
+        for end, (length, keys) in self._auto.iter(ctx.lower):
+            for key in keys:
+                yield end - length + 1, end + 1, key

@@ -49,10 +49,12 @@ _ANCHORS = [
     (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
     (3, r"\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+|\b(?:m\.|mme|monsieur|madame|mlle)\s+[A-Z]|\b(?:patiente?|r[ée]sidente?)\s+[A-Z]\.\s?[A-Z]?"),
 ]
-_ANCHOR_RES = [(w, re.compile(p, re.IGNORECASE | re.DOTALL if "arr" in p else re.IGNORECASE)) for w, p in _ANCHORS]
+# Anchors run on the lower-cased text (no IGNORECASE: several times faster with Python's re).
+_ANCHOR_RES = [(w, re.compile(p, re.DOTALL if "arr" in p else 0)) for w, p in _ANCHORS]
 # Title+name anchors must keep the capital letter: compile the last one case-sensitively for names.
-_ANCHOR_RES[-1] = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
+_CASED_ANCHOR = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
 
+_ANCHOR_RES = _ANCHOR_RES[:-1]
 _CLINICAL = re.compile(
     r"diab[èe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
     r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
@@ -74,7 +76,6 @@ _CLINICAL = re.compile(
     r"oxycodone|insuline|héparine|lovenox|enoxaparine|amiodarone|digoxine|bisoprolol|ramipril|amlodipine|atorvastatine|"
     r"l[ée]v[ée]tirac[ée]tam|depakine|valproate|lithium|halop[ée]ridol|risp[ée]ridone|olanzapine|sertraline|escitalopram|"
     r"\bservice\s+de\s+\w+|\bcardiologie|\bneurologie|\bp[ée]diatrie|\bg[ée]riatrie|\boncologie|\bgyn[ée]co|\bobst[ée]tri|\bpsychiatrie|\bn[ée]phrologie",
-    re.IGNORECASE,
 )
 _KNOWLEDGE = re.compile(
     r"parmi\s+(?:les|ces)\s+(?:propositions|molécules|médicaments|affirmations|examens|signes|suivant)|propositions?\s+(?:exacte|correcte|suivante)|"
@@ -84,9 +85,8 @@ _KNOWLEDGE = re.compile(
     r"\bchez\s+la\s+femme\s+enceinte|\bchez\s+le\s+sujet|\bindiquer|\bs[ée]lectionner|\bcochez|\bdonner\s+la|\bconcernant\s+(?:le|la|les|l')|"
     r"\bpeut\s+[êe]tre|\bpeuvent|\bsont\s+(?:indiqu|contre-indiqu)|\bla\s+posologie|\bmode\s+d'action|\bm[ée]canisme|\bphysiopatholog|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
-    re.IGNORECASE,
 )
-_GATE = re.compile(r"ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d", re.IGNORECASE)
+_GATE = re.compile(r"ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
 class HealthRecognizer(BaseRecognizer):
@@ -96,24 +96,24 @@ class HealthRecognizer(BaseRecognizer):
         self.threshold = threshold
 
     def score(self, ctx: ScanContext) -> tuple[float, int, int, int, tuple[int, int] | None]:
-        text = ctx.text
+        low = ctx.lower
         anchor = 0
         best = None
-        for w, rx in _ANCHOR_RES:
-            m = rx.search(text)
+        for w, rx in _ANCHOR_RES + [(_CASED_ANCHOR[0], None)]:
+            m = rx.search(low) if rx is not None else _CASED_ANCHOR[1].search(ctx.text)
             if m:
                 anchor += w
                 if best is None or w > best[2]:
                     best = (m.start(), m.end(), w)
-        if not anchor:
-            return 0.0, 0, 0, 0, None
-        clinical = len({m.group().lower()[:6] for m in _CLINICAL.finditer(text)})
-        knowledge = len({m.group().lower() for m in _KNOWLEDGE.finditer(text)})
+        if anchor < 3:
+            return 0.0, anchor, 0, 0, None
+        clinical = len({m.group()[:6] for m in _CLINICAL.finditer(low)})
+        knowledge = len({m.group() for m in _KNOWLEDGE.finditer(low)})
         score = anchor + min(clinical, 6) * 0.75 - knowledge * 1.5
         return score, anchor, clinical, knowledge, (best[0], best[1]) if best else None
 
     def analyze_ctx(self, ctx: ScanContext):
-        if not _GATE.search(ctx.text):
+        if not _GATE.search(ctx.lower):
             return []
         score, anchor, clinical, knowledge, span = self.score(ctx)
         if span is None or clinical < 1 or anchor < 3:

@@ -131,9 +131,10 @@ class PersonRecognizer(BaseRecognizer):
     name = "person"
 
     def __init__(self, use_spacy: bool = True, spacy_model: str = "fr_core_news_md", allow_names: list[str] | None = None,
-                 max_spacy_sentences: int = 3, nlp=None):
+                 max_spacy_sentences: int = 3, max_spacy_chars: int = 200, nlp=None):
         self.use_spacy = use_spacy
         self.max_spacy_sentences = max_spacy_sentences
+        self.max_spacy_chars = max_spacy_chars
         self.allow = {n.lower() for n in (allow_names or [])}
         self._nlp = nlp
         self._lock = threading.Lock()
@@ -164,7 +165,9 @@ class PersonRecognizer(BaseRecognizer):
                 if rx is _TITLE and len(name.strip()) < 2:
                     continue
                 spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
-        if self.use_spacy and self._nlp is not None:
+        # The model only runs when the rules found nobody: once a name is found the prompt is
+        # personal anyway, and the latency budget matters more than a second finding.
+        if self.use_spacy and self._nlp is not None and not spans:
             spans.extend(self._spacy(ctx, spans))
         out = []
         seen = set()
@@ -186,25 +189,41 @@ class PersonRecognizer(BaseRecognizer):
         cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
         if not cands or not _PERSON_CUE.search(text):
             return []
-        # Sentences around the candidates (bounded), analysed in one spaCy call each.
-        windows = []
+        # Short windows around the candidates, merged, capped in total size, and analysed in a
+        # single model call; offsets are mapped back per window.
+        windows: list[tuple[int, int]] = []
+        total = 0
         for m in cands:
-            a = max(text.rfind(".", 0, m.start()) + 1, text.rfind("\n", 0, m.start()) + 1, m.start() - 150)
-            b_dot = text.find(".", m.end())
-            b = min(b_dot + 1 if b_dot >= 0 else len(text), m.end() + 150)
+            a = max(0, m.start() - 60)
+            b = min(len(text), m.end() + 40)
             if windows and a <= windows[-1][1]:
+                total += b - windows[-1][1]
                 windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
             else:
+                if len(windows) >= self.max_spacy_sentences:
+                    break
                 windows.append((a, b))
+                total += b - a
+            if total >= self.max_spacy_chars:
+                break
+        joined, bases = [], []
+        pos = 0
+        for a, b in windows:
+            b = min(b, a + self.max_spacy_chars)
+            bases.append((pos, a, b))
+            joined.append(text[a:b])
+            pos += (b - a) + 1
+        with self._lock:
+            doc = self._nlp("\n".join(joined))
         out = []
-        for a, b in windows[: self.max_spacy_sentences]:
-            with self._lock:
-                doc = self._nlp(text[a:b])
-            for ent in doc.ents:
-                if ent.label_ != "PER":
-                    continue
-                name = ent.text.strip()
-                if len(name) < 3 or " " not in name or not _name_ok(name):
-                    continue
-                out.append((a + ent.start_char, a + ent.end_char, 0.7, "spacy"))
+        for ent in doc.ents:
+            if ent.label_ != "PER":
+                continue
+            name = ent.text.strip()
+            if len(name) < 3 or " " not in name or not _first_last_ok(name):
+                continue
+            for base, a, b in bases:
+                if base <= ent.start_char < base + (b - a):
+                    out.append((a + ent.start_char - base, a + ent.end_char - base, 0.7, "spacy"))
+                    break
         return out
