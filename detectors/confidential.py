@@ -54,6 +54,7 @@ _TOPICS = [
     (2, r"\beprd\b|\bpgfp\b|\bprea?\b|plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|budget\s+(?:pr[ée]visionnel|rectificatif)\s+(?:de\s+l'|du\s+|20)|"
         r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|"
         r"plan\s+social|plan\s+d'[ée]conomies|gel\s+des\s+postes"),
+    (2, r"offre\s+(?:financi[èe]re|technique|commerciale)|\d[\d\s]*(?:,\d+)?\s?(?:€|euros?|k€)\s?(?:ht|h\.t\.)\b|\bprix\s+(?:n[ée]goci[ée]|propos[ée]|remis)|contrat\s+(?:de\s+maintenance|cadre)\s+(?:avec|n°)"),
     (1, r"\bbudget|\bd[ée]ficit|\bexc[ée]dent|\bk€|\bm€|\d\s?€|\beuros?\b|\btitre\s+[1-4]\b|\bcompte\s+de\s+r[ée]sultat"),
     # Research and intellectual property
     (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|d'essai|clinique\s+n°)|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
@@ -84,6 +85,7 @@ _TOPIC_TRIGGERS = [
     ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
     ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
      "économies", "economies", "gel des postes"],
+    ["offre", "€", "euro", "k€", "prix", "contrat"],
     ["budget", "déficit", "deficit", "excédent", "excedent", "k€", "m€", "€", "euro", "titre", "compte de résultat"],
     ["protocole", "cahier", "crf", "promoteur", "résultats", "resultats", "données non", "donnees non", "publication",
      "brevet", "savoir-faire", "secret de fabrication", "invention"],

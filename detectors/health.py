@@ -26,7 +26,7 @@ from detectors.context import BaseRecognizer, ScanContext
 _PERSON_NOUN = (
     r"patiente?|malade|homme|femme|enfant|nourrisson|gar[çc]on|fille|fillette|adolescente?|nouveau-n[ée]e?|"
     r"r[ée]sidente?|parturiente|gestante|primipare|multipare|primigeste|multigeste|sujet|jeune|b[ée]b[ée]|"
-    r"nouveau-n[ée]|monsieur|madame|agent|usag[eè]re?|octog[ée]naire|nonag[ée]naire|septuag[ée]naire|quadrag[ée]naire|"
+    r"nouveau-n[ée]|petite?|monsieur|madame|agent|usag[eè]re?|octog[ée]naire|nonag[ée]naire|septuag[ée]naire|quadrag[ée]naire|"
     r"quinquag[ée]naire|sexag[ée]naire|trentenaire|adulte|senior|retrait[ée]e?|militaire|[ée]tudiante?|ouvri[èe]re?|agricult\w+|commer[çc]ante?|m[èe]re|p[èe]re"
 )
 _NUM = r"(?:\d{1,3}|un|une|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|dix-\w+|vingt(?:-\w+)?|trente(?:-\w+)?|quarante(?:-\w+)?|cinquante(?:-\w+)?|soixante(?:-\w+)?|septante|octante|nonante|quatre-vingts?(?:-\w+)?)"
@@ -38,8 +38,9 @@ _ANCHORS = [
         rf"(?:^|[.;:!?\n]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
     (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
     (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
-    (3, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|depuis\s+le|du\s+\d|jusqu'au)"),
-    (2, r"\b\d{1,3}\s*(?:ans|mois)\b"),
+    (5, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|du\s+\d|jusqu'au\s+\d)"
+        r"|\b(?:en|son|mon|ma|sa)\s+(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:longue\s+)?(?:maladie|dur[ée]e))\s+(?:depuis|jusqu'au|du)\s+(?:le\s+)?\d"),
+    (2, r"\b\d{1,3}\s*(?:ans|mois)\b|\b(?:patiente?|pt|homme|femme|mr|mme)\s+(?:de\s+)?\d{1,3}\s?a\b|\batcd\b"),
     (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
     (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
     (2, r"\b(?:le|la|du|de\s+la|au|à\s+la|ce|cette|notre)\s+(?:patiente?|malade|nourrisson|parturiente|r[ée]sidente?|b[ée]b[ée])\b(?!\s+(?:doit|doivent|peut|peuvent|devra|diab[ée]tique\s+doit))"),
@@ -52,7 +53,7 @@ _ANCHORS = [
 # Anchors run on the lower-cased text (no IGNORECASE: several times faster with Python's re).
 _ANCHOR_RES = [(w, re.compile(p, re.DOTALL if "arr" in p else 0)) for w, p in _ANCHORS]
 # Title+name anchors must keep the capital letter: compile the last one case-sensitively for names.
-_CASED_ANCHOR = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
+_CASED_ANCHOR = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b[A-Z][a-zà-ÿ]+,\s+\d{1,3}\s+(?:ans|mois)\b|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
 
 _ANCHOR_RES = _ANCHOR_RES[:-1]
 _CLINICAL = re.compile(
@@ -71,6 +72,11 @@ _CLINICAL = re.compile(
     r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
     r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
     r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
+    r"escarre|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
+    r"canc[ée]r|m[ée]lanome|sarcome|glioblastome|d[ée]c[ée]s|palliati|fin\s+de\s+vie|soins|pansement|sonde|cath[ée]ter|drain|"
+    r"tension|\bta\s+\d|\bfc\s+\d|\bspo2|\bsat\b|\bgcs\b|glasgow|\bimc\b|poids|kg\b|allergi|intol[ée]ran|"
+    r"\bhb\b|\bplaq|\bgb\b|\bna\+|\bk\+|\biono|\bnfs\b|\bbhc\b|\btsh\b|\binr\b|\bpsa\b|\bvs\b|\bpct\b|\bbnp\b|d-dim|"
+    r"ordonnance|prescri|injection|comprim[ée]|g[ée]lule|\bmg/|\bµg|\bml\b|s[ée]ance|rééducation|kin[ée]|psycholog|"
     r"\bcr[ée]at\b|\bdose|posologie|metformine|apixaban|rivaroxaban|warfarine|pr[ée]visc|kardegic|aspirine|furos[ée]mide|lasilix|"
     r"amoxicilline|augmentin|ceftriaxone|vancomycine|lévothyrox|levothyrox|méthotrexate|prednis|solupred|doliprane|tramadol|"
     r"oxycodone|insuline|héparine|lovenox|enoxaparine|amiodarone|digoxine|bisoprolol|ramipril|amlodipine|atorvastatine|"

@@ -70,6 +70,14 @@ _PUBLIC = re.compile(
     r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+",
     re.IGNORECASE,
 )
+# Eponyms: "maladie de Dubin-Johnson", "signe de Murphy", "classification de Child-Pugh"...
+_EPONYM = re.compile(
+    r"(?:maladies?|syndromes?|signes?|tests?|m[ée]thodes?|lois?|r[ée]actions?|classifications?|scores?|[ée]chelles?|crit[èe]res|"
+    r"man[œo]e?uvres?|op[ée]rations?|techniques?|proc[ée]d[ée]s?|tumeurs?|ict[èe]res?|an[ée]mies?|cellules?|corps|principes?|"
+    r"[ée]quations?|formules?|effets?|th[ée]or[èe]mes?|triades?|t[ée]tralogies?|sondes?|pinces?|cycles?|canal|canaux|"
+    r"ligaments?|nerfs?|art[èe]res?|glandes?|bacilles?|agars?|milieux?|colorations?|index|indices?|courbes?|r[èe]gles?)"
+    r"\s+(?:de\s+|d'|du\s+|des\s+)?(?:[A-ZÀ-Ý][\w\-]+\s+(?:et\s+(?:de\s+)?)?)?$",
+)
 _CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
 
 _STOP_FIRST = {
@@ -105,6 +113,13 @@ _ACRONYMS = {
 _VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖÙ-Üaeiouyà-æè-ïò-öù-ü]")
 # Common-noun / adjective endings that first names and surnames (almost) never have.
 _NOT_NAME_SUFFIX = re.compile(r"(?:(?<![nl])ique|tion|sion|ment|isme|it[ée]|able|ible|eur|ure|aux|ogie|aire)s?$", re.IGNORECASE)
+
+
+def _looks_like_knowledge(ctx: ScanContext) -> bool:
+    """Exam questions, drug leaflets, course material: model-only name guesses are not trusted there."""
+    from detectors.health import _KNOWLEDGE
+
+    return len({m.group() for m in _KNOWLEDGE.finditer(ctx.lower)}) >= 2
 
 
 def _first_last_ok(name: str) -> bool:
@@ -171,11 +186,16 @@ class PersonRecognizer(BaseRecognizer):
             spans.extend(self._spacy(ctx, spans))
         out = []
         seen = set()
+        knowledge_like = any(how == "spacy" for _, _, _, how in spans) and _looks_like_knowledge(ctx)
         for s, e, score, how in spans:
             name_low = text[s:e].lower()
             if name_low in self.allow or any(a in name_low for a in self.allow if " " in a):
                 continue
             if self._public_context(ctx, s, e):
+                continue
+            if how != "title" and _EPONYM.search(text[max(0, s - 40) : s]):
+                continue
+            if how == "spacy" and knowledge_like:
                 continue
             if (s, e) in seen:
                 continue
@@ -187,7 +207,7 @@ class PersonRecognizer(BaseRecognizer):
         text = ctx.text
         cands = [m for m in _CAP_PAIR.finditer(text) if _first_last_ok(m.group("name"))]
         cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
-        if not cands or not _PERSON_CUE.search(text):
+        if not cands:
             return []
         # Short windows around the candidates, merged, capped in total size, and analysed in a
         # single model call; offsets are mapped back per window.
