@@ -1,0 +1,62 @@
+import pytest
+
+from detectors.person import PersonRecognizer
+
+rules = PersonRecognizer(use_spacy=False)
+
+
+def names(rec, text):
+    return [text[f.start : f.end] for f in rec.analyze(text)]
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Rédige un mail pour M. DUPONT.", "DUPONT"),
+        ("Mme Martin a appelé ce matin.", "Martin"),
+        ("Le Dr Lefèvre est d'astreinte.", "Lefèvre"),
+        ("Courrier pour Madame Claire Petit.", "Claire Petit"),
+        ("le patient J.D. se plaint de douleurs", "J.D."),
+        ("Résume l'entretien avec Monique GIRAUD du 3 mars.", "Monique GIRAUD"),
+        ("Relance ROYER Dominique pour la formation.", "ROYER Dominique"),
+        ("Je m'appelle Lucie Garnier et je voudrais un rendez-vous.", "Lucie Garnier"),
+        ("Bonjour,\nci-joint la note.\nCordialement,\nSophie Marchand\nCadre de santé", "Sophie Marchand"),
+    ],
+)
+def test_rule_names(text, name):
+    assert name in names(rules, text)
+
+
+def test_homoglyph_name_via_scanner(scanner):
+    text = "Courrier pour Mme Mаrtin (а cyrillique)."
+    res = scanner.scan(text)
+    assert any(f.type == "PERSON" and text[f.start : f.end] == "Mаrtin" for f in res.findings)
+
+
+def test_spacy_names(scanner):
+    text = "Peux-tu traduire ce message de Laurence Lombard en anglais ?"
+    assert any(f.type == "PERSON" for f in scanner.scan(text).findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le président de la République Emmanuel Macron a annoncé un plan.",
+        "La ministre de la Santé a présenté le budget.",
+        "Rédige une note sur le Centre Hospitalier de Valence.",
+        "Le service de Cardiologie Interventionnelle ouvre lundi.",
+        "Le Budget EPRD doit être voté.",
+        "Quel est le mécanisme de la maladie de Dubin Johnson ?",
+        "Monsieur le Maire a signé l'arrêté.",
+        "CCI France accompagne la numérisation des TPE.",
+    ],
+)
+def test_no_false_names(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+def test_allow_names_option():
+    rec = PersonRecognizer(use_spacy=False, allow_names=["Jean Dupont"])
+    assert names(rec, "Écris à Paul DURAND") == ["Paul DURAND"]
+    assert names(rec, "Écris à Jean DUPONT") == []
+    assert names(rec, "Écris à M. Jean Dupont") == []
