@@ -71,7 +71,7 @@ _PLACEHOLDER_FULL = re.compile(
     re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(
-    r"^(?:os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|"
+    r"^(?:<|\[|\{|os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|"
     r"votre|your|mon_|my_|example|exemple|dummy|placeholder|redacted|masqu|cach|oubli|requis|obligatoire|"
     r"incorrect|invalide|expir|robuste|fort|faible|s[ée]curis|perdu|chang|modifi|r[ée]initialis|temporaire|"
     r"envoy|d[ée]fini|demand|saisi|valide|vide|trop|identique|diff[ée]rent|le |la |un |une |de )",
