@@ -13,29 +13,26 @@ from detectors.base import Finding, Recognizer, ScanResult
 from detectors.context import ScanContext
 from detectors.decode import encoded_fragments
 
-# Identifier types that are digit windows: when one contains another, keep the longer one.
-_STRUCTURED = frozenset(
-    {"FR_NIR", "FR_RPPS", "FR_ADELI", "FR_FINESS", "FR_SIREN", "FR_SIRET", "CREDIT_CARD", "PHONE_NUMBER", "IBAN_CODE", "IP_ADDRESS"}
-)
-
-
-def _resolve(findings: list[Finding]) -> list[Finding]:
-    findings.sort(key=lambda f: (f.start, -f.end, -f.score))
-    out: list[Finding] = []
-    structured: list[Finding] = []
+def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Drop exact duplicates and a finding that lies inside a longer one of the same category (a
+    phone number read inside a NIR, a name inside an e-mail address, a SIREN inside a SIRET).
+    Findings of other categories are kept: a NIR inside a clinical vignette is still reported."""
+    ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start), -f.score))
+    kept: list[Finding] = []
     seen: set[tuple] = set()
-    for f in findings:
+    for f in ordered:
         key = (f.type, f.start, f.end)
         if key in seen:
             continue
+        if any(k.category == f.category and k.start <= f.start and f.end <= k.end and (k.end - k.start) > (f.end - f.start)
+               for k in kept):
+            continue
         seen.add(key)
-        if f.type in _STRUCTURED:
-            if any(g.start <= f.start and f.end <= g.end and g.end - g.start > f.end - f.start
-                   for g in structured):
-                continue
-            structured.append(f)
-        out.append(f)
-    return out
+        kept.append(f)
+    return kept
+
+
+_resolve = resolve_overlaps
 
 
 class Scanner:

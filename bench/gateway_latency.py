@@ -1,0 +1,132 @@
+"""Latency the gateway adds on the API path, and throughput kept, against a local fake provider.
+
+    .venv/bin/python -m bench.gateway_latency [--requests 400] [--concurrency 8]
+
+Starts the fake provider (the tests' real HTTP server) and `gardefou serve` in its own process with
+an SQLite audit file, then sends the same requests directly to the provider and through the gateway.
+Reports p50/p95 of each and the difference (the gateway's added latency) for a short prompt and a
+500-word prompt, plus requests per second at the given concurrency. Only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes import start_fake_provider  # noqa: E402
+
+SHORT = "Peux-tu reformuler cette phrase pour un courriel à l'équipe : la réunion est reportée à jeudi ?"
+PARAGRAPH = (
+    "Le conseil d'administration a examiné le rapport annuel sur l'accueil du public dans les services "
+    "de l'établissement. Les délais d'attente ont diminué grâce à la réorganisation des guichets et à la "
+    "prise de rendez-vous en ligne. Les agents ont suivi une formation sur l'accessibilité numérique et "
+    "les usagers ont exprimé une satisfaction globale en hausse. "
+)
+
+
+def long_prompt(words: int = 500) -> str:
+    text = ""
+    while len(text.split()) < words:
+        text += PARAGRAPH
+    return " ".join(text.split()[:words])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def measure(client: httpx.AsyncClient, url: str, body: dict, n: int, concurrency: int) -> tuple[list[float], float]:
+    lat: list[float] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one():
+        async with sem:
+            t0 = time.perf_counter()
+            r = await client.post(url, json=body)
+            lat.append((time.perf_counter() - t0) * 1000)
+            assert r.status_code == 200, r.text
+
+    for _ in range(20):  # warm-up
+        await one()
+    lat.clear()
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(n)))
+    return lat, n / (time.perf_counter() - t0)
+
+
+async def run(args) -> None:
+    fake = start_fake_provider()
+    tmp = Path(tempfile.mkdtemp(prefix="gardefou-bench-"))
+    port = free_port()
+    cfg = {
+        "listen": {"host": "127.0.0.1", "port": port},
+        "audit": {"url": f"sqlite:///{tmp / 'audit.db'}"},
+        "services": [{"id": "mistral", "base_url": f"{fake.url}/v1"}],
+    }
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "MISTRAL_API_KEY": "bench"}
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(tmp / "config.yaml")],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=64)) as client:
+            for _ in range(600):
+                try:
+                    if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+            else:
+                raise SystemExit("gateway did not become ready")
+            print(f"{'prompt':<10} {'mode':<8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
+            for label, text in (("short", SHORT), ("500 words", long_prompt())):
+                results = {}
+                for mode, url, model in (
+                    ("direct", f"{fake.url}/v1/chat/completions", "m"),
+                    ("gateway", f"http://127.0.0.1:{port}/v1/chat/completions", "mistral/m"),
+                ):
+                    body = {"model": model, "messages": [{"role": "user", "content": text}]}
+                    seq, _ = await measure(client, url, body, args.requests, 1)
+                    _, rps = await measure(client, url, body, args.requests, args.concurrency)
+                    results[mode] = (statistics.median(seq), pct(seq, 0.95), rps)
+                    print(f"{label:<10} {mode:<8} {results[mode][0]:8.2f} {results[mode][1]:8.2f} {rps:8.0f}")
+                added = results["gateway"][0] - results["direct"][0]
+                ratio = results["gateway"][2] / results["direct"][2]
+                print(f"{label:<10} added p50 latency: {added:.2f} ms; throughput kept: {ratio:.2f}x "
+                      f"(concurrency {args.concurrency})")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        fake.server.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=8)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Garde-fou gateway: HTTP server, adapters per API, pipeline and audit store."""

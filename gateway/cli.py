@@ -1,0 +1,86 @@
+"""The ``gardefou`` command: serve, check-config, scan."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from gateway.config import ConfigError, load_config
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.server import create_app
+
+    config = load_config(args.config)
+    host = args.host or config.listen.host
+    port = args.port if args.port is not None else config.listen.port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        listeners = [(create_app(config), host, port)]
+    except Exception as exc:  # a gateway that cannot start fully does not start at all
+        print(f"gardefou: cannot start: {exc}", file=sys.stderr)
+        return 2
+    servers = [
+        uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", access_log=False))
+        for app, h, p in listeners
+    ]
+
+    async def run_all() -> None:
+        await asyncio.gather(*(s.serve() for s in servers))
+
+    asyncio.run(run_all())
+    return 0
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    cat = config.catalogue()
+    print(f"{args.file}: OK ({len(cat.services)} services, audit store {config.audit.url.split(':', 1)[0]})")
+    return 0
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from gateway.scan import main as scan_main
+
+    return scan_main(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gardefou", description="Garde-fou AI gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="start the gateway")
+    p.add_argument("--config", help="YAML configuration file (default: embedded configuration)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("scan", help="scan text (FILE or stdin) and print the decision as JSON")
+    p.add_argument("--config", help="YAML configuration file")
+    p.add_argument("--service", help="destination service id (default: a compliant external service)")
+    p.add_argument("--jsonl", action="store_true", help='read lines {"id", "text", "service"?}, write one result per line')
+    p.add_argument("file", nargs="?", help="input file (default: standard input)")
+    p.set_defaults(func=_cmd_scan)
+
+    p = sub.add_parser("check-config", help="validate a configuration file")
+    p.add_argument("file")
+    p.set_defaults(func=_cmd_check_config)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"gardefou: invalid configuration:\n{exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""``gardefou scan``: the gateway's detection and decision on text from a file or standard input."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import IO
+
+from detectors import Scanner
+from detectors.base import mask
+from policies.catalogue import Catalogue, Service
+from policies.decision import Policy, decide
+
+EXIT_CODES = {"allow": 0, "warn": 10, "block": 20}
+EXIT_ERROR = 2
+
+#: The reference destination when no ``--service`` is given: a compliant external service.
+COMPLIANT_EXTERNAL = Service(id="external", name="service externe conforme", hosting="eu", trains_on_inputs=False)
+
+
+def scan_text(scanner: Scanner, text: str, service: Service, policy: Policy) -> dict:
+    result = scanner.scan(text)
+    decision = decide(result.categories, service, policy)
+    findings = []
+    for f in result.findings:
+        item = f.as_dict()
+        item["excerpt"] = mask(text[f.start : f.end])
+        findings.append(item)
+    return {
+        "decision": decision.action,
+        "categories": list(result.categories),
+        "findings": findings,
+        "reasons": list(decision.reasons),
+    }
+
+
+def resolve_service(catalogue: Catalogue, service_id: str | None) -> Service:
+    if service_id is None:
+        return COMPLIANT_EXTERNAL
+    service = catalogue.get(service_id)
+    if service is None:
+        raise KeyError(service_id)
+    return service
+
+
+def run_single(scanner: Scanner, source: IO[str], out: IO[str], service: Service, policy: Policy) -> int:
+    result = scan_text(scanner, source.read(), service, policy)
+    out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    return EXIT_CODES[result["decision"]]
+
+
+def run_jsonl(
+    scanner: Scanner, source: IO[str], out: IO[str], catalogue: Catalogue, default: Service, policy: Policy
+) -> int:
+    """One JSON object per input line, same ``id``; a bad line gets an ``error`` object, never a crash."""
+    status = 0
+    for lineno, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError("each line must be an object with a string 'text'")
+            service = default
+            if item.get("service") is not None:
+                service = resolve_service(catalogue, str(item["service"]))
+        except KeyError as exc:
+            out.write(json.dumps({"id": item.get("id"), "line": lineno, "error": f"service inconnu : {exc.args[0]}"},
+                                 ensure_ascii=False) + "\n")
+            status = EXIT_ERROR
+            continue
+        except ValueError as exc:
+            out.write(json.dumps({"id": None, "line": lineno, "error": f"ligne invalide : {exc}"}, ensure_ascii=False) + "\n")
+            status = EXIT_ERROR
+            continue
+        result = scan_text(scanner, item["text"], service, policy)
+        out.write(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False) + "\n")
+    out.flush()
+    return status
+
+
+def main(args) -> int:
+    from detectors import build_default_scanner
+    from gateway.config import load_config
+
+    config = load_config(args.config)
+    catalogue = config.catalogue()
+    try:
+        service = resolve_service(catalogue, args.service)
+    except KeyError:
+        print(f"gardefou: unknown service {args.service!r} (known: {', '.join(sorted(catalogue.services))})",
+              file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        source = open(args.file, encoding="utf-8") if args.file and args.file != "-" else sys.stdin
+    except OSError as exc:
+        print(f"gardefou: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return EXIT_ERROR
+    scanner = build_default_scanner(config.detectors)
+    policy = config.policy.to_policy()
+    with source:
+        if args.jsonl:
+            return run_jsonl(scanner, source, sys.stdout, catalogue, service, policy)
+        return run_single(scanner, source, sys.stdout, service, policy)

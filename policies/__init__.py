@@ -1,0 +1,1 @@
+"""Service catalogue and the charter's decision function."""

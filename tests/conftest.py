@@ -1,0 +1,178 @@
+"""Shared fixtures: a fake provider (real HTTP server), audit databases (SQLite and live PostgreSQL),
+and a running gateway (real uvicorn server on a free loopback port)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+import yaml
+
+from gateway.audit import AuditStore
+from gateway.config import parse_config
+from gateway.server import create_app
+from tests.fakes import FakeProvider, start_fake_provider
+
+PG_BASE = os.environ.get("GARDEFOU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    import psycopg
+
+    dsn = PG_BASE.replace("postgresql+psycopg", "postgresql")
+    for attempt in range(2):
+        try:
+            psycopg.connect(dsn, connect_timeout=3).close()
+            return True
+        except psycopg.OperationalError:
+            if attempt == 0:  # the guide's command to start the machine's cluster
+                subprocess.run(
+                    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+                    shell=True, capture_output=True, timeout=60,
+                )
+                time.sleep(2)
+    return False
+
+
+@pytest.fixture(scope="session")
+def pg_ready() -> bool:
+    ok = _pg_available()
+    if not ok and os.environ.get("GARDEFOU_REQUIRE_PG", "1") == "1":
+        pytest.fail("PostgreSQL is required on 127.0.0.1:5432 (set GARDEFOU_REQUIRE_PG=0 to skip)")
+    return ok
+
+
+def new_pg_schema_url() -> tuple[str, str]:
+    """A fresh schema in the test database, so each test starts from an empty audit store."""
+    import psycopg
+
+    schema = "gf_" + uuid.uuid4().hex[:12]
+    dsn = PG_BASE.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    return f"{PG_BASE}?options=-csearch_path%3D{schema}", schema
+
+
+def drop_pg_schema(schema: str) -> None:
+    import psycopg
+
+    dsn = PG_BASE.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path: Path) -> str:
+    """Every test using this runs twice: on an SQLite file and on the live PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'audit.db'}"
+        return
+    if not request.getfixturevalue("pg_ready"):
+        pytest.skip("PostgreSQL not available")
+    url, schema = new_pg_schema_url()
+    yield url
+    drop_pg_schema(schema)
+
+
+@pytest.fixture(scope="session")
+def fake() -> FakeProvider:
+    provider = start_fake_provider()
+    yield provider
+    provider.server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _provider_keys(monkeypatch):
+    for var in ("MISTRAL_API_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "INTERNAL_API_KEY"):
+        monkeypatch.setenv(var, f"upstream-{var.lower()}")
+
+
+def gateway_config(fake_url: str, audit_url: str, **extra) -> dict:
+    cfg = {
+        "audit": {"url": audit_url},
+        "services": [
+            {"id": "mistral", "base_url": f"{fake_url}/v1"},
+            {"id": "openai", "base_url": f"{fake_url}/v1"},
+            {"id": "anthropic", "base_url": fake_url},
+            {"id": "internal", "name": "LLM interne (on-premise)", "api": "openai", "base_url": f"{fake_url}/v1",
+             "api_key_env": "INTERNAL_API_KEY", "hosting": "internal", "trains_on_inputs": False,
+             "accepts": ["personal", "health", "confidential", "uninspectable"]},
+            {"id": "xai-grok", "status": "denied"},
+        ],
+        "aliases": {"rapide": "mistral/mistral-small-latest"},
+        "limits": {"max_body_bytes": 200_000, "upstream_timeout_s": 1.5},
+    }
+    for key, value in extra.items():
+        cfg[key] = value
+    return cfg
+
+
+@dataclass
+class RunningGateway:
+    url: str
+    store: AuditStore
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def v1(self) -> str:
+        return self.url + "/v1"
+
+    def records(self) -> list[dict]:
+        return self.store.recent(1000)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_gateway(cfg: dict, **app_kwargs) -> RunningGateway:
+    config = parse_config(yaml.safe_dump(cfg))
+    app = create_app(config, **app_kwargs)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("gateway did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningGateway(f"http://127.0.0.1:{port}", app.state.gateway.store, server, thread)
+
+
+@pytest.fixture(scope="session")
+def scanner():
+    """The default scanner, built once: loading models per test would be slow and proves nothing."""
+    from detectors import build_default_scanner
+
+    return build_default_scanner({})
+
+
+@pytest.fixture
+def gateway_factory(fake, db_url, scanner):
+    """Start gateways with the test configuration (plus overrides); stopped after the test."""
+    started: list[RunningGateway] = []
+
+    def factory(app_kwargs: dict | None = None, **extra) -> RunningGateway:
+        kwargs = {"scanner": scanner, **(app_kwargs or {})}
+        gw = start_gateway(gateway_config(fake.url, db_url, **extra), **kwargs)
+        started.append(gw)
+        return gw
+
+    fake.clear()
+    yield factory
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gateway(gateway_factory) -> RunningGateway:
+    return gateway_factory()

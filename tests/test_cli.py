@@ -1,0 +1,123 @@
+"""The `gardefou` command line: check-config, serve refusing a bad configuration, scan."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gardefou(*args, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)
+
+
+def test_check_config_example_is_valid():
+    r = gardefou("check-config", "config.example.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "OK" in r.stdout
+
+
+def test_check_config_names_bad_key_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listen:\n  host: 127.0.0.1\n  prot: 8080\npolicy:\n  warn_mode: sometimes\n")
+    r = gardefou("check-config", str(bad))
+    assert r.returncode == 2
+    assert "line 3: listen.prot" in r.stderr
+    assert "line 5: policy.warn_mode" in r.stderr
+
+
+def test_check_config_bad_yaml_and_missing_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("services:\n  - id: x\n   name: [\n")
+    r = gardefou("check-config", str(bad))
+    assert r.returncode == 2 and "line" in r.stderr and "invalid YAML" in r.stderr
+    r = gardefou("check-config", str(tmp_path / "missing.yaml"))
+    assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_serve_refuses_a_bad_configuration(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("audit:\n  url: sqlite:///x.db\n  retention: 3\n")
+    r = gardefou("serve", "--config", str(bad), timeout=60)
+    assert r.returncode == 2 and "line 3: audit.retention" in r.stderr
+
+
+def test_serve_refuses_an_unreachable_audit_store(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"audit:\n  url: sqlite:///{tmp_path}/no/such/dir/a.db\n")
+    r = gardefou("serve", "--config", str(cfg), "--port", "0", timeout=60)
+    assert r.returncode == 2 and "cannot start" in r.stderr
+
+
+NIR = "2 69 05 49 588 157 80"
+
+
+def test_scan_single_block_and_allow(tmp_path):
+    r = gardefou("scan", stdin=f"Patiente, NIR {NIR}.")
+    assert r.returncode == 20
+    out = json.loads(r.stdout)
+    assert out["decision"] == "block" and "personal" in out["categories"]
+    f = out["findings"][0]
+    assert f["type"] == "FR_NIR" and f["start"] == 14 and f["end"] == 14 + len(NIR)
+    assert NIR not in r.stdout and "*" in f["excerpt"]
+    r = gardefou("scan", stdin="Quels sont les effets secondaires du paracétamol ?")
+    assert r.returncode == 0 and json.loads(r.stdout)["decision"] == "allow"
+    r = gardefou("scan", "--service", "openai", stdin="Bonjour")
+    assert r.returncode == 10 and json.loads(r.stdout)["decision"] == "warn"
+    r = gardefou("scan", "--service", "nope", stdin="Bonjour")
+    assert r.returncode == 2 and "unknown service" in r.stderr
+
+
+def test_scan_jsonl(tmp_path):
+    lines = [
+        {"id": "a", "text": "Écrire à marie.curie@example.fr"},
+        {"id": "b", "text": "Résume ce texte sur la météo."},
+        {"id": "c", "text": "Bonjour", "service": "xai-grok"},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    r = gardefou("scan", "--jsonl", str(src))
+    out = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [o.get("id") for o in out] == ["a", "b", "c", None]
+    assert [o.get("decision") for o in out[:3]] == ["block", "allow", "warn"]
+    assert "ligne invalide" in out[3]["error"] and out[3]["line"] == 4
+    assert r.returncode == 2  # a bad line is reported, never dropped silently
+
+
+def test_serve_with_embedded_defaults(tmp_path):
+    """`gardefou serve` without a configuration: built-in catalogue, SQLite audit file in the cwd."""
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)], cwd=tmp_path,
+                            env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/readyz")
+                if r.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "gateway did not become ready"
+            time.sleep(0.1)
+        models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]
+        assert any(m["id"].startswith("mistral/") for m in models)
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                       json={"model": "mistral/mistral-small-latest",
+                             "messages": [{"role": "user", "content": "Mon NIR : 1 85 05 78 006 084 91"}]})
+        assert r.status_code == 403 and r.headers["x-gardefou-decision"] == "block"
+        assert (tmp_path / "gardefou-audit.db").exists()
+    finally:
+        proc.terminate()
+        proc.wait(10)
