@@ -100,6 +100,14 @@ def break_check(value: str, rng: random.Random) -> str:
     return value[:-1] + new
 
 
+def invalid_fr_iban_digits(rng: random.Random) -> str:
+    """23 random digits that do NOT make a valid IBAN after "FR76" (random ones pass ~1 % of the time)."""
+    while True:
+        digits = _rand(rng, 23, string.digits)
+        if not std_iban.is_valid("FR76" + digits):
+            return digits
+
+
 # --------------------------------------------------------------------------------------------
 # Presentation and evasion
 
@@ -447,7 +455,7 @@ def build_corpus(seed: int = 2026, scale: int = 1) -> list[dict]:
             text = tpl.format(
                 n11=break_check(gen_rpps(rng), rng), n15=break_check(gen_nir(rng), rng), n16=break_check(gen_card(rng), rng),
                 n9=break_check(gen_siren(rng), rng), n13=_rand(rng, 13, string.digits), amount=rng.randint(100, 99999),
-                n10b="1" + _rand(rng, 9, string.digits), n23g=group(_rand(rng, 23, string.digits), [4, 4, 4, 4, 4, 3]),
+                n10b="1" + _rand(rng, 9, string.digits), n23g=group(invalid_fr_iban_digits(rng), [4, 4, 4, 4, 4, 3]),
             )
             add(text, "allow", "benign", "checksum_lookalike")
     # Invalid-checksum identifiers in every evasion form (must not be reported).

@@ -42,12 +42,17 @@ class CreditCardRecognizer(BaseRecognizer):
 
     def analyze_ctx(self, ctx: ScanContext):
         out = []
+        text = ctx.text
         for run in ctx.digit_runs:
             if len(run.digits) < 13:
                 continue
+            # "FR76 4616 ...": a run glued to letters is an IBAN/reference, only take it whole.
+            glued = run.start > 0 and text[run.start - 1].isalpha()
             for length in _LENGTHS:
                 for i, j in run.windows(length):
                     value = run.digits[i:j]
+                    if glued and not (i == 0 and j == len(run.digits)):
+                        continue
                     if _issuer_ok(value) and len(set(value)) > 2 and luhn.is_valid(value) and _grouping_ok(run, i, j):
                         s, e = run.span(i, j)
                         out.append(ctx.finding("CREDIT_CARD", "personal", s, e, 0.95, self.name))

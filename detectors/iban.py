@@ -9,7 +9,7 @@ from stdnum import iban
 from detectors.context import BaseRecognizer, ScanContext
 
 _SEP = r"[ \t\r\n.\-/_]{0,2}"
-_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}" + _SEP + r"\d\d(?:" + _SEP + r"[A-Za-z0-9]){11,30}")
+_CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}" + _SEP + r"\d" + _SEP + r"\d(?:" + _SEP + r"[A-Za-z0-9]){11,30}")
 _NOSEP = re.compile(r"[^A-Za-z0-9]")
 def _iban_lengths() -> dict[str, int]:
     """Country code -> IBAN length, from python-stdnum's bundled SWIFT registry (iban.dat)."""
@@ -27,7 +27,7 @@ def _iban_lengths() -> dict[str, int]:
 _LENGTHS = _iban_lengths()
 
 # Cheap pre-filter: two letters then two digits (the country code and check digits).
-_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t\r\n.\-/_]{0,2}\d\d")
+_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t\r\n.\-/_]{0,2}\d[ \t\r\n.\-/_]{0,2}\d")
 
 
 class IbanRecognizer(BaseRecognizer):

@@ -63,7 +63,7 @@ _PERSON_CUE = re.compile(
     re.IGNORECASE,
 )
 _PUBLIC = re.compile(
-    r"pr[ée]sident|ministre|d[ée]put[ée]|s[ée]nat|maire\b|pr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
+    r"\bpr[ée]sident|\bministre|\bd[ée]put[ée]|\bs[ée]nat|\bmaire\b|\bpr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
     r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
     r"footballeu|joueu|philosophe|po[èe]te|auteur|cin[ée]aste|r[ée]alisat|gouvernement|[ée]lys[ée]e|assembl[ée]e\s+nationale|"
     r"candidat\s+[àa]\s+l'[ée]lection|parti\s+|selon\s+l'afp|a\s+d[ée]clar[ée]|a\s+annonc[ée]|interview|journaliste|historien|"
@@ -112,7 +112,11 @@ _ACRONYMS = {
 
 _VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖÙ-Üaeiouyà-æè-ïò-öù-ü]")
 # Common-noun / adjective endings that first names and surnames (almost) never have.
-_NOT_NAME_SUFFIX = re.compile(r"(?:(?<![nl])ique|tion|sion|ment|isme|it[ée]|able|ible|eur|ure|aux|ogie|aire)s?$", re.IGNORECASE)
+_NOT_NAME_SUFFIX = re.compile(r"(?:ique|tion|sion|isme|ité|able|ible|ogie)s?$", re.IGNORECASE)
+# Weaker endings: only for long words ("Traitement", "Formulaire", "Directeur" but not "Clément", "Claire").
+_NOT_NAME_SUFFIX_LONG = re.compile(r"(?:ment|aire|eur|ure|aux)s?$", re.IGNORECASE)
+_NAME_EXCEPTIONS = {"dominique", "monique", "véronique", "angélique", "frédérique", "jessique", "ludovique", "annick",
+                    "clément", "claire", "hilaire", "valentine", "laurence", "florence", "constance", "clémence"}
 
 
 def _looks_like_knowledge(ctx: ScanContext) -> bool:
@@ -126,7 +130,11 @@ def _first_last_ok(name: str) -> bool:
     """Both words must look like names: no stop word, acronym or common-noun suffix, vowels."""
     words = [w for w in name.split() if w.lower() not in ("de", "du", "le", "la")]
     for w in words:
-        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w) or _NOT_NAME_SUFFIX.search(w):
+        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w):
+            return False
+        if w.lower() in _NAME_EXCEPTIONS:
+            continue
+        if _NOT_NAME_SUFFIX.search(w) or (len(w) >= 8 and _NOT_NAME_SUFFIX_LONG.search(w)):
             return False
     return True
 
