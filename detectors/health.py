@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import BaseRecognizer, ScanContext, WindowedPatterns
 
 _PERSON_NOUN = (
     r"patiente?|malade|homme|femme|enfant|nourrisson|gar[çc]on|fille|fillette|adolescente?|nouveau-n[ée]e?|"
@@ -95,6 +95,33 @@ _KNOWLEDGE = re.compile(
 _GATE = re.compile(r"ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
+# Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
+_AGE_WORDS = ["ans", "mois", "jours", "semaines", " an ", " an,", " an.", "sexe"]
+_ANCHOR_TRIGGERS = [
+    (["âgé", "âge", "agé", "age"], 2, 70),
+    (_AGE_WORDS, 110, 6),
+    (["patient", "résident", "resident", "malade", "j'ai"], 25, 50),
+    (["collègue", "collegue", "agent", "secrétaire", "secretaire", "infirmi", "salarié", "salarie"], 25, 220),
+    (["arrêt", "arret", "congé", "conge", "mi-temps", "accident du travail"], 10, 160),
+    (["ans", "mois", "atcd", "patient", "pt ", "homme", "femme", "mr ", "mme"], 12, 30),
+    (["sa", "semaines", "geste", "parit"] + [f"g{d}" for d in range(1, 10)], 12, 40),
+    (["il ", "elle ", "qui "], 2, 70),
+    (["patient", "malade", "nourrisson", "parturiente", "résident", "resident", "bébé", "bebe"], 20, 70),
+    (["admis", "hospitalis", "transf", "opér", "oper", "adress", "reçu", "recu", "suivi", "vu", "sorti", "décéd", "deced"], 2, 40),
+    (["admission", "lors de son", "son ", "sa ", "ses ant"], 4, 40),
+    (["antéc", "antec", "examen", "évolution", "evolution", "suite"], 12, 70),
+    (["/", ".", "à j", " j", "depuis"], 30, 40),
+]
+_CASED_TRIGGERS = (["chambre", "lit ", "box ", "m.", "mme", "monsieur", "madame", "mlle", "patient", "résident",
+                    "resident", "ans", "mois"], 30, 30)
+assert len(_ANCHOR_TRIGGERS) == len(_ANCHOR_RES)
+_WINDOWED = WindowedPatterns(
+    [(i, rx, trig, before, after) for i, ((w, rx), (trig, before, after)) in enumerate(zip(_ANCHOR_RES, _ANCHOR_TRIGGERS))]
+    + [("cased", _CASED_ANCHOR[1], *_CASED_TRIGGERS)]
+)
+_WEIGHTS = {i: w for i, (w, _) in enumerate(_ANCHOR_RES)} | {"cased": _CASED_ANCHOR[0]}
+
+
 class HealthRecognizer(BaseRecognizer):
     name = "health"
 
@@ -103,19 +130,33 @@ class HealthRecognizer(BaseRecognizer):
 
     def score(self, ctx: ScanContext) -> tuple[float, int, int, int, tuple[int, int] | None]:
         low = ctx.lower
+        found = _WINDOWED.first_matches(low, ctx.text, frozenset({"cased"}))
         anchor = 0
         best = None
-        for w, rx in _ANCHOR_RES + [(_CASED_ANCHOR[0], None)]:
-            m = rx.search(low) if rx is not None else _CASED_ANCHOR[1].search(ctx.text)
-            if m:
-                anchor += w
-                if best is None or w > best[2]:
-                    best = (m.start(), m.end(), w)
+        for key, m in found.items():
+            w = _WEIGHTS[key]
+            anchor += w
+            if best is None or w > best[2] or (w == best[2] and m.start() < best[0]):
+                best = (m.start(), m.end(), w)
         if anchor < 3:
             return 0.0, anchor, 0, 0, None
-        clinical = len({m.group()[:6] for m in _CLINICAL.finditer(low)})
-        knowledge = len({m.group() for m in _KNOWLEDGE.finditer(low)})
-        score = anchor + min(clinical, 6) * 0.75 - knowledge * 1.5
+        terms = set()
+        for m in _CLINICAL.finditer(low):
+            terms.add(m.group()[:6])
+            if len(terms) >= 6:
+                break
+        clinical = len(terms)
+        base = anchor + clinical * 0.75
+        # Knowledge cues: only count as many as needed to fall below the threshold.
+        knowledge = 0
+        cues = set()
+        if base >= self.threshold:
+            for m in _KNOWLEDGE.finditer(low):
+                cues.add(m.group())
+                knowledge = len(cues)
+                if base - 1.5 * knowledge < self.threshold:
+                    break
+        score = base - knowledge * 1.5
         return score, anchor, clinical, knowledge, (best[0], best[1]) if best else None
 
     def analyze_ctx(self, ctx: ScanContext):
