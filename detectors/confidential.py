@@ -19,7 +19,7 @@ import re
 
 import ahocorasick
 
-from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext, WindowedPatterns
 
 _MARKINGS = re.compile(
     r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"
@@ -100,7 +100,8 @@ _TOPIC_TRIGGERS = [
 ]
 assert len(_TOPIC_TRIGGERS) == len(_TOPICS)
 _TOPIC_RES = [(w, re.compile(p)) for w, p in _TOPICS]
-_TOPIC_GATE = KeywordGate([(t, i) for i, ts in enumerate(_TOPIC_TRIGGERS) for t in ts])
+# Topic phrases are local: search each group only around its triggers.
+_TOPIC_WINDOWS = WindowedPatterns([(i, rx, _TOPIC_TRIGGERS[i], 80, 100) for i, (_, rx) in enumerate(_TOPIC_RES)])
 
 # Signs that the text is an internal document of the institution (not public prose).
 _INTERNAL = re.compile(
@@ -138,15 +139,15 @@ class ConfidentialRecognizer(BaseRecognizer):
                 out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
             return out
-        groups = _TOPIC_GATE.present(ctx)
-        if not groups:
+        matches = _TOPIC_WINDOWS.first_matches(low)
+        if not matches:
             return out
         score = 0
         strong = 0
         first = None
-        for i in sorted(groups):
-            weight, rx = _TOPIC_RES[i]
-            m = rx.search(low)
+        for i in sorted(matches):
+            weight = _TOPIC_RES[i][0]
+            m = matches[i]
             if m:
                 score += weight
                 strong += weight >= 2
@@ -154,7 +155,15 @@ class ConfidentialRecognizer(BaseRecognizer):
                     first = (m.start(), m.end(), weight)
         if not first or not strong:
             return out
-        internal = len({m.group() for m in _INTERNAL.finditer(low)}) + (1 if _INTERNAL_NAMED.search(text) else 0)
+        if score >= self.threshold + 2:
+            internal = 0  # strong enough on its own
+        else:
+            signs = set()
+            for m in _INTERNAL.finditer(low):
+                signs.add(m.group())
+                if len(signs) >= 2:
+                    break
+            internal = len(signs) or (1 if _INTERNAL_NAMED.search(text) else 0)
         total = score + 2 * min(internal, 2)
         if total >= self.threshold and (internal or score >= self.threshold + 2):
             out.append(ctx.finding("CONFIDENTIAL", "confidential", first[0], first[1], 0.7, f"{self.name}:topic"))
