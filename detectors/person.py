@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext
 
 _UP = "A-ZÀ-ÖØ-Þ"
 _LOW = "a-zß-öø-ÿ"
@@ -150,6 +150,22 @@ def _name_ok(name: str) -> bool:
     return True
 
 
+# Literal triggers deciding which rules are worth running on a text.
+_RULE_GATE = KeywordGate(
+    [(t, "title") for t in ("m.", "mm.", "mr", "monsieur", "mme", "mmes", "madame", "mlle", "mademoiselle", "dr", "docteur",
+                            "pr", "professeur", "maître", "me ")]
+    + [(t, "initials") for t in ("patient", "résident", "resident", "enfant", "agent", "bébé", "bebe", "nourrisson", "collègue",
+                                 "collegue", "usag", "bénéficiaire", "beneficiaire", "mineur", "jeune", "petit", "madame",
+                                 "monsieur", "mme", "mlle", "m.", "mr", "dr", "pr", "chez")]
+    + [(t, "last_first") for t in ("patient", "résident", "resident", "enfant", "agent", "nom", "collègue", "collegue", "mme",
+                                   "m.", "monsieur", "madame", "dossier", "relance", "appele", "contacte")]
+    + [(t, "intro") for t in ("appelle", "mon nom", "nommé", "nomme", "prénommé", "prenomme", "my name")]
+    + [(t, "sign_off") for t in ("cordialement", "à vous", "a vous", "salutations", "bonne journ", "bonne soir", "merci",
+                                 "amicalement", "regards", "--")]
+)
+_TWO_CAPS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2}")
+
+
 class PersonRecognizer(BaseRecognizer):
     name = "person"
 
@@ -179,8 +195,14 @@ class PersonRecognizer(BaseRecognizer):
     def analyze_ctx(self, ctx: ScanContext):
         text = ctx.text
         spans: list[tuple[int, int, float, str]] = []
-        for rx, score, check in ((_TITLE, 0.9, True), (_INITIALS, 0.8, False), (_FIRST_LAST, 0.75, True),
-                                 (_LAST_FIRST, 0.8, True), (_INTRO, 0.85, True), (_SIGN_OFF, 0.8, True)):
+        gates = _RULE_GATE.present(ctx)
+        caps = bool(_TWO_CAPS.search(text))
+        rules = [(_TITLE, 0.9, True, "title" in gates), (_INITIALS, 0.8, False, "initials" in gates),
+                 (_FIRST_LAST, 0.75, True, caps), (_LAST_FIRST, 0.8, True, caps and "last_first" in gates),
+                 (_INTRO, 0.85, True, "intro" in gates), (_SIGN_OFF, 0.8, True, "sign_off" in gates)]
+        for rx, score, check, run in rules:
+            if not run:
+                continue
             for m in rx.finditer(text):
                 name = m.group("name")
                 if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST) else _name_ok(name)):
