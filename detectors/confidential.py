@@ -27,7 +27,7 @@ _MARKINGS = re.compile(
     r"\b(?:document|note|rapport|information|version|annexe|pi[èe]ce)s?\s+confidentiel(?:le)?s?\b|"
     r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
     r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
-    r"\bsous\s+embargo\b|\bsecret\s+(?:des\s+affaires|industriel|professionnel)|\bdo\s+not\s+(?:distribute|share)\b|"
+    r"\bsous\s+embargo\b|\bcouvert\s+par\s+le\s+secret\s+(?:des\s+affaires|industriel)|\bdo\s+not\s+(?:distribute|share)\b|"
     r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)",
     re.MULTILINE,
 )
@@ -38,6 +38,11 @@ _MARKING_GATE = KeywordGate([(t, "m") for t in _MARKING_TRIGGERS])
 
 # (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
 _TOPICS = [
+    # Staff management (personal data about agents, evaluations, discipline, pay).
+    (3, r"grille\s+de\s+notation|notes?\s+(?:des|de\s+chaque|obtenues?\s+par\s+les)\s+candidats|classement\s+des\s+candidats|"
+        r"entretien\s+(?:annuel|professionnel)\s+(?:de|d')\s*(?:m\.|mme|monsieur|madame|[A-Z])|proc[ée]dure\s+disciplinaire|sanction\s+disciplinaire|"
+        r"dossier\s+disciplinaire|rupture\s+conventionnelle\s+(?:de|avec)|bulletins?\s+de\s+(?:paie|salaire)\s+(?:de|du|d')|fiche\s+de\s+paie\s+(?:de|du|d')|"
+        r"machines?\s+non\s+patch|serveurs?\s+non\s+(?:patch|mis\s+[àa]\s+jour)|postes?\s+non\s+patch"),
     # Intrinsically internal artefacts: enough with any other sign.
     (3, r"offre\s+du\s+candidat|analyse\s+des\s+offres|rapport\s+d'analyse\s+des\s+offres|\bbpu\b|\bdpgf\b|m[ée]moire\s+technique|"
         r"plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|\beprd\b|plan\s+d'adressage|sch[ée]ma\s+d'adressage|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
@@ -73,10 +78,13 @@ _TOPICS = [
         r"vuln[ée]rabilit[ée]s?\s+(?:non\s+corrig|critique|identifi|d[ée]couvert)|\bcve-\d{4}-\d+|rapport\s+(?:de\s+)?(?:pentest|test\s+d'intrusion|audit\s+de\s+s[ée]curit[ée])|"
         r"test\s+d'intrusion|politique\s+de\s+(?:mots\s+de\s+passe|mot\s+de\s+passe)|compte\s+(?:administrateur|admin|de\s+service)|"
         r"active\s+directory|\bvpn\b.{0,40}\b(?:acc[èe]s|configuration|identifiants)|serveur\s+\w+\s+\(\d|incident\s+de\s+s[ée]curit[ée]|ran[çc]ongiciel"),
+    (2, r"log4shell|log4j|heartbleed|eternalblue|proxylogon|\bcve-\d{4}"),
     (1, r"\bssi\b|\brssi\b|pare-feu|firewall|\bserveurs?\b|\bswitch|\brouteur|\bdmz\b|s[ée]curit[ée]\s+(?:informatique|du\s+si)|\bsiem\b|\bedr\b"),
 ]
 # Literal triggers (lower case) per topic group: a group's regex only runs when one is present.
 _TOPIC_TRIGGERS = [
+    ["grille", "notes", "note ", "classement", "entretien", "disciplinaire", "rupture", "bulletin", "fiche de paie", "patch",
+     "mis à jour", "mis a jour"],
     ["offre", "analyse", "bpu", "dpgf", "mémoire", "memoire", "retour", "eprd", "adressage", "vlan", "pare-feu", "firewall",
      "vuln", "pentest", "intrusion", "brevet", "protocole", "résultats", "resultats", "garde", "planning", "fusion",
      "suppression", "candidat"],
@@ -96,6 +104,7 @@ _TOPIC_TRIGGERS = [
     ["tableau de", "planning", "maquette", "organigramme", "cartographie", "fiche de poste", "effectifs"],
     ["plan", "schéma", "schema", "vlan", "règle", "regle", "vuln", "cve-", "rapport", "test d'intrusion", "politique",
      "compte", "active directory", "vpn", "serveur", "incident", "rançon", "rancon"],
+    ["log4", "heartbleed", "eternalblue", "proxylogon", "cve-"],
     ["ssi", "rssi", "pare-feu", "firewall", "serveur", "switch", "routeur", "dmz", "sécurité", "securite", "siem", "edr"],
 ]
 assert len(_TOPIC_TRIGGERS) == len(_TOPICS)

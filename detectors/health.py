@@ -35,11 +35,17 @@ _UNIT = r"(?:ans|mois|jours|semaines|an)\b"
 _ANCHORS = [
     (3, rf"\b(?:âg[ée]e?|ag[ée]e?)\s+de\s+{_NUM}\s*{_UNIT}"),
     (3, rf"\b(?:un|une|d'un|d'une|notre|mon|ma|cette|ce)\s+(?:{_PERSON_NOUN})\s+(?:[\w'-]+\s+){{0,2}}de\s+{_NUM}\s*{_UNIT}|"
-        rf"(?:^|[.;:!?\n]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
+        rf"(?:^|[.;:!?\n«\"(]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
     (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
     (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
     (5, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|du\s+\d|jusqu'au\s+\d)"
         r"|\b(?:en|son|mon|ma|sa)\s+(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:longue\s+)?(?:maladie|dur[ée]e))\s+(?:depuis|jusqu'au|du)\s+(?:le\s+)?\d"),
+    (3, r"\b(?:mon|ma|notre)\s+(?:fils|fille|m[èe]re|p[èe]re|mari|femme|[ée]pouse?|[ée]poux|enfant|b[ée]b[ée]|grand-m[èe]re|grand-p[èe]re|"
+        r"fr[èe]re|s[œo]e?ur|conjointe?|compagne?|voisine?|oncle|tante|neveu|ni[èe]ce|belle-m[èe]re|beau-p[èe]re|petite?-fils|petite?-fille)\b"
+        r"|\(\s*\d{1,3}\s*(?:ans|mois)\s*\)|\bje\s+suis\s+(?:enceinte|diab[ée]tique|malade|atteinte?|sous\s+\w+|en\s+arr[êe]t|hospitalis[ée]e?|"
+        r"s[ée]ropositi|d[ée]press|suivie?\s+pour|sous\s+traitement|op[ée]r[ée]e?|enrhum[ée]e?|fatigu[ée]e?\s+depuis)"
+        r"|\bj'ai\s+(?:eu\s+)?(?:un|une|des|le|la|du|de\s+la|mal)\s+(?:cancer|diab[èe]te|tumeur|infection|maladie|fi[èe]vre|douleurs?|"
+        r"ulc[èe]re|h[ée]patite|vih|d[ée]pression|fracture|hernie|kyste|nodule|saignements?|tension|l[ée]sion|angine|grippe|covid|\w+ite\b)"),
     (2, r"\b\d{1,3}\s*(?:ans|mois)\b|\b(?:patiente?|pt|homme|femme|mr|mme)\s+(?:de\s+)?\d{1,3}\s?a\b|\batcd\b"),
     (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
     (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
@@ -72,6 +78,7 @@ _CLINICAL = re.compile(
     r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
     r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
     r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
+    r"accident\s+du\s+travail|bless|coupure|coup[ée]|entorse|lombalgi|saignement|tomb[ée]e?|scanner|boutons|éruption|eruption|cystite|"
     r"escarre|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
     r"canc[ée]r|m[ée]lanome|sarcome|glioblastome|d[ée]c[ée]s|palliati|fin\s+de\s+vie|soins|pansement|sonde|cath[ée]ter|drain|"
     r"tension|\bta\s+\d|\bfc\s+\d|\bspo2|\bsat\b|\bgcs\b|glasgow|\bimc\b|poids|kg\b|allergi|intol[ée]ran|"
@@ -90,9 +97,11 @@ _KNOWLEDGE = re.compile(
     r"\bd[ée]finition|\ben\s+g[ée]n[ée]ral|\bhabituellement|\bg[ée]n[ée]ralement|\bles\s+patients\b|\bdes\s+patients\b|\bchez\s+l['’](?:adulte|enfant|homme|animal)|"
     r"\bchez\s+la\s+femme\s+enceinte|\bchez\s+le\s+sujet|\bindiquer|\bs[ée]lectionner|\bcochez|\bdonner\s+la|\bconcernant\s+(?:le|la|les|l')|"
     r"\bpeut\s+[êe]tre|\bpeuvent|\bsont\s+(?:indiqu|contre-indiqu)|\bla\s+posologie|\bmode\s+d'action|\bm[ée]canisme|\bphysiopatholog|"
+    r"selon\s+(?:la\s+has|les\s+recommandations|l'oms)|\bquelle\s+est\s+la\s+(?:prise\s+en\s+charge|conduite)|conduite\s+[àa]\s+tenir|"
+    r"que\s+faire\s+devant|\brecommandations\b|\bcas\s+clinique\s+fictif|\bfictif|\bfictive|\bexemple\s+de\s+cas|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
 )
-_GATE = re.compile(r"ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+_GATE = re.compile(r"je suis|j'ai|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
 # Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
@@ -103,6 +112,7 @@ _ANCHOR_TRIGGERS = [
     (["patient", "résident", "resident", "malade", "j'ai"], 25, 50),
     (["collègue", "collegue", "agent", "secrétaire", "secretaire", "infirmi", "salarié", "salarie"], 25, 220),
     (["arrêt", "arret", "congé", "conge", "mi-temps", "accident du travail"], 10, 160),
+    (["mon ", "ma ", "notre ", "(", "je suis", "j'ai"], 2, 90),
     (["ans", "mois", "atcd", "patient", "pt ", "homme", "femme", "mr ", "mme"], 12, 30),
     (["sa", "semaines", "geste", "parit"] + [f"g{d}" for d in range(1, 10)], 12, 40),
     (["il ", "elle ", "qui "], 2, 70),

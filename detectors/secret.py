@@ -41,7 +41,8 @@ _TOKEN_RES = {name: re.compile(p) for name, _, p in _TOKENS}
 
 # Keywords that may be followed by a few words before the value ("mot de passe du compte admin : ...").
 _PROSE_KEYS = ["mot de passe", "mots de passe", "mdp", "password", "passwd", "passphrase", "code pin", "identifiant",
-               "identifiants", "clé d'api", "cle d'api", "clé api"]
+               "identifiants", "clé d'api", "cle d'api", "clé api", "code d'accès", "code d'acces", "digicode", "code porte",
+               "code de la porte", "code wifi", "code wi-fi", "code secret"]
 # Keywords that must be followed directly by the separator (``pwd=...``, ``api_key: ...``).
 _STRICT_KEYS = ["pwd", "pass", "secret", "api_key", "api-key", "apikey", "access_token", "access-token", "auth_token",
                 "client_secret", "token", "secret_key"]
@@ -62,7 +63,7 @@ for _name, _lits, _ in _TOKENS:
         _TRIGGER_MULTI.setdefault(_lit, []).append(_name)
 
 _SEP_VALUE = r"[\"']?[ \t]*(?::=|=|:|=>|\best\b|\bis\b)[ \t]*(?P<q>[\"'`]?)(?P<v>[^\s\"'`,;)]{4,200})(?P=q)"
-_PROSE_AFTER = re.compile(r"(?:[ \t]+(?!est\b|is\b)[\w'\-]+){0,4}?" + _SEP_VALUE, re.IGNORECASE)
+_PROSE_AFTER = re.compile(r"(?:[ \t]+(?!est\b|is\b)[\w'\-]+){0,6}?" + _SEP_VALUE, re.IGNORECASE)
 _STRICT_AFTER = re.compile(_SEP_VALUE, re.IGNORECASE)
 
 _PLACEHOLDER_FULL = re.compile(

@@ -52,3 +52,8 @@ def test_dictionary():
     assert ("CONFIDENTIAL", "intranet.chu-exemple.fr") in found
     assert ("INTERNAL_TEMPLATE", "modèle CR-OP-12") in found
     assert d.analyze("Hermès est un dieu grec ; projet hermèsien") == []
+
+
+def test_is_security_and_concepts():
+    assert "CONFIDENTIAL" in cats("Analyse de la vulnérabilité Log4Shell sur nos serveurs internes : liste des machines non patchées.")
+    assert cats("Le Code de la santé publique définit le secret professionnel : explique-le.") == []

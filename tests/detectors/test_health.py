@@ -46,3 +46,29 @@ def test_vignettes(text):
 )
 def test_knowledge_is_not_health(text):
     assert not is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon fils de 8 ans a de la fièvre depuis hier, 39 °C, et des boutons ; c'est grave ?",
+        "Je suis enceinte de 3 mois et j'ai des saignements, que faire ?",
+        "Ma mère (79 ans) est sous Eliquis et elle est tombée, faut-il passer un scanner ?",
+        "Déclaration d'accident du travail : l'agent s'est coupé la main le 04/10 en cuisine centrale.",
+        "Peux-tu corriger ce CR : « Patiente de 29 ans, G1P0, accouchement par voie basse le 2 mai, suites simples »",
+    ],
+)
+def test_relatives_first_person_and_staff(text):
+    assert is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quelle est la prise en charge d'une femme de 30 ans présentant une cystite simple selon la HAS ?",
+        "Le dépistage organisé du cancer du sein concerne les femmes de 50 à 74 ans.",
+        "Rédige un cas clinique fictif pour un examen d'étudiants infirmiers.",
+    ],
+)
+def test_hypothetical_cases_are_not_health(text):
+    assert not is_health(text)

@@ -60,3 +60,12 @@ def test_allow_names_option():
     assert names(rec, "Écris à Paul DURAND") == ["Paul DURAND"]
     assert names(rec, "Écris à Jean DUPONT") == []
     assert names(rec, "Écris à M. Jean Dupont") == []
+
+
+def test_public_figures_list(scanner):
+    text = "Emmanuel Macron et Olaf Scholz se sont rencontrés à Berlin."
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+    rec = PersonRecognizer(use_spacy=False, public_figures=False)
+    assert names(rec, "Réponds à Emmanuel MACRON") == ["Emmanuel MACRON"]
+    # A common surname shared with a public figure is still a name.
+    assert names(PersonRecognizer(use_spacy=False), "Le Dr Moulin souhaite avancer la consultation.") == ["Moulin"]

@@ -50,3 +50,8 @@ def test_secrets(text, value):
 )
 def test_not_secrets(text):
     assert found(text) == []
+
+
+def test_access_codes():
+    assert found("Le code d'accès de la porte du bloc est 4589A#, ne le partage pas.") == ["4589A#"]
+    assert found("client_secret: 8f3kD9sL2mQ7xZ1vB6nH4tY0") == ["8f3kD9sL2mQ7xZ1vB6nH4tY0"]
