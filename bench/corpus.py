@@ -444,6 +444,16 @@ def build_corpus(seed: int = 2026, scale: int = 1) -> list[dict]:
     for tpl in _ADMIN:
         for _ in range(2 * scale):
             add(tpl, "allow", "benign", "public_admin")
+    # Benign text full of capitalised company and place names, dates and figures (Faker).
+    for i in range(20 * scale):
+        text = [
+            f"Réunion avec la société {fake.company()} à {fake.city()} le {fake.date_this_year().strftime('%d/%m/%Y')} pour le projet de rénovation.",
+            f"Le colloque se tiendra à {fake.city()} ({fake.postcode()}) le {fake.day_of_month()} {fake.month_name()}, inscription avant le {fake.date_this_year().strftime('%d/%m')}.",
+            f"La commune de {fake.city()} compte {fake.random_int(500, 90000)} habitants et {fake.random_int(2, 40)} écoles.",
+            f"{fake.catch_phrase()} : rédige un slogan pour la campagne de vaccination.",
+            f"Le budget du service {fake.job()} a augmenté de {fake.random_int(1, 20)} % en {fake.year()}.",
+        ][i % 5]
+        add(text, "allow", "benign", "public_admin_faker")
     for tpl in _NEWS:
         for _ in range(2 * scale):
             add(tpl, "allow", "benign", "public_figure")

@@ -106,6 +106,7 @@ _ACRONYMS = {
     "BPU", "DPGF", "CCAP", "CCTP", "CPOM", "EPRD", "CME", "CSE", "CHSCT", "DRH", "DAF", "DSI", "RSSI", "SSI", "CODIR", "USA",
     "UE", "ONU", "OTAN", "COVID", "SARS", "COV", "PCR", "ADN", "ARN", "IGG", "IGM", "HBA", "LDL", "HDL", "ASAT", "ALAT", "GGT",
     "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
+    "SARL", "SAS", "SASU", "EURL", "SCI", "SNC", "SCOP", "GIE", "SA", "SELARL", "SCM", "SEM", "SPL", "EPIC", "EPA",
     "SAU", "USI", "USIC", "SSR", "HAD", "MCO", "PMSI", "GHM", "GHS", "DIM", "DMP", "DPI", "SIH", "CR", "CRH", "CRO",
 }
 
@@ -117,6 +118,22 @@ _NOT_NAME_SUFFIX = re.compile(r"(?:ique|tion|sion|isme|ité|able|ible|ogie)s?$",
 _NOT_NAME_SUFFIX_LONG = re.compile(r"(?:ment|aire|eur|ure|aux)s?$", re.IGNORECASE)
 _NAME_EXCEPTIONS = {"dominique", "monique", "véronique", "angélique", "frédérique", "jessique", "ludovique", "annick",
                     "clément", "claire", "hilaire", "valentine", "laurence", "florence", "constance", "clémence"}
+
+
+_COMPANY_BEFORE = re.compile(
+    r"(?:soci[ée]t[ée]|entreprise|[ée]tablissements|cabinet|groupe|laboratoires?|fournisseur|prestataire|marque|enseigne|sarl|sas)\s+$",
+    re.IGNORECASE,
+)
+_COMPANY_AFTER = re.compile(r"^\s*(?:S\.?A\.?S?\.?U?|SARL|EURL|SCI|SNC|SCOP|GIE|SELARL|et\s+(?:Fils|Associ[ée]s|Cie))\b")
+_PLACE = re.compile(r"-(?:sur|sous|l[èe]s|en|de|du|la|le|aux|et)-|^(?:Saint|Sainte|St|Ste|Mont|Port|Pont|Val|Bourg|Villa?|Le|La|Les)[\s-]", re.IGNORECASE)
+
+
+def _not_a_person_context(text: str, s: int, e: int) -> bool:
+    """Company names ("la société Caron SARL") and place names ("Saint-Jean-de-Luz", "Da Silva-sur-Mer")."""
+    name = text[s:e]
+    if "." in name and re.search(r"\bS\.?A\b", name):
+        return True
+    return bool(_COMPANY_BEFORE.search(text[max(0, s - 30) : s]) or _COMPANY_AFTER.search(text[e : e + 12]) or _PLACE.search(name))
 
 
 def _looks_like_knowledge(ctx: ScanContext) -> bool:
@@ -239,6 +256,8 @@ class PersonRecognizer(BaseRecognizer):
             if self._public_context(ctx, s, e):
                 continue
             if how != "title" and _EPONYM.search(text[max(0, s - 40) : s]):
+                continue
+            if how != "title" and _not_a_person_context(text, s, e):
                 continue
             if how == "spacy" and knowledge_like:
                 continue

@@ -69,3 +69,12 @@ def test_public_figures_list(scanner):
     assert names(rec, "Réponds à Emmanuel MACRON") == ["Emmanuel MACRON"]
     # A common surname shared with a public figure is still a name.
     assert names(PersonRecognizer(use_spacy=False), "Le Dr Moulin souhaite avancer la consultation.") == ["Moulin"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Réunion avec la société Maillot Caron SARL à Briand le 30/09.", "Réunion avec la société Poulain Benard S.A. demain.",
+     "Le colloque aura lieu à Da Silva-sur-Mer en mai."],
+)
+def test_companies_and_places_are_not_people(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
