@@ -75,7 +75,9 @@ _EPONYM = re.compile(
     r"(?:maladies?|syndromes?|signes?|tests?|m[ée]thodes?|lois?|r[ée]actions?|classifications?|scores?|[ée]chelles?|crit[èe]res|"
     r"man[œo]e?uvres?|op[ée]rations?|techniques?|proc[ée]d[ée]s?|tumeurs?|ict[èe]res?|an[ée]mies?|cellules?|corps|principes?|"
     r"[ée]quations?|formules?|effets?|th[ée]or[èe]mes?|triades?|t[ée]tralogies?|sondes?|pinces?|cycles?|canal|canaux|"
-    r"ligaments?|nerfs?|art[èe]res?|glandes?|bacilles?|agars?|milieux?|colorations?|index|indices?|courbes?|r[èe]gles?)"
+    r"ligaments?|nerfs?|art[èe]res?|glandes?|bacilles?|agars?|milieux?|colorations?|index|indices?|courbes?|r[èe]gles?|"
+    r"triangles?|hernies?|fosses?|ganglions?|fibres?|faisceaux?|membranes?|corpuscules?|tubes?|ampoules?|valvules?|cercles?|"
+    r"polygones?|points?|stades?|grades?|types?|kystes?|plexus|trompes?|spirales?|granulations?)"
     r"\s+(?:de\s+|d'|du\s+|des\s+)?(?:[A-ZÀ-Ý][\w\-]+\s+(?:et\s+(?:de\s+)?)?)?$",
 )
 _CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
@@ -121,7 +123,11 @@ _NAME_EXCEPTIONS = {"dominique", "monique", "véronique", "angélique", "frédé
 
 
 _COMPANY_BEFORE = re.compile(
-    r"(?:soci[ée]t[ée]|entreprise|[ée]tablissements|cabinet|groupe|laboratoires?|fournisseur|prestataire|marque|enseigne|sarl|sas)\s+$",
+    r"(?:soci[ée]t[ée]|entreprise|[ée]tablissements|cabinet|groupe|laboratoires?|fournisseur|prestataire|marque|enseigne|sarl|sas|"
+    r"h[ôo]pital|\bchu|\bchr|\bch|centre\s+hospitalier(?:\s+universitaire)?|clinique|institut|fondation|universit[ée]|lyc[ée]e|[ée]cole|"
+    r"coll[èe]ge|rue|avenue|boulevard|place|quai|pont|gare|stade|salle|amphith[ée][âa]tre|pavillon|b[âa]timent|h[ôo]tel|prix|"
+    r"fondation|centre|maison|r[ée]sidence|ehpad|m[ée]diath[èe]que|biblioth[èe]que|mus[ée]e|a[ée]roport|port|parc|jardin|square)"
+    r"\s+(?:de\s+la\s+|de\s+l'|de\s+|du\s+|des\s+|d')?$",
     re.IGNORECASE,
 )
 _COMPANY_AFTER = re.compile(r"^\s*(?:S\.?A\.?S?\.?U?|SARL|EURL|SCI|SNC|SCOP|GIE|SELARL|et\s+(?:Fils|Associ[ée]s|Cie))\b|^\s*\(?(?:\d{5}|\d{2}\s\d{3})\b")
@@ -143,11 +149,14 @@ def _looks_like_knowledge(ctx: ScanContext) -> bool:
     return len({m.group() for m in _KNOWLEDGE.finditer(ctx.lower)}) >= 2
 
 
+_ROMAN = re.compile(r"[IVXLC]{1,5}")
+
+
 def _first_last_ok(name: str) -> bool:
     """Both words must look like names: no stop word, acronym or common-noun suffix, vowels."""
     words = [w for w in name.split() if w.lower() not in ("de", "du", "le", "la")]
     for w in words:
-        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w):
+        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w) or _ROMAN.fullmatch(w):
             return False
         if w.lower() in _NAME_EXCEPTIONS:
             continue
@@ -239,7 +248,7 @@ class PersonRecognizer(BaseRecognizer):
                 name = m.group("name")
                 if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST) else _name_ok(name)):
                     continue
-                if rx is _TITLE and len(name.strip()) < 2:
+                if rx is _TITLE and (len(name.strip()) < 2 or not _VOWEL.search(name) or _ROMAN.fullmatch(name.strip())):
                     continue
                 spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
         # The model only runs when the rules found nobody: once a name is found the prompt is

@@ -78,3 +78,12 @@ def test_public_figures_list(scanner):
 )
 def test_companies_and_places_are_not_people(scanner, text):
     assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Elle a été opérée au CHU Hassan II de Fès.", "Score de Mallampati II à l'examen.",
+     "Hernie du triangle de Jean-Louis Petit.", "Transfert à l'hôpital Aristide Le Dantec de Dakar."],
+)
+def test_institutions_and_eponyms_are_not_people(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
