@@ -101,6 +101,8 @@ _KNOWLEDGE = re.compile(
     r"que\s+faire\s+devant|\brecommandations\b|\bcas\s+clinique\s+fictif|\bfictif|\bfictive|\bexemple\s+de\s+cas|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
 )
+# Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
+_MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
 _GATE = re.compile(r"je suis|j'ai|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
@@ -161,6 +163,9 @@ class HealthRecognizer(BaseRecognizer):
         knowledge = 0
         cues = set()
         if base >= self.threshold:
+            if len(_MCQ_OPTION.findall(ctx.text)) >= 3:
+                cues.update({"mcq1", "mcq2", "mcq3"})
+                knowledge = 3
             for m in _KNOWLEDGE.finditer(low):
                 cues.add(m.group())
                 knowledge = len(cues)

@@ -130,7 +130,7 @@ _COMPANY_BEFORE = re.compile(
     r"\s+(?:de\s+la\s+|de\s+l'|de\s+|du\s+|des\s+|d')?$",
     re.IGNORECASE,
 )
-_COMPANY_AFTER = re.compile(r"^\s*(?:S\.?A\.?S?\.?U?|SARL|EURL|SCI|SNC|SCOP|GIE|SELARL|et\s+(?:Fils|Associ[ée]s|Cie))\b|^\s*\(?(?:\d{5}|\d{2}\s\d{3})\b")
+_COMPANY_AFTER = re.compile(r"^\s*(?:S\.?A\.?S?\.?U?|SARL|EURL|SCI|SNC|SCOP|GIE|SELARL|et\s+(?:Fils|Associ[ée]s|Cie))(?!\w)|^\s*\(?(?:\d{5}|\d{2}\s\d{3})\b")
 _PLACE = re.compile(r"-(?:sur|sous|l[èe]s|en|de|du|la|le|aux|et)-|^(?:Saint|Sainte|St|Ste|Mont|Port|Pont|Val|Bourg|Villa?|Le|La|Les)[\s-]", re.IGNORECASE)
 
 

@@ -72,3 +72,9 @@ def test_relatives_first_person_and_staff(text):
 )
 def test_hypothetical_cases_are_not_health(text):
     assert not is_health(text)
+
+
+def test_exam_case_question_is_knowledge():
+    text = ("Un homme de 60 ans, fumeur, présente une toux chronique et une dyspnée. Parmi les propositions suivantes, "
+            "laquelle est exacte ?\na) BPCO probable\nb) asthme\nc) embolie pulmonaire\nd) pneumothorax\ne) cancer")
+    assert not is_health(text)
