@@ -77,6 +77,12 @@ def report_synthetic(records, outs, dt, show_errors=False):
             sens_err += e
             sens_n += n
     print(f"     {'ALL sensitive':13s} {'leak':11s} {pct(sens_err, sens_n)}")
+    # Was the *expected* category among those raised (not only "blocked for some reason")?
+    print("   expected category raised (sensitive prompts):")
+    for c in ("personal", "health", "confidential", "secret"):
+        rows = [(r, o) for r, o in zip(records, outs) if r["category"] == c and r["expected"] == "block"]
+        hit = sum(c in o["categories"] for r, o in rows)
+        print(f"     {c:13s} {pct(hit, len(rows))}")
     # Recall per structured identifier type and evasion form.
     rec_type = defaultdict(lambda: [0, 0])
     rec_ev = defaultdict(lambda: [0, 0])
