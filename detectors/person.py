@@ -53,6 +53,11 @@ _SIGN_OFF = re.compile(
     r"[ \t]*\r?\n?[ \t]*"
     rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{1,2}})[ \t]*(?:\r?\n|$|,)"
 )
+# Lists of surnames with grades or scores ("notes : Martin 14, Durand 11,5") after an evaluation cue.
+_GRADE_ITEM = rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?(?:\s[{_UP}]\.)?\s*:?\s*\d{{1,2}}(?:[.,]\d{{1,2}})?(?:\s*/\s*20)?"
+_GRADES = re.compile(rf"{_GRADE_ITEM}(?:(?:\s*[,;]\s*(?:et\s+)?|\s+et\s+){_GRADE_ITEM})+")
+_GRADE_NAME = re.compile(rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
+_GRADE_CUE = re.compile(r"\bnotes?\b|candidat|jury|classement|[ée]valuation|moyenne|concours|examen|\bscores?\b|\brang\b", re.IGNORECASE)
 # Capitalised pairs that may be names the rules did not explain (spaCy candidates).
 _CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
 _PERSON_CUE = re.compile(
@@ -251,6 +256,13 @@ class PersonRecognizer(BaseRecognizer):
                 if rx is _TITLE and (len(name.strip()) < 2 or not _VOWEL.search(name) or _ROMAN.fullmatch(name.strip())):
                     continue
                 spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
+        if ":" in text or "," in text:
+            for m in _GRADES.finditer(text):
+                if not _GRADE_CUE.search(text[max(0, m.start() - 120) : m.start()]):
+                    continue
+                for w in _GRADE_NAME.finditer(m.group()):
+                    if w.group().lower() not in _STOP_FIRST:
+                        spans.append((m.start() + w.start(), m.start() + w.end(), 0.7, "rule"))
         # The model only runs when the rules found nobody: once a name is found the prompt is
         # personal anyway, and the latency budget matters more than a second finding.
         if self.use_spacy and self._nlp is not None and not spans:

@@ -87,3 +87,9 @@ def test_companies_and_places_are_not_people(scanner, text):
 )
 def test_institutions_and_eponyms_are_not_people(scanner, text):
     assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+def test_grade_lists():
+    text = "Voici les notes de chacun des candidats : Martin 14, Durand 11,5 et Petit 9."
+    assert names(rules, text) == ["Martin", "Durand", "Petit"]
+    assert names(rules, "Températures : Lyon 14, Paris 11.") == []
