@@ -38,9 +38,10 @@ _resolve = resolve_overlaps
 class Scanner:
     """Runs a fixed list of recognizers. Built once at start-up, shared by all requests (thread-safe)."""
 
-    def __init__(self, recognizers: Sequence[Recognizer], decode: bool = True):
+    def __init__(self, recognizers: Sequence[Recognizer], decode: bool = True, decode_depth: int = 2):
         self.recognizers = list(recognizers)
         self.decode = decode
+        self.decode_depth = max(1, decode_depth)
 
     @property
     def names(self) -> list[str]:
@@ -59,14 +60,25 @@ class Scanner:
             return ScanResult([])
         findings = self._run(text)
         if self.decode:
-            for start, end, decoded, kind in encoded_fragments(text):
-                # Scan the decoded fragment in place, so context words around it still count;
-                # report what falls inside it on the span of the encoded fragment.
-                dec_end = start + len(decoded)
-                for f in self._run(text[:start] + decoded + text[end:]):
-                    if f.start < dec_end and f.end > start:
-                        findings.append(Finding(f.type, f.category, start, end, f.score, f"{f.recognizer}:{kind}"))
+            findings.extend(self._decoded(text, self.decode_depth))
         return ScanResult(_resolve(findings))
+
+    def _decoded(self, text: str, depth: int) -> list[Finding]:
+        """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.
+
+        Each fragment is decoded *in place* (so context words around it still count) and rescanned;
+        ``depth`` levels of nesting are unwrapped (base64 of URL-encoded text...)."""
+        out: list[Finding] = []
+        for start, end, decoded, kind in encoded_fragments(text):
+            replaced = text[:start] + decoded + text[end:]
+            dec_end = start + len(decoded)
+            inner = self._run(replaced)
+            if depth > 1:
+                inner += self._decoded(replaced, depth - 1)
+            for f in inner:
+                if f.start < dec_end and f.end > start:
+                    out.append(Finding(f.type, f.category, start, end, f.score, f"{f.recognizer}:{kind}"))
+        return out
 
     def scan_many(self, texts: Iterable[str]) -> list[ScanResult]:
         return [self.scan(t) for t in texts]

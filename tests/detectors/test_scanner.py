@@ -74,3 +74,11 @@ def test_scan_result_helpers():
     r = ScanResult([Finding("A", "health", 0, 1), Finding("B", "personal", 0, 1), Finding("A", "health", 2, 3)])
     assert r.categories == ["personal", "health"]
     assert r.counts() == {"A": 2, "B": 1}
+
+
+def test_nested_encoding(scanner, rng):
+    nir = gen_nir(rng)
+    blob = base64.b64encode(quote(f"Mon NIR est {nir}").encode()).decode()
+    text = f"payload={blob}"
+    hits = [f for f in scanner.scan(text).findings if f.type == "FR_NIR"]
+    assert hits and text[hits[0].start : hits[0].end] == blob
