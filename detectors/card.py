@@ -32,8 +32,7 @@ def _issuer_ok(value: str) -> bool:
 def _grouping_ok(run, i: int, j: int) -> bool:
     if i == 0 and j == len(run.digits):
         return True
-    cuts = sorted(k for k in run.starts if i <= k < j)
-    lengths = [b - a for a, b in zip(cuts, cuts[1:] + [j])]
+    lengths = run.group_lengths(i, j)
     return lengths == [j - i] or all(x == 4 for x in lengths[:-1])
 
 

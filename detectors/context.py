@@ -6,6 +6,7 @@ cached helpers need no locking.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,11 +31,19 @@ class DigitRun:
     pos: list[int]
     starts: frozenset[int]
     ends: frozenset[int]
+    sorted_starts: tuple[int, ...] = ()
+
+    def group_lengths(self, i: int, j: int) -> list[int]:
+        """Lengths of the digit groups covering compact digits [i, j) (i on a group start)."""
+        a = bisect.bisect_left(self.sorted_starts, i)
+        b = bisect.bisect_left(self.sorted_starts, j)
+        cuts = list(self.sorted_starts[a:b])
+        return [y - x for x, y in zip(cuts, cuts[1:] + [j])]
 
     def windows(self, length: int):
         """Yield (i, j) compact windows of ``length`` digits aligned on group boundaries."""
         n = len(self.digits)
-        for i in sorted(self.starts):
+        for i in self.sorted_starts:
             j = i + length
             if j > n:
                 break
@@ -74,7 +83,8 @@ class ScanContext:
                     digits.append(ch)
                     pos.append(base + k)
                 ends.add(len(digits))
-            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(starts), frozenset(ends)))
+            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(starts), frozenset(ends),
+                                 tuple(sorted(starts))))
         return runs
 
     def finding(self, type_: str, category: str, start: int, end: int, score: float, recognizer: str) -> Finding:

@@ -22,8 +22,7 @@ def _valid(number: str, region: str | None) -> bool:
 
 def _phone_grouping(run, i: int, j: int) -> bool:
     """True if digits [i, j) are written as one block or as pairs (the usual French grouping)."""
-    cuts = sorted(k for k in run.starts if i <= k < j)
-    lengths = [b - a for a, b in zip(cuts, cuts[1:] + [j])]
+    lengths = run.group_lengths(i, j)
     return lengths == [10] or all(x == 2 for x in lengths)
 
 

@@ -28,6 +28,8 @@ class SirenRecognizer(BaseRecognizer):
 
     def analyze_ctx(self, ctx: ScanContext):
         out = []
+        if not self.always and not _PERSON_CONTEXT.search(ctx.lower):
+            return out
         for run in ctx.digit_runs:
             n = len(run.digits)
             if n < 9:
