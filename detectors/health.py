@@ -143,9 +143,11 @@ class HealthRecognizer(BaseRecognizer):
     def __init__(self, threshold: float = 5.0):
         self.threshold = threshold
 
-    def score(self, ctx: ScanContext) -> tuple[float, int, int, int, tuple[int, int] | None]:
-        low = ctx.lower
-        found = _WINDOWED.first_matches(low, ctx.text, frozenset({"cased"}))
+    def score(self, ctx: ScanContext, low: str | None = None, text: str | None = None):
+        """``(score, anchor, clinical, knowledge, span)`` for a text (or a chunk of it)."""
+        low = ctx.lower if low is None else low
+        text = ctx.text if text is None else text
+        found = _WINDOWED.first_matches(low, text, frozenset({"cased"}))
         anchor = 0
         best = None
         for key, m in found.items():
@@ -166,7 +168,7 @@ class HealthRecognizer(BaseRecognizer):
         knowledge = 0
         cues = set()
         if base >= self.threshold:
-            if len(_MCQ_OPTION.findall(ctx.text)) >= 3:
+            if len(_MCQ_OPTION.findall(text)) >= 3:
                 cues.update({"mcq1", "mcq2", "mcq3"})
                 knowledge = 3
             for m in _KNOWLEDGE.finditer(low):
@@ -177,13 +179,24 @@ class HealthRecognizer(BaseRecognizer):
         score = base - knowledge * 1.5
         return score, anchor, clinical, knowledge, (best[0], best[1]) if best else None
 
+    #: Long texts are scored in overlapping chunks (a vignette pasted inside a long document must not
+    #: be diluted by the rest, and the cost stays linear).
+    CHUNK = 3000
+    OVERLAP = 300
+
     def analyze_ctx(self, ctx: ScanContext):
         if not _GATE.search(ctx.lower):
             return []
-        score, anchor, clinical, knowledge, span = self.score(ctx)
-        if span is None or clinical < 1 or anchor < 3:
-            return []
-        if score >= self.threshold:
+        n = len(ctx.text)
+        bounds = [(0, n)] if n <= self.CHUNK + self.OVERLAP else [
+            (a, min(n, a + self.CHUNK + self.OVERLAP)) for a in range(0, n, self.CHUNK)
+        ]
+        out = []
+        for a, b in bounds:
+            low, text = (ctx.lower, ctx.text) if (a, b) == (0, n) else (ctx.lower[a:b], ctx.text[a:b])
+            score, anchor, clinical, knowledge, span = self.score(ctx, low, text)
+            if span is None or clinical < 1 or anchor < 3 or score < self.threshold:
+                continue
             conf = min(0.99, 0.5 + score / 20)
-            return [ctx.finding("HEALTH_DATA", "health", span[0], span[1], conf, self.name)]
-        return []
+            out.append(ctx.finding("HEALTH_DATA", "health", a + span[0], a + span[1], conf, self.name))
+        return out

@@ -20,15 +20,20 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     ordered = sorted(findings, key=lambda f: (f.start, -(f.end - f.start), -f.score))
     kept: list[Finding] = []
     seen: set[tuple] = set()
+    # Per category: the largest end kept so far and the smallest start among findings with that end.
+    # Findings come by increasing start, so that finding is the only one that can contain a new one.
+    reach: dict[str, tuple[int, int]] = {}
     for f in ordered:
         key = (f.type, f.start, f.end)
         if key in seen:
             continue
-        if any(k.category == f.category and k.start <= f.start and f.end <= k.end and (k.end - k.start) > (f.end - f.start)
-               for k in kept):
+        r = reach.get(f.category)
+        if r is not None and r[0] >= f.end and (r[0] - r[1]) > (f.end - f.start):
             continue
         seen.add(key)
         kept.append(f)
+        if r is None or f.end > r[0]:
+            reach[f.category] = (f.end, f.start)
     return kept
 
 
