@@ -109,10 +109,6 @@ class BaseRecognizer:
         raise NotImplementedError
 
 
-def has_any(window: str, words) -> bool:
-    return any(w in window for w in words)
-
-
 class KeywordGate:
     """Aho-Corasick (pyahocorasick) search of literal, lower-case trigger words.
 

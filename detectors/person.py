@@ -60,13 +60,6 @@ _GRADE_NAME = re.compile(rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
 _GRADE_CUE = re.compile(r"\bnotes?\b|candidat|jury|classement|[ée]valuation|moyenne|concours|examen|\bscores?\b|\brang\b", re.IGNORECASE)
 # Capitalised pairs that may be names the rules did not explain (spaCy candidates).
 _CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
-_PERSON_CUE = re.compile(
-    r"\b(?:patiente?s?|r[ée]sidente?s?|coll[èe]gues?|agents?|usag[eè]re?s?|famille|fils|fille|mari|[ée]pouse|m[èe]re|p[èe]re|rendez-vous|"
-    r"rdv|bonjour|madame|monsieur|cordialement|je m'appelle|de la part|adresse|dossier|n[ée]e?|contacter|appeler|"
-    r"stagiaire|interne|infirmi[eè]re?|m[ée]decin|candidate?|salari[ée]e?|employ[ée]e?|personne|enfant|chez|avec|"
-    r"message|mail|courriel|lettre|courrier|[ée]cri(?:re|s|t|vez)|r[ée]pon(?:dre|ds|se)|r[ée]union|entretien|appel|contact)\b",
-    re.IGNORECASE,
-)
 _PUBLIC = re.compile(
     r"\bpr[ée]sident|\bministre|\bd[ée]put[ée]|\bs[ée]nat|\bmaire\b|\bpr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
     r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
