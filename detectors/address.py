@@ -27,6 +27,12 @@ _STREET_CITY = re.compile(
     r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})\s+[A-ZÀ-Ý][\w'\-]+(?:[ \t\-][A-ZÀ-Ý][\w'\-]+){0,3}",
     re.IGNORECASE,
 )
+_INSTITUTION = re.compile(
+    r"mairie|h[ôo]pital|\bchu\b|\bch\b|clinique|pr[ée]fecture|minist[èe]re|si[èe]ge|agence|\bars\b|centre|"
+    r"direction|service|universit[ée]|[ée]cole|coll[èe]ge|lyc[ée]e|tribunal|caisse|cpam|ehpad|institut|"
+    r"soci[ée]t[ée]|entreprise|magasin|restaurant|h[ôo]tel|salle|gymnase|mus[ée]e|biblioth[èe]que|locaux|bureaux",
+    re.IGNORECASE,
+)
 _PERSONAL = re.compile(
     r"domicili|habite|demeur|r[ée]sid(?:e|ant)|adresse personnelle|son adresse|mon adresse|\bchez\s+(?:m\.|mme|monsieur|madame)|"
     r"\bm\.\s|\bmme\b|monsieur|madame|patient|n[ée]e? le|vit\s+(?:au|à)",
