@@ -10,12 +10,15 @@ Cheap rules first (all regexes, no model):
 * a self-introduction ("je m'appelle ...", "je suis ... ") and the name line of an e-mail signature
   (after "Cordialement", "Bien à vous"...).
 
-Then, optionally, spaCy ``fr_core_news_md`` NER (only the ``tok2vec`` and ``ner`` pipes), but only on
-the sentences that hold a capitalised-word pair the rules did not explain and only when the text has
-a person cue: most prompts never reach the model.
+Then, optionally, spaCy ``fr_core_news_md`` NER (only the ``tok2vec`` and ``ner`` pipes), but only
+when the rules found nobody, and only on short windows (bounded in number and size) around
+capitalised-word pairs the rules did not explain: most prompts never reach the model.
 
-Names of public figures in a news context ("le président de la République Emmanuel Macron") are not
-reported: a public-function word next to the name and no care context around it.
+Not reported: public figures in a news context ("le président de la République Emmanuel Macron",
+plus a small default list and the ``allow_names`` option), eponyms ("maladie de Dubin-Johnson"),
+institutions and places named after people ("CHU Hassan II", "Saint-Jean-de-Luz"), company names
+("Caron SARL"), and model-only guesses inside exam questions or drug leaflets. Surnames listed with
+grades after an evaluation cue ("notes : Martin 14, Durand 11") are reported.
 """
 
 from __future__ import annotations
