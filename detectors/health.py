@@ -102,6 +102,8 @@ _KNOWLEDGE = re.compile(
     r"\bpeut\s+[êe]tre|\bpeuvent|\bsont\s+(?:indiqu|contre-indiqu)|\bla\s+posologie|\bmode\s+d'action|\bm[ée]canisme|\bphysiopatholog|"
     r"selon\s+(?:la\s+has|les\s+recommandations|l'oms)|\bquelle\s+est\s+la\s+(?:prise\s+en\s+charge|conduite)|conduite\s+[àa]\s+tenir|"
     r"que\s+faire\s+devant|\brecommandations\b|\bcas\s+clinique\s+fictif|\bfictif|\bfictive|\bexemple\s+de\s+cas|"
+    r"\bquel(?:le)?\s+est\s+le\s+(?:risque|taux|m[ée]canisme|traitement\s+de\s+r[ée]f[ée]rence)|\bfaut-il\b|\bpeut-on\b|\bdoit-on\b|"
+    r"\best-il\s+recommand|\bpour\s+(?:une\s+formation|un\s+cours|des\s+[ée]tudiants|un\s+examen)|\bquiz\b|\bexercice\b|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
