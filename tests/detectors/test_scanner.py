@@ -100,3 +100,11 @@ def test_resolve_overlaps_semantics():
     d = Finding("FR_SIREN", "personal", 30, 39)
     e = Finding("CREDIT_CARD", "personal", 30, 39)  # same span, other type: kept
     assert resolve_overlaps([b, a, c, d, e, a]) == [a, c, d, e] or set(resolve_overlaps([b, a, c, d, e, a])) == {a, c, d, e}
+
+
+def test_lowercase_length_changes_keep_offsets(scanner_nospacy):
+    text = "İİİ CONFIDENTIEL İ écrire à jean.dupont@chu-lyon.fr"
+    res = scanner_nospacy.scan(text)
+    got = {f.type: text[f.start : f.end] for f in res.findings}
+    assert got["EMAIL_ADDRESS"] == "jean.dupont@chu-lyon.fr"
+    assert got["CONFIDENTIAL"].startswith("CONFIDENTIEL")
