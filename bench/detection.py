@@ -1,7 +1,8 @@
 """Detection benchmark.
 
 Builds the labelled synthetic corpus (``bench/corpus.py``), runs it through the same code path as
-``gardefou scan --jsonl`` (``detectors.scan_cli.scan_record`` + "block if any sensitive category")
+``gardefou scan --jsonl`` (``gateway.scan.scan_text`` for a compliant external service: block if any
+sensitive category)
 and prints, per category, the leak rate (sensitive prompt not blocked) and the false-block rate
 (benign prompt blocked), the recall per structured identifier type and per evasion form, and the
 throughput. Then does the same on the real French texts of ``../shared/data/real-fr`` (or
@@ -25,14 +26,14 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.corpus import build_corpus  # noqa: E402
-from detectors.scan_cli import scan_record  # noqa: E402
+from gateway.scan import scan_text  # noqa: E402
 from detectors.scanner import build_default_scanner  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
 
 
 def decide(rec: dict) -> str:
-    return "block" if rec["categories"] else "allow"
+    return rec["decision"]
 
 
 def real_fr_dir() -> Path | None:
@@ -46,7 +47,7 @@ def real_fr_dir() -> Path | None:
 
 def run_set(scanner, records):
     t0 = time.perf_counter()
-    outs = [scan_record(scanner, r["text"]) for r in records]
+    outs = [scan_text(scanner, r["text"]) for r in records]
     dt = time.perf_counter() - t0
     return outs, dt
 

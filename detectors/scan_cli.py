@@ -6,14 +6,10 @@
      "findings": [{"type", "category", "start", "end", "score", "recognizer", "excerpt"}, ...]}
 
 The excerpt is masked (``1 85 ** ** *** *** 42``): the raw value is never returned in full.
-``scan_lines`` streams JSONL: each input line is either a JSON object with a ``text`` field (other
-fields such as ``id`` are copied) or a plain text line.
+The decision and the JSONL loop live in ``gateway/scan.py``.
 """
 
 from __future__ import annotations
-
-import json
-from collections.abc import Iterable, Iterator
 
 from detectors.base import mask
 from detectors.scanner import Scanner
@@ -40,23 +36,3 @@ def scan_record(scanner: Scanner, text: str) -> dict:
         d["excerpt"] = masked_excerpt(value)
         findings.append(d)
     return {"categories": result.categories, "findings": findings}
-
-
-def scan_lines(scanner: Scanner, lines: Iterable[str]) -> Iterator[dict]:
-    """Scan JSONL (or plain text) lines; yields one output record per non-empty input line."""
-    for line in lines:
-        line = line.rstrip("\n")
-        if not line.strip():
-            continue
-        extra: dict = {}
-        text = line
-        if line.lstrip().startswith("{"):
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError:
-                obj = None
-            if isinstance(obj, dict) and isinstance(obj.get("text"), str):
-                text = obj["text"]
-                extra = {k: v for k, v in obj.items() if k != "text"}
-        rec = scan_record(scanner, text)
-        yield {**extra, **rec}

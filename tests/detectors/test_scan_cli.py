@@ -1,6 +1,6 @@
 import json
 
-from detectors.scan_cli import scan_lines, scan_record
+from detectors.scan_cli import scan_record
 
 
 def test_scan_record_masks(scanner):
@@ -11,10 +11,3 @@ def test_scan_record_masks(scanner):
     assert email["excerpt"] != "jean.dupont@chu-lyon.fr" and "*" in email["excerpt"]
     assert set(email) >= {"type", "category", "start", "end", "score", "excerpt"}
     json.dumps(rec)
-
-
-def test_scan_lines(scanner):
-    lines = [json.dumps({"id": 1, "text": "Patiente de 54 ans, diabète, hospitalisée le 12/03."}), "", "Bonjour à tous"]
-    out = list(scan_lines(scanner, lines))
-    assert out[0]["id"] == 1 and out[0]["categories"] == ["health"]
-    assert out[1]["categories"] == []
