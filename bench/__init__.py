@@ -1,0 +1,1 @@
+"""Benchmarks: detection quality (``bench.detection``) and latency (``bench.detectors_latency``)."""

@@ -1,27 +1,69 @@
-"""French phone numbers, validated by ``phonenumbers``."""
+"""Phone numbers, validated by ``phonenumbers``.
+
+French numbers in every notation: 0X XX XX XX XX with spaces, dots, dashes, slashes or nothing,
++33 / 0033 prefixes, "+33 (0)6...". International numbers written with a leading "+" are also
+validated. Digit runs (see ``detectors.context``) make separators and line breaks irrelevant.
+"""
 
 from __future__ import annotations
 
-import re
-
 import phonenumbers
 
-from detectors.base import Finding
-
-# Candidates: +33 / 0033 / 0 followed by nine digits, with optional separators.
-_CANDIDATE = re.compile(r"(?<!\d)(?:(?:\+|00)\s?33\s?(?:\(0\)\s?)?|0)[1-9](?:[\s.\-/]?\d){8}(?!\d)")
+from detectors.context import BaseRecognizer, ScanContext
 
 
-class PhoneRecognizer:
+def _valid(number: str, region: str | None) -> bool:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed)
+
+
+def _phone_grouping(run, i: int, j: int) -> bool:
+    """True if digits [i, j) are written as one block or as pairs (the usual French grouping)."""
+    lengths = run.group_lengths(i, j)
+    return lengths == [10] or all(x == 2 for x in lengths)
+
+
+class PhoneRecognizer(BaseRecognizer):
     name = "phone"
 
-    def analyze(self, text: str) -> list[Finding]:
+    def analyze_ctx(self, ctx: ScanContext):
         out = []
-        for m in _CANDIDATE.finditer(text):
-            try:
-                num = phonenumbers.parse(m.group(), "FR")
-            except phonenumbers.NumberParseException:
+        text = ctx.text
+        for run in ctx.digit_runs:
+            d = run.digits
+            n = len(d)
+            if n < 8:
                 continue
-            if phonenumbers.is_valid_number(num):
-                out.append(Finding("PHONE_NUMBER", "personal", m.start(), m.end(), 0.9, self.name))
+            plus = run.start > 0 and text[max(0, run.start - 2) : run.start].strip().endswith("+")
+            found = False
+            # +33 6..., +33 (0)6..., 0033 6...
+            for prefix, length in (("0033", 13), ("33", 11), ("330", 12), ("00330", 14)):
+                if d.startswith(prefix) and n >= length and (plus or prefix.startswith("00")) and length in run.ends:
+                    if _valid("+33" + d[len(prefix) : length], None):
+                        s, e = run.span(0, length)
+                        if plus:
+                            s = text.rindex("+", 0, run.start)
+                        out.append(ctx.finding("PHONE_NUMBER", "personal", s, e, 0.9, self.name))
+                        found = True
+                        break
+            if found:
+                continue
+            if plus:
+                for length in range(min(n, 15), 7, -1):
+                    if length in run.ends and _valid("+" + d[:length], None):
+                        s, e = run.span(0, length)
+                        out.append(ctx.finding("PHONE_NUMBER", "personal", text.rindex("+", 0, run.start), e, 0.85, self.name))
+                        found = True
+                        break
+                if found:
+                    continue
+            for i, j in run.windows(10):
+                if not (i == 0 and j == n) and not _phone_grouping(run, i, j):
+                    continue  # ten digits in the middle of a longer number (e.g. inside a NIR)
+                if d[i] == "0" and d[i + 1] != "0" and _valid(d[i:j], "FR"):
+                    s, e = run.span(i, j)
+                    out.append(ctx.finding("PHONE_NUMBER", "personal", s, e, 0.9, self.name))
         return out

@@ -7,7 +7,7 @@ import sys
 from typing import IO
 
 from detectors import Scanner
-from detectors.base import mask
+from detectors.scan_cli import scan_record
 from policies.catalogue import Catalogue, Service
 from policies.decision import Policy, decide
 
@@ -18,20 +18,11 @@ EXIT_ERROR = 2
 COMPLIANT_EXTERNAL = Service(id="external", name="service externe conforme", hosting="eu", trains_on_inputs=False)
 
 
-def scan_text(scanner: Scanner, text: str, service: Service, policy: Policy) -> dict:
-    result = scanner.scan(text)
-    decision = decide(result.categories, service, policy)
-    findings = []
-    for f in result.findings:
-        item = f.as_dict()
-        item["excerpt"] = mask(text[f.start : f.end])
-        findings.append(item)
-    return {
-        "decision": decision.action,
-        "categories": list(result.categories),
-        "findings": findings,
-        "reasons": list(decision.reasons),
-    }
+def scan_text(scanner: Scanner, text: str, service: Service = COMPLIANT_EXTERNAL, policy: Policy = Policy()) -> dict:
+    """Findings (masked excerpts) and the decision for ``text`` sent to ``service``."""
+    record = scan_record(scanner, text)
+    decision = decide(record["categories"], service, policy)
+    return {"decision": decision.action, **record, "reasons": list(decision.reasons)}
 
 
 def resolve_service(catalogue: Catalogue, service_id: str | None) -> Service:

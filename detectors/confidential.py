@@ -1,0 +1,216 @@
+"""Confidential institutional documents.
+
+Two recognizers:
+
+* ``ConfidentialRecognizer``: explicit markings ("CONFIDENTIEL", "diffusion restreinte", "ne pas
+  diffuser", "usage interne"...) are enough on their own. Otherwise, topical terms (tenders and
+  supplier prices, budgets, research protocols, patents, strategy, care organisation, IS security)
+  are weighted and must be backed by signs that the text is an *internal* document of the
+  institution (figures in euros, "notre établissement", meeting bodies, draft markers, named
+  suppliers' offers...). Public-administration prose that merely talks about budgets or public
+  procurement stays below the threshold.
+* ``DictionaryRecognizer``: an institution-editable Aho-Corasick dictionary (pyahocorasick) of
+  internal project names, internal domains, document-template names...
+"""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick
+
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext, WindowedPatterns
+
+_MARKINGS = re.compile(
+    r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"
+    r"\[\s*confidentiel|\(\s*confidentiel|"
+    r"\b(?:document|note|rapport|information|version|annexe|pi[èe]ce)s?\s+confidentiel(?:le)?s?\b|"
+    r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
+    r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
+    r"\bsous\s+embargo\b|\bcouvert\s+par\s+le\s+secret\s+(?:des\s+affaires|industriel)|\bdo\s+not\s+(?:distribute|share)\b|"
+    r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)",
+    re.MULTILINE,
+)
+_UPPER_MARK = re.compile(r"\bCONFIDENTIEL(?:LE)?S?\b")
+_MARKING_TRIGGERS = ["confidenti", "diffusion", "ne pas", "usage", "interne", "diffusable", "embargo", "secret", "do not",
+                     "internal", "c2", "c3"]
+_MARKING_GATE = KeywordGate([(t, "m") for t in _MARKING_TRIGGERS])
+
+# (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
+_TOPICS = [
+    # Staff management (personal data about agents, evaluations, discipline, pay).
+    (3, r"grille\s+de\s+notation|notes?\s+(?:des|de\s+chaque|obtenues?\s+par\s+les)\s+candidats|classement\s+des\s+candidats|"
+        r"entretien\s+(?:annuel|professionnel)\s+(?:de|d')\s*(?:m\.|mme|monsieur|madame|[A-Z])|proc[ée]dure\s+disciplinaire|sanction\s+disciplinaire|"
+        r"dossier\s+disciplinaire|rupture\s+conventionnelle\s+(?:de|avec)|bulletins?\s+de\s+(?:paie|salaire)\s+(?:de|du|d')|fiche\s+de\s+paie\s+(?:de|du|d')|"
+        r"machines?\s+non\s+patch|serveurs?\s+non\s+(?:patch|mis\s+[àa]\s+jour)|postes?\s+non\s+patch"),
+    # Intrinsically internal artefacts: enough with any other sign.
+    (3, r"offre\s+du\s+candidat|analyse\s+des\s+offres|rapport\s+d'analyse\s+des\s+offres|\bbpu\b|\bdpgf\b|m[ée]moire\s+technique|"
+        r"plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|\beprd\b|plan\s+d'adressage|sch[ée]ma\s+d'adressage|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
+        r"vuln[ée]rabilit[ée]s?\s+(?:critiques?\s+)?non\s+corrig|rapport\s+(?:de\s+)?(?:pentest|test\s+d'intrusion)|test\s+d'intrusion\s+de\s+notre|"
+        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|protocole\s+de\s+recherche|r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|"
+        r"tableau\s+de\s+garde|planning\s+des\s+(?:gardes|astreintes)|projet\s+de\s+fusion|suppressions?\s+de\s+postes|candidat\s+retenu"),
+    # Tenders and supplier contracts
+    (2, r"offre\s+du\s+candidat|offres?\s+des\s+candidats|analyse\s+des\s+offres|rapport\s+d'analyse|classement\s+des\s+(?:offres|candidats)|"
+        r"\bdce\b|\bbpu\b|\bdpgf\b|\bdqe\b|m[ée]moire\s+technique|prix\s+unitaire|grille\s+tarifaire|remise\s+(?:commerciale|de\s+\d)|"
+        r"n[ée]gociation\s+(?:avec|du\s+prix|tarifaire)|proposition\s+(?:commerciale|tarifaire)|devis\s+(?:n°|du|de\s+la\s+soci)|"
+        r"attributaire|candidat\s+retenu|offre\s+(?:la\s+)?(?:mieux|moins)[-\s]disante|soumissionnaire"),
+    (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b"),
+    # Budget and finance
+    (2, r"\beprd\b|\bpgfp\b|\bprea?\b|plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|budget\s+(?:pr[ée]visionnel|rectificatif)\s+(?:de\s+l'|du\s+|20)|"
+        r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|"
+        r"plan\s+social|plan\s+d'[ée]conomies|gel\s+des\s+postes"),
+    (2, r"offre\s+(?:financi[èe]re|technique|commerciale)|\d[\d\s]*(?:,\d+)?\s?(?:€|euros?|k€)\s?(?:ht|h\.t\.)\b|\bprix\s+(?:n[ée]goci[ée]|propos[ée]|remis)|contrat\s+(?:de\s+maintenance|cadre)\s+(?:avec|n°)"),
+    (1, r"\bbudget|\bd[ée]ficit|\bexc[ée]dent|\bk€|\bm€|\d\s?€|\beuros?\b|\btitre\s+[1-4]\b|\bcompte\s+de\s+r[ée]sultat"),
+    # Research and intellectual property
+    (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|d'essai|clinique\s+n°)|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
+        r"r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|donn[ée]es\s+non\s+publi[ée]es|avant\s+publication|"
+        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|d[ée]p[ôo]t\s+de\s+brevet|savoir-faire|secret\s+de\s+fabrication|invention\s+non"),
+    (1, r"\bbrevet|essai\s+clinique|\bphrc\b|inclusion|randomis|crit[èe]res\s+d'inclusion|bras\s+(?:contr[ôo]le|exp[ée]rimental)"),
+    # Strategy and governance
+    (2, r"projet\s+d'[ée]tablissement\s+20|plan\s+strat[ée]gique|\bcpom\b|fusion\s+(?:avec|des\s+[ée]tablissements)|restructuration|"
+        r"fermeture\s+(?:de\s+lits|du\s+service|de\s+l'unit[ée])|r[ée]organisation\s+(?:du|des|de\s+la)|ordre\s+du\s+jour|compte[-\s]rendu\s+(?:du|de\s+la)\s+(?:codir|directoire|cme|r[ée]union)"),
+    (1, r"\bcodir\b|\bdirectoire\b|\bcme\b|conseil\s+de\s+surveillance|comit[ée]\s+de\s+direction|\bght\b|strat[ée]gi"),
+    # Care organisation
+    (2, r"tableau\s+de\s+(?:garde|service)|planning\s+(?:des\s+)?(?:gardes|astreintes|effectifs|infirmiers?)|maquette\s+organisationnelle|"
+        r"organigramme\s+(?:du|de\s+l')|cartographie\s+des\s+(?:lits|risques)|fiche\s+de\s+poste\s+(?:du|de)|effectifs\s+(?:cibles|du\s+service)"),
+    # IS security
+    (2, r"plan\s+(?:du\s+)?r[ée]seau|plan\s+d'adressage|sch[ée]ma\s+(?:r[ée]seau|d'architecture|d'adressage)|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
+        r"vuln[ée]rabilit[ée]s?\s+(?:non\s+corrig|critique|identifi|d[ée]couvert)|\bcve-\d{4}-\d+|rapport\s+(?:de\s+)?(?:pentest|test\s+d'intrusion|audit\s+de\s+s[ée]curit[ée])|"
+        r"test\s+d'intrusion|politique\s+de\s+(?:mots\s+de\s+passe|mot\s+de\s+passe)|compte\s+(?:administrateur|admin|de\s+service)|"
+        r"active\s+directory|\bvpn\b.{0,40}\b(?:acc[èe]s|configuration|identifiants)|serveur\s+\w+\s+\(\d|incident\s+de\s+s[ée]curit[ée]|ran[çc]ongiciel"),
+    (2, r"log4shell|log4j|heartbleed|eternalblue|proxylogon|\bcve-\d{4}"),
+    (1, r"\bssi\b|\brssi\b|pare-feu|firewall|\bserveurs?\b|\bswitch|\brouteur|\bdmz\b|s[ée]curit[ée]\s+(?:informatique|du\s+si)|\bsiem\b|\bedr\b"),
+]
+# Literal triggers (lower case) per topic group: a group's regex only runs when one is present.
+_TOPIC_TRIGGERS = [
+    ["grille", "notes", "note ", "classement", "entretien", "disciplinaire", "rupture", "bulletin", "fiche de paie", "patch",
+     "mis à jour", "mis a jour"],
+    ["offre", "analyse", "bpu", "dpgf", "mémoire", "memoire", "retour", "eprd", "adressage", "vlan", "pare-feu", "firewall",
+     "vuln", "pentest", "intrusion", "brevet", "protocole", "résultats", "resultats", "garde", "planning", "fusion",
+     "suppression", "candidat"],
+    ["offre", "analyse", "classement", "dce", "bpu", "dpgf", "dqe", "mémoire", "memoire", "prix", "grille", "remise",
+     "négociation", "negociation", "proposition", "devis", "attributaire", "candidat", "soumissionnaire"],
+    ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
+    ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
+     "économies", "economies", "gel des postes"],
+    ["offre", "€", "euro", "k€", "prix", "contrat"],
+    ["budget", "déficit", "deficit", "excédent", "excedent", "k€", "m€", "€", "euro", "titre", "compte de résultat"],
+    ["protocole", "cahier", "crf", "promoteur", "résultats", "resultats", "données non", "donnees non", "publication",
+     "brevet", "savoir-faire", "secret de fabrication", "invention"],
+    ["brevet", "essai", "phrc", "inclusion", "randomis", "bras"],
+    ["projet d'", "plan strat", "cpom", "fusion", "restructuration", "fermeture", "réorganisation", "reorganisation",
+     "ordre du jour", "compte rendu", "compte-rendu"],
+    ["codir", "directoire", "cme", "conseil de surveillance", "comité de direction", "comite de direction", "ght", "strat"],
+    ["tableau de", "planning", "maquette", "organigramme", "cartographie", "fiche de poste", "effectifs"],
+    ["plan", "schéma", "schema", "vlan", "règle", "regle", "vuln", "cve-", "rapport", "test d'intrusion", "politique",
+     "compte", "active directory", "vpn", "serveur", "incident", "rançon", "rancon"],
+    ["log4", "heartbleed", "eternalblue", "proxylogon", "cve-"],
+    ["ssi", "rssi", "pare-feu", "firewall", "serveur", "switch", "routeur", "dmz", "sécurité", "securite", "siem", "edr"],
+]
+assert len(_TOPIC_TRIGGERS) == len(_TOPICS)
+_TOPIC_RES = [(w, re.compile(p)) for w, p in _TOPICS]
+# Topic phrases are local: search each group only around its triggers.
+_TOPIC_WINDOWS = WindowedPatterns([(i, rx, _TOPIC_TRIGGERS[i], 80, 100) for i, (_, rx) in enumerate(_TOPIC_RES)])
+
+# Signs that the text is an internal document of the institution (not public prose).
+_INTERNAL = re.compile(
+    r"notre\s+(?:[ée]tablissement|h[ôo]pital|chu|ch|ght|p[ôo]le|service|direction|groupement|institution|structure|agence|collectivit[ée]|mairie)|"
+    r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
+    r"notre\s+(?:laboratoire|[ée]quipe|unit[ée]|cellule|r[ée]seau|si\b|syst[èe]me)|\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
+    r"\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}"
+)
+# Named counterpart (a company, a candidate, an institution): needs the capital letter.
+_INTERNAL_NAMED = re.compile(
+    r"(?i:\bsoci[ée]t[ée]|\b(?:sas|sarl|sa)|\bcandidat|\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)(?:\s+de)?)\s+[A-ZÀ-Ý]"
+)
+
+
+class ConfidentialRecognizer(BaseRecognizer):
+    name = "confidential"
+
+    def __init__(self, threshold: int = 4):
+        self.threshold = threshold
+
+    def analyze_ctx(self, ctx: ScanContext):
+        text = ctx.text
+        low = ctx.lower
+        out = []
+        seen = set()
+        for hs, he, _ in _MARKING_GATE.hits(ctx):
+            a = max(0, hs - 30)
+            for m in _MARKINGS.finditer(low, a, min(len(low), he + 40)):
+                if (m.start(), m.end()) in seen or not (m.start() <= hs < m.end() or hs <= m.start() < he):
+                    continue
+                seen.add((m.start(), m.end()))
+                out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
+        if "CONFIDENTIEL" in text:
+            for m in _UPPER_MARK.finditer(text):
+                out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
+        if out:
+            return out
+        matches = _TOPIC_WINDOWS.first_matches(low)
+        if not matches:
+            return out
+        score = 0
+        strong = 0
+        first = None
+        for i in sorted(matches):
+            weight = _TOPIC_RES[i][0]
+            m = matches[i]
+            if m:
+                score += weight
+                strong += weight >= 2
+                if first is None or weight > first[2]:
+                    first = (m.start(), m.end(), weight)
+        if not first or not strong:
+            return out
+        if score >= self.threshold + 2:
+            internal = 0  # strong enough on its own
+        else:
+            signs = set()
+            for m in _INTERNAL.finditer(low):
+                signs.add(m.group())
+                if len(signs) >= 2:
+                    break
+            internal = len(signs) or (1 if _INTERNAL_NAMED.search(text) else 0)
+        total = score + 2 * min(internal, 2)
+        if total >= self.threshold and (internal or score >= self.threshold + 2):
+            out.append(ctx.finding("CONFIDENTIAL", "confidential", first[0], first[1], 0.7, f"{self.name}:topic"))
+        return out
+
+
+class DictionaryRecognizer(BaseRecognizer):
+    """Institution-editable dictionary of internal terms (whole-word, case-insensitive).
+
+    ``terms`` items are strings or ``{"term": ..., "type": ..., "category": ...}`` dicts.
+    """
+
+    name = "dictionary"
+
+    def __init__(self, terms: list | None = None):
+        self._auto = ahocorasick.Automaton()
+        n = 0
+        for item in terms or []:
+            if isinstance(item, str):
+                item = {"term": item}
+            term = str(item.get("term", "")).strip().lower()
+            if not term:
+                continue
+            self._auto.add_word(term, (len(term), item.get("type", "CONFIDENTIAL"), item.get("category", "confidential")))
+            n += 1
+        self.size = n
+        if n:
+            self._auto.make_automaton()
+
+    def analyze_ctx(self, ctx: ScanContext):
+        if not self.size:
+            return []
+        low = ctx.lower
+        out = []
+        for end_idx, (length, type_, category) in self._auto.iter(low):
+            start = end_idx - length + 1
+            end = end_idx + 1
+            if (start > 0 and (low[start - 1].isalnum() or low[start - 1] == "_")) or (end < len(low) and (low[end].isalnum() or low[end] == "_")):
+                continue
+            out.append(ctx.finding(type_, category, start, end, 0.9, self.name))
+        return out

@@ -1,0 +1,191 @@
+"""Per-scan context shared by recognizers: the normalised text and lazily computed helpers.
+
+A ``ScanContext`` is created for every ``Scanner.scan`` call (never shared between threads), so the
+cached helpers need no locking.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from detectors.base import Finding
+from detectors.normalize import Normalized, normalize
+
+# Separators tolerated inside a number: spaces, line breaks, dots, dashes, slashes, underscores and
+# the parentheses of "+33 (0)6". One to three of them between two digit groups.
+_RUN = re.compile(r"\d+(?:[ \t\r\n.\-/_()]{1,3}\d+)*")
+_GROUP = re.compile(r"\d+")
+
+
+@dataclass(slots=True)
+class DigitRun:
+    """A run of digits with separators. ``digits`` is compact; ``pos[i]`` is the normalised offset
+    of ``digits[i]``; ``starts``/``ends`` are compact indices where a digit group starts / ends."""
+
+    start: int
+    end: int
+    digits: str
+    pos: list[int]
+    starts: frozenset[int]
+    ends: frozenset[int]
+    sorted_starts: tuple[int, ...] = ()
+
+    def group_lengths(self, i: int, j: int) -> list[int]:
+        """Lengths of the digit groups covering compact digits [i, j) (i on a group start)."""
+        a = bisect.bisect_left(self.sorted_starts, i)
+        b = bisect.bisect_left(self.sorted_starts, j)
+        cuts = list(self.sorted_starts[a:b])
+        return [y - x for x, y in zip(cuts, cuts[1:] + [j])]
+
+    def windows(self, length: int):
+        """Yield (i, j) compact windows of ``length`` digits aligned on group boundaries."""
+        n = len(self.digits)
+        for i in self.sorted_starts:
+            j = i + length
+            if j > n:
+                break
+            if j in self.ends:
+                yield i, j
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        """Normalised span covering compact digits [i, j)."""
+        return self.pos[i], self.pos[j - 1] + 1
+
+
+class ScanContext:
+    def __init__(self, text: str):
+        self.original = text
+        self.norm: Normalized = normalize(text)
+        self.text = self.norm.text
+
+    @cached_property
+    def lower(self) -> str:
+        low = self.text.lower()
+        if len(low) != len(self.text):  # e.g. "İ" lower-cases to two characters: keep offsets aligned
+            low = "".join(c.lower()[:1] or c for c in self.text)
+        return low
+
+    @cached_property
+    def digit_runs(self) -> list[DigitRun]:
+        runs = []
+        for m in _RUN.finditer(self.text):
+            digits: list[str] = []
+            pos: list[int] = []
+            starts: set[int] = set()
+            ends: set[int] = set()
+            for g in _GROUP.finditer(m.group()):
+                starts.add(len(digits))
+                base = m.start() + g.start()
+                for k, ch in enumerate(g.group()):
+                    digits.append(ch)
+                    pos.append(base + k)
+                ends.add(len(digits))
+            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(starts), frozenset(ends),
+                                 tuple(sorted(starts))))
+        return runs
+
+    def finding(self, type_: str, category: str, start: int, end: int, score: float, recognizer: str) -> Finding:
+        """Build a finding from a *normalised* span (mapped back to the original text)."""
+        s, e = self.norm.span(start, end)
+        return Finding(type_, category, s, e, score, recognizer)
+
+    def window(self, start: int, end: int, before: int = 60, after: int = 30) -> str:
+        """Lower-cased normalised text around a span, for context-word checks."""
+        return self.lower[max(0, start - before) : end + after]
+
+
+class BaseRecognizer:
+    """Convenience base: ``analyze(text)`` normalises then calls ``analyze_ctx``."""
+
+    name = "base"
+
+    def analyze(self, text: str) -> list[Finding]:
+        return self.analyze_ctx(ScanContext(text))
+
+    def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class KeywordGate:
+    """Aho-Corasick (pyahocorasick) search of literal, lower-case trigger words.
+
+    Recognizers use it to decide cheaply which of their (slower) regexes are worth running:
+    ``present(ctx)`` returns the set of keys whose triggers occur in the lower-cased text, and
+    ``hits(ctx)`` yields ``(start, end, key)`` for every occurrence.
+    """
+
+    def __init__(self, triggers):
+        import ahocorasick
+
+        self._auto = ahocorasick.Automaton()
+        table: dict[str, list] = {}
+        pairs = triggers.items() if isinstance(triggers, dict) else triggers
+        for word, key in pairs:
+            table.setdefault(word.lower(), []).append(key)
+        for word, keys in table.items():
+            self._auto.add_word(word, (len(word), tuple(keys)))
+        self._auto.make_automaton()
+
+    def present(self, ctx: ScanContext) -> set:
+        found: set = set()
+        for _, (_, keys) in self._auto.iter(ctx.lower):
+            found.update(keys)
+        return found
+
+    def hits(self, ctx: ScanContext):
+        for end, (length, keys) in self._auto.iter(ctx.lower):
+            for key in keys:
+                yield end - length + 1, end + 1, key
+
+
+class WindowedPatterns:
+    """Run local regexes only in windows around literal trigger words.
+
+    ``specs`` is a list of ``(key, compiled_regex, triggers, before, after)``. A pyahocorasick
+    automaton finds every trigger in the lower-cased text in one pass; each regex is then searched
+    only in ``[hit - before, hit + after]`` windows (merged when they overlap). This is equivalent to
+    a full search as long as every match of the regex contains one of its triggers within those
+    distances, and is much faster on long texts than running a dozen alternations everywhere.
+    """
+
+    def __init__(self, specs):
+        import ahocorasick
+
+        self.specs = list(specs)
+        self._auto = ahocorasick.Automaton()
+        table: dict[str, list[int]] = {}
+        for i, (_, _, triggers, _, _) in enumerate(self.specs):
+            for t in triggers:
+                table.setdefault(t.lower(), []).append(i)
+        for word, idx in table.items():
+            self._auto.add_word(word, (len(word), tuple(idx)))
+        self._auto.make_automaton()
+
+    def first_matches(self, low: str, text: str | None = None, cased: frozenset = frozenset()) -> dict:
+        """``{key: first match}`` for every spec that matches. Specs whose key is in ``cased`` are
+        searched in ``text`` (same length as ``low``) instead of ``low``."""
+        hits: dict[int, list[tuple[int, int]]] = {}
+        for end, (length, idx) in self._auto.iter(low):
+            for i in idx:
+                hits.setdefault(i, []).append((end - length + 1, end + 1))
+        out = {}
+        n = len(low)
+        for i, positions in hits.items():
+            key, rx, _, before, after = self.specs[i]
+            target = text if key in cased and text is not None else low
+            windows: list[list[int]] = []
+            for s, e in positions:
+                a, b = max(0, s - before), min(n, e + after)
+                if windows and a <= windows[-1][1]:
+                    windows[-1][1] = max(windows[-1][1], b)
+                else:
+                    windows.append([a, b])
+            for a, b in windows:
+                m = rx.search(target, a, b)
+                if m:
+                    out[key] = m
+                    break
+        return out

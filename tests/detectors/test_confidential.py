@@ -1,0 +1,59 @@
+import pytest
+
+from detectors.confidential import ConfidentialRecognizer, DictionaryRecognizer
+
+rec = ConfidentialRecognizer()
+
+
+def cats(text):
+    return [f.type for f in rec.analyze(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CONFIDENTIEL — projet de plan de retour à l'équilibre.",
+        "Diffusion restreinte : compte rendu du directoire.",
+        "Note interne - ne pas diffuser.",
+        "[Usage interne] Procédure de bascule du DPI en mode dégradé.",
+        "Analyse des offres du marché de restauration : le candidat retenu propose 4,12 € HT par repas.",
+        "Plan d'adressage : VLAN 10 serveurs DPI, VLAN 20 biomédical, règles pare-feu entre les VLAN.",
+        "Rapport d'audit : le serveur de messagerie de notre CHU expose une vulnérabilité critique CVE-2024-21413 non corrigée.",
+        "Rédige la synthèse de la demande de brevet déposée par notre laboratoire.",
+        "Notre établissement a un déficit de 850 k€ ; voici l'EPRD 2025 en version de travail.",
+        "Contrat de maintenance : offre financière de la société Medisoft à 48 500 € HT par an.",
+    ],
+)
+def test_confidential(text):
+    assert "CONFIDENTIAL" in cats(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Explique ce qu'est un marché public et les grandes étapes d'un appel d'offres.",
+        "Le budget de l'État pour 2025 prévoit une hausse des crédits. Résume en trois points.",
+        "La politique de confidentialité du site explique comment les données sont utilisées.",
+        "Les données confidentielles des patients doivent être protégées : rappelle les règles.",
+        "Propose un plan de formation sur la cybersécurité pour les agents hospitaliers.",
+        "Calcule 15 % de 2 340 €.",
+        "Comment rédiger un bon appel d'offres pour un marché de fournitures de bureau ?",
+    ],
+)
+def test_not_confidential(text):
+    assert cats(text) == []
+
+
+def test_dictionary():
+    d = DictionaryRecognizer(["Projet Hermès", "intranet.chu-exemple.fr", {"term": "Modèle CR-OP-12", "type": "INTERNAL_TEMPLATE"}])
+    text = "Résume le PROJET HERMÈS et la page intranet.chu-exemple.fr/rh selon le modèle CR-OP-12."
+    found = [(f.type, text[f.start : f.end]) for f in d.analyze(text)]
+    assert ("CONFIDENTIAL", "PROJET HERMÈS") in found
+    assert ("CONFIDENTIAL", "intranet.chu-exemple.fr") in found
+    assert ("INTERNAL_TEMPLATE", "modèle CR-OP-12") in found
+    assert d.analyze("Hermès est un dieu grec ; projet hermèsien") == []
+
+
+def test_is_security_and_concepts():
+    assert "CONFIDENTIAL" in cats("Analyse de la vulnérabilité Log4Shell sur nos serveurs internes : liste des machines non patchées.")
+    assert cats("Le Code de la santé publique définit le secret professionnel : explique-le.") == []

@@ -1,0 +1,31 @@
+from detectors.address import AddressRecognizer
+from detectors.dob import DateOfBirthRecognizer
+from detectors.ipp import PatientIdRecognizer
+
+
+def test_date_of_birth():
+    rec = DateOfBirthRecognizer()
+    for text in ["né le 12/03/1954", "Née le 3 mars 1962", "date de naissance : 1954-03-12", "DDN 12.03.54", "né(e) le 1er janvier 1990"]:
+        assert [f.type for f in rec.analyze(text)] == ["DATE_OF_BIRTH"], text
+    assert rec.analyze("réunion le 12/03/2024") == []
+
+
+def test_address():
+    rec = AddressRecognizer()
+    text = "M. Martin est domicilié au 12 rue des Lilas, 69003 Lyon."
+    res = rec.analyze(text)
+    assert len(res) == 1 and text[res[0].start : res[0].end].startswith("12 rue des Lilas")
+    assert len(rec.analyze("Il habite rue de Weber, 33731 Jourdan.")) == 1
+    # An institution's public address is not personal data.
+    assert rec.analyze("La mairie, 1 place de la Comédie, 69001 Lyon, est ouverte le samedi.") == []
+    assert rec.analyze("Le service est au 2e étage du bâtiment B.") == []
+
+
+def test_patient_ids_default_and_custom():
+    rec = PatientIdRecognizer()
+    assert [f.type for f in rec.analyze("IPP 80012345 : fusionner les dossiers")] == ["FR_IPP"]
+    assert [f.type for f in rec.analyze("NDA : 2400123456")] == ["FR_NDA"]
+    assert rec.analyze("Quelle est la différence entre un IPP et un NDA ?") == []
+    custom = PatientIdRecognizer([{"type": "FR_IPP", "regex": r"P-\d{6}", "context": ["dossier"]}], include_defaults=False)
+    assert len(custom.analyze("dossier P-123456 à archiver")) == 1
+    assert custom.analyze("code P-123456") == []

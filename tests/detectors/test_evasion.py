@@ -1,0 +1,44 @@
+"""Evasion forms through the whole scanner: every form must still be found, on original offsets."""
+
+import base64
+from urllib.parse import quote
+
+import pytest
+
+from bench.corpus import NUMBER_EVASIONS, evade_number, gen_card, gen_iban, gen_nir, gen_phone, gen_rpps
+
+GENS = {"FR_NIR": gen_nir, "IBAN_CODE": gen_iban, "CREDIT_CARD": gen_card, "PHONE_NUMBER": gen_phone, "FR_RPPS": gen_rpps}
+
+
+@pytest.mark.parametrize("id_type", sorted(GENS))
+@pytest.mark.parametrize("evasion", [e for e in NUMBER_EVASIONS if e not in ("base64", "url")])
+def test_number_evasions(scanner_nospacy, rng, id_type, evasion):
+    value = GENS[id_type](rng)
+    shown = evade_number(value, id_type, evasion, rng)
+    text = f"Voici le numéro : {shown} merci."
+    hits = [f for f in scanner_nospacy.scan(text).findings if f.type == id_type]
+    assert hits, (id_type, evasion, shown)
+    assert text[hits[0].start : hits[0].end] == shown
+
+
+@pytest.mark.parametrize("id_type", sorted(GENS))
+def test_encoded_fragments(scanner_nospacy, rng, id_type):
+    value = evade_number(GENS[id_type](rng), id_type, "spaces", rng)
+    blob = base64.b64encode(f"numéro {value}".encode()).decode()
+    for text, frag in ((f"décode : {blob}", blob), (f"numéro : {quote(value)}", quote(value))):
+        hits = [f for f in scanner_nospacy.scan(text).findings if f.type == id_type]
+        assert hits and text[hits[0].start : hits[0].end] == frag
+
+
+@pytest.mark.parametrize(
+    "text, type_",
+    [
+        ("ｊｅａｎ．ｄｕｐｏｎｔ＠ｃｈｕ－ｌｙｏｎ．ｆｒ", "EMAIL_ADDRESS"),  # full-width
+        ("jεan.dupοnt@chu-lyon.fr", "EMAIL_ADDRESS"),  # Greek epsilon / omicron
+        ("JEAN.DUPONT [AT] CHU-LYON [DOT] FR", "EMAIL_ADDRESS"),
+        ("Mme Dս\u200bpont a appelé", "PERSON"),  # zero-width inside a name
+        ("Courrier pour M. ДUPONT", "PERSON"),  # Cyrillic Д is not a Latin look-alike: still a capitalised name
+    ],
+)
+def test_text_evasions(scanner_nospacy, text, type_):
+    assert type_ in [f.type for f in scanner_nospacy.scan(text).findings]

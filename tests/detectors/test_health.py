@@ -1,0 +1,80 @@
+import pytest
+
+from detectors.health import HealthRecognizer
+
+rec = HealthRecognizer()
+
+
+def is_health(text):
+    return [f.type for f in rec.analyze(text)] == ["HEALTH_DATA"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03",
+        "mon patient de 72 ans a une créat à 210, je baisse la metformine ?",
+        "Chambre 14 lit B : la dame de 86 ans a fait une chute cette nuit, sous anticoagulants.",
+        "Nourrisson de 3 mois, fièvre à 39,5 °C depuis 48 h, CRP à 80 mg/L : quelle antibiothérapie ?",
+        "G2P1 à 32 SA, diabète gestationnel sous insuline, hospitalisée pour menace d'accouchement prématuré.",
+        "Il s'agit d'un enfant âgé de six mois, de sexe féminin, qui a été hospitalisée pour dyspnée aiguë.",
+        "Ma collègue est en arrêt maladie depuis le 02/03 pour une dépression, comment organiser son remplacement ?",
+        "L'agent est en congé longue maladie depuis le 07/12 (traitement pour un burn-out).",
+        "le petit Lucas, 4 ans, a été vu aux urgences pour une otite",
+        "Résidente chambre 21 : escarre sacrée stade 3, dénutrition, albumine à 25 g/L.",
+        "patient 67a, ATCD IDM, admis pour douleur thoracique, tropo positive",
+    ],
+)
+def test_vignettes(text):
+    assert is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quels sont les effets secondaires du paracétamol ?",
+        "Explique la physiopathologie du diabète de type 2.",
+        "Chez la femme enceinte, quels antibiotiques sont contre-indiqués ?",
+        "Les patients diabétiques doivent-ils arrêter la metformine avant une injection de produit de contraste ?",
+        "Quelle est la dose maximale de paracétamol chez l'adulte de plus de 50 kg ?",
+        "Chez le sujet âgé de plus de 75 ans, quels sont les risques des benzodiazépines ?",
+        "Parmi les propositions suivantes concernant l'insuline, laquelle est exacte ? a) ... b) ...",
+        "Qu'est-ce que ce médicament et dans quels cas est-il utilisé ? Il est indiqué chez l'enfant de plus de 6 ans.",
+        "Quelle est la durée maximale d'un arrêt maladie pour un fonctionnaire ?",
+        "Le patient diabétique doit surveiller sa glycémie plusieurs fois par jour : explique pourquoi.",
+    ],
+)
+def test_knowledge_is_not_health(text):
+    assert not is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon fils de 8 ans a de la fièvre depuis hier, 39 °C, et des boutons ; c'est grave ?",
+        "Je suis enceinte de 3 mois et j'ai des saignements, que faire ?",
+        "Ma mère (79 ans) est sous Eliquis et elle est tombée, faut-il passer un scanner ?",
+        "Déclaration d'accident du travail : l'agent s'est coupé la main le 04/10 en cuisine centrale.",
+        "Peux-tu corriger ce CR : « Patiente de 29 ans, G1P0, accouchement par voie basse le 2 mai, suites simples »",
+    ],
+)
+def test_relatives_first_person_and_staff(text):
+    assert is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quelle est la prise en charge d'une femme de 30 ans présentant une cystite simple selon la HAS ?",
+        "Le dépistage organisé du cancer du sein concerne les femmes de 50 à 74 ans.",
+        "Rédige un cas clinique fictif pour un examen d'étudiants infirmiers.",
+    ],
+)
+def test_hypothetical_cases_are_not_health(text):
+    assert not is_health(text)
+
+
+def test_exam_case_question_is_knowledge():
+    text = ("Un homme de 60 ans, fumeur, présente une toux chronique et une dyspnée. Parmi les propositions suivantes, "
+            "laquelle est exacte ?\na) BPCO probable\nb) asthme\nc) embolie pulmonaire\nd) pneumothorax\ne) cancer")
+    assert not is_health(text)

@@ -1,0 +1,95 @@
+import pytest
+
+from detectors.person import PersonRecognizer
+
+rules = PersonRecognizer(use_spacy=False)
+
+
+def names(rec, text):
+    return [text[f.start : f.end] for f in rec.analyze(text)]
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("Rédige un mail pour M. DUPONT.", "DUPONT"),
+        ("Mme Martin a appelé ce matin.", "Martin"),
+        ("Le Dr Lefèvre est d'astreinte.", "Lefèvre"),
+        ("Courrier pour Madame Claire Petit.", "Claire Petit"),
+        ("le patient J.D. se plaint de douleurs", "J.D."),
+        ("Résume l'entretien avec Monique GIRAUD du 3 mars.", "Monique GIRAUD"),
+        ("Relance ROYER Dominique pour la formation.", "ROYER Dominique"),
+        ("Je m'appelle Lucie Garnier et je voudrais un rendez-vous.", "Lucie Garnier"),
+        ("Bonjour,\nci-joint la note.\nCordialement,\nSophie Marchand\nCadre de santé", "Sophie Marchand"),
+    ],
+)
+def test_rule_names(text, name):
+    assert name in names(rules, text)
+
+
+def test_homoglyph_name_via_scanner(scanner):
+    text = "Courrier pour Mme Mаrtin (а cyrillique)."
+    res = scanner.scan(text)
+    assert any(f.type == "PERSON" and text[f.start : f.end] == "Mаrtin" for f in res.findings)
+
+
+def test_spacy_names(scanner):
+    text = "Peux-tu traduire ce message de Laurence Lombard en anglais ?"
+    assert any(f.type == "PERSON" for f in scanner.scan(text).findings)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le président de la République Emmanuel Macron a annoncé un plan.",
+        "La ministre de la Santé a présenté le budget.",
+        "Rédige une note sur le Centre Hospitalier de Valence.",
+        "Le service de Cardiologie Interventionnelle ouvre lundi.",
+        "Le Budget EPRD doit être voté.",
+        "Quel est le mécanisme de la maladie de Dubin Johnson ?",
+        "Monsieur le Maire a signé l'arrêté.",
+        "CCI France accompagne la numérisation des TPE.",
+    ],
+)
+def test_no_false_names(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+def test_allow_names_option():
+    rec = PersonRecognizer(use_spacy=False, allow_names=["Jean Dupont"])
+    assert names(rec, "Écris à Paul DURAND") == ["Paul DURAND"]
+    assert names(rec, "Écris à Jean DUPONT") == []
+    assert names(rec, "Écris à M. Jean Dupont") == []
+
+
+def test_public_figures_list(scanner):
+    text = "Emmanuel Macron et Olaf Scholz se sont rencontrés à Berlin."
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+    rec = PersonRecognizer(use_spacy=False, public_figures=False)
+    assert names(rec, "Réponds à Emmanuel MACRON") == ["Emmanuel MACRON"]
+    # A common surname shared with a public figure is still a name.
+    assert names(PersonRecognizer(use_spacy=False), "Le Dr Moulin souhaite avancer la consultation.") == ["Moulin"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Réunion avec la société Maillot Caron SARL à Briand le 30/09.", "Réunion avec la société Poulain Benard S.A. demain.",
+     "Le colloque aura lieu à Da Silva-sur-Mer en mai."],
+)
+def test_companies_and_places_are_not_people(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Elle a été opérée au CHU Hassan II de Fès.", "Score de Mallampati II à l'examen.",
+     "Hernie du triangle de Jean-Louis Petit.", "Transfert à l'hôpital Aristide Le Dantec de Dakar."],
+)
+def test_institutions_and_eponyms_are_not_people(scanner, text):
+    assert [f for f in scanner.scan(text).findings if f.type == "PERSON"] == []
+
+
+def test_grade_lists():
+    text = "Voici les notes de chacun des candidats : Martin 14, Durand 11,5 et Petit 9."
+    assert names(rules, text) == ["Martin", "Durand", "Petit"]
+    assert names(rules, "Températures : Lyon 14, Paris 11.") == []

@@ -1,0 +1,110 @@
+import base64
+import threading
+from urllib.parse import quote
+
+from bench.corpus import gen_nir
+from detectors.base import Finding, ScanResult
+from detectors.scanner import Scanner, build_default_scanner
+
+
+def test_categories_and_offsets(scanner, rng):
+    nir = gen_nir(rng)
+    text = f"Bonjour\u200b ! NIR : {nir[:1]} {nir[1:3]} {nir[3:5]} {nir[5:7]} {nir[7:10]} {nir[10:13]} {nir[13:]}, tél ０６ 12 34 56 78."
+    res = scanner.scan(text)
+    assert res.categories == ["personal"]
+    got = {f.type: text[f.start : f.end] for f in res.findings}
+    assert got["FR_NIR"].replace(" ", "") == nir
+    assert got["PHONE_NUMBER"] == "０６ 12 34 56 78"
+
+
+def test_base64_fragment(scanner, rng):
+    nir = gen_nir(rng)
+    blob = base64.b64encode(f"Mon NIR est {nir}".encode()).decode()
+    text = f"Décode ceci : {blob}"
+    res = scanner.scan(text)
+    f = next(f for f in res.findings if f.type == "FR_NIR")
+    assert text[f.start : f.end] == blob and f.recognizer.endswith(":base64")
+
+
+def test_url_encoded_fragment_keeps_context(scanner):
+    text = "Numéro ADELI : " + quote("691 234 567")
+    assert any(f.type == "FR_ADELI" for f in scanner.scan(text).findings)
+
+
+def test_empty_and_benign(scanner):
+    assert scanner.scan("").findings == []
+    assert scanner.scan("Quels sont les effets secondaires du paracétamol ?").categories == []
+
+
+def test_thread_safety(scanner, rng):
+    texts = [f"Patiente de {40 + i} ans, diabète, hospitalisée le 12/03. Tél 06 12 34 56 7{i % 10}" for i in range(40)]
+    expected = [scanner.scan(t).counts() for t in texts]
+    results = [None] * len(texts)
+
+    def work(i):
+        results[i] = scanner.scan(texts[i]).counts()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(texts))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == expected
+
+
+def test_options():
+    s = build_default_scanner({"spacy": False, "siren": "off", "disabled": ["ip"], "dictionary": ["Projet Atlas"],
+                               "patient_ids": [{"type": "FR_IPP", "regex": r"P\d{5}", "context": ["patient"]}]})
+    assert "ip" not in s.names and "siren" not in s.names and "dictionary" in s.names
+    res = s.scan("Le projet atlas concerne le patient P12345.")
+    assert {"CONFIDENTIAL", "FR_IPP"} <= {f.type for f in res.findings}
+
+
+def test_custom_recognizer_protocol():
+    class Dummy:
+        name = "dummy"
+
+        def analyze(self, text):
+            return [Finding("X", "secret", 0, 1, 1.0, "dummy")]
+
+    assert Scanner([Dummy()]).scan("abc").categories == ["secret"]
+
+
+def test_scan_result_helpers():
+    r = ScanResult([Finding("A", "health", 0, 1), Finding("B", "personal", 0, 1), Finding("A", "health", 2, 3)])
+    assert r.categories == ["personal", "health"]
+    assert r.counts() == {"A": 2, "B": 1}
+
+
+def test_nested_encoding(scanner, rng):
+    nir = gen_nir(rng)
+    blob = base64.b64encode(quote(f"Mon NIR est {nir}").encode()).decode()
+    text = f"payload={blob}"
+    hits = [f for f in scanner.scan(text).findings if f.type == "FR_NIR"]
+    assert hits and text[hits[0].start : hits[0].end] == blob
+
+
+def test_vignette_inside_long_document(scanner_nospacy):
+    filler = "Le comité a examiné le rapport annuel sur l'accueil du public dans les services. " * 80
+    text = filler + "Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03. " + filler
+    hits = [f for f in scanner_nospacy.scan(text).findings if f.type == "HEALTH_DATA"]
+    assert hits and len(filler) - 5 <= hits[0].start < len(filler) + 100
+
+
+def test_resolve_overlaps_semantics():
+    from detectors.scanner import resolve_overlaps
+
+    a = Finding("FR_NIR", "personal", 0, 21)
+    b = Finding("PHONE_NUMBER", "personal", 5, 18)  # inside a longer personal finding: dropped
+    c = Finding("HEALTH_DATA", "health", 5, 18)  # other category: kept
+    d = Finding("FR_SIREN", "personal", 30, 39)
+    e = Finding("CREDIT_CARD", "personal", 30, 39)  # same span, other type: kept
+    assert resolve_overlaps([b, a, c, d, e, a]) == [a, c, d, e] or set(resolve_overlaps([b, a, c, d, e, a])) == {a, c, d, e}
+
+
+def test_lowercase_length_changes_keep_offsets(scanner_nospacy):
+    text = "İİİ CONFIDENTIEL İ écrire à jean.dupont@chu-lyon.fr"
+    res = scanner_nospacy.scan(text)
+    got = {f.type: text[f.start : f.end] for f in res.findings}
+    assert got["EMAIL_ADDRESS"] == "jean.dupont@chu-lyon.fr"
+    assert got["CONFIDENTIAL"].startswith("CONFIDENTIEL")
