@@ -1,4 +1,4 @@
-"""The ``gardefou`` command: serve, check-config, admin, audit."""
+"""The ``gardefou`` command: serve, check-config, scan, admin, audit."""
 
 from __future__ import annotations
 
