@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
 import logging
 import sys
@@ -22,8 +23,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         gateway_app = create_app(config)
         listeners = [(gateway_app, host, port)]
-        # --- audit review (issue 5): its own listener, sharing the gateway's audit store; only when
-        # admin users are configured (`gardefou admin add-user`), so a bare gateway opens one port ---
+        # The audit review has its own listener, sharing the gateway's audit store; only when admin
+        # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins:
             from gateway.admin import create_admin_app
 
@@ -34,10 +35,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             listeners.append((admin_app, config.admin.host, config.admin.port))
         else:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
-        # --- end audit review ---
     except Exception as exc:  # a gateway that cannot start fully does not start at all
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
+    # Models and dictionaries loaded at start-up live as long as the process: move them out of the
+    # collector's generations, or each full collection walks every spaCy object again.
+    gc.collect()
+    gc.freeze()
     servers = [
         uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", access_log=False))
         for app, h, p in listeners
