@@ -40,33 +40,36 @@ class RppsRecognizer(BaseRecognizer):
         return out
 
 
-class AdeliRecognizer(BaseRecognizer):
+class _NamedNineDigitRecognizer(BaseRecognizer):
+    """A 9-digit number starting with a department code, reported only after its own name."""
+
+    keyword: str
+    ftype: str
+    checksum = staticmethod(lambda value: True)
+
+    def analyze_ctx(self, ctx: ScanContext):
+        if self.keyword not in ctx.lower:
+            return []
+        out = []
+        for run in ctx.digit_runs:
+            for i, j in run.windows(9):
+                value = run.digits[i:j]
+                s, e = run.span(i, j)
+                if value[:2] in _DEPTS and self.checksum(value) and self.keyword in ctx.window(s, e, 50, 0):
+                    out.append(ctx.finding(self.ftype, "personal", s, e, 0.85, self.name))
+        return out
+
+
+class AdeliRecognizer(_NamedNineDigitRecognizer):
+    """ADELI has no public checksum: the word "ADELI" before the number is required."""
+
     name = "adeli"
-
-    def analyze_ctx(self, ctx: ScanContext):
-        if "adeli" not in ctx.lower:
-            return []
-        out = []
-        for run in ctx.digit_runs:
-            for i, j in run.windows(9):
-                value = run.digits[i:j]
-                s, e = run.span(i, j)
-                if value[:2] in _DEPTS and "adeli" in ctx.window(s, e, 50, 0):
-                    out.append(ctx.finding("FR_ADELI", "personal", s, e, 0.85, self.name))
-        return out
+    keyword = "adeli"
+    ftype = "FR_ADELI"
 
 
-class FinessRecognizer(BaseRecognizer):
+class FinessRecognizer(_NamedNineDigitRecognizer):
     name = "finess"
-
-    def analyze_ctx(self, ctx: ScanContext):
-        if "finess" not in ctx.lower:
-            return []
-        out = []
-        for run in ctx.digit_runs:
-            for i, j in run.windows(9):
-                value = run.digits[i:j]
-                s, e = run.span(i, j)
-                if value[:2] in _DEPTS and _luhn(value) and "finess" in ctx.window(s, e, 50, 0):
-                    out.append(ctx.finding("FR_FINESS", "personal", s, e, 0.85, self.name))
-        return out
+    keyword = "finess"
+    ftype = "FR_FINESS"
+    checksum = staticmethod(_luhn)

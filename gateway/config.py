@@ -9,7 +9,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from policies.catalogue import Catalogue, Service, merge_services
+from policies.catalogue import Catalogue, merge_services
 from policies.decision import Policy
 
 

@@ -133,19 +133,25 @@ class RunningGateway:
         self.thread.join(10)
 
 
-def start_gateway(cfg: dict, **app_kwargs) -> RunningGateway:
-    config = parse_config(yaml.safe_dump(cfg))
-    app = create_app(config, **app_kwargs)
+def serve_in_thread(app) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Run an ASGI app on a free loopback port in a thread; returns its base URL once it listens."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("gateway did not start")
+            raise RuntimeError("server did not start")
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    return RunningGateway(f"http://127.0.0.1:{port}", app.state.gateway.store, server, thread)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def start_gateway(cfg: dict, **app_kwargs) -> RunningGateway:
+    config = parse_config(yaml.safe_dump(cfg))
+    app = create_app(config, **app_kwargs)
+    url, server, thread = serve_in_thread(app)
+    return RunningGateway(url, app.state.gateway.store, server, thread)
 
 
 @pytest.fixture(scope="session")
@@ -176,3 +182,15 @@ def gateway_factory(fake, db_url, scanner):
 @pytest.fixture
 def gateway(gateway_factory) -> RunningGateway:
     return gateway_factory()
+
+
+@pytest.fixture
+def admin(db_url):
+    """A running admin listener over an audit store seeded with 30 records."""
+    from tests.admin_support import seed, start_admin
+
+    srv = start_admin(db_url)
+    srv.records = seed(srv.store)
+    yield srv
+    srv.stop()
+    srv.store.dispose()

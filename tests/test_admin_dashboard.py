@@ -152,23 +152,13 @@ def browser(chromium_path):
     b.close()
 
 
-@pytest.fixture
-def admin(db_url):
-    from tests.test_admin_api import seed, start_admin
-
-    srv = start_admin(db_url)
-    srv.records = seed(srv.store)
-    yield srv
-    srv.stop()
-    srv.store.dispose()
-
 
 def texts(browser: Browser, selector: str) -> list[str]:
     return browser.js(f"Array.from(document.querySelectorAll({json.dumps(selector)})).map(e => e.textContent.trim())")
 
 
 def test_dashboard_in_chromium(admin, browser, tmp_path):
-    from tests.test_admin_api import TOKENS
+    from tests.admin_support import TOKENS
 
     # without a session: back to the login form
     browser.goto(admin.url + "/admin/")
@@ -240,7 +230,7 @@ def test_dashboard_in_chromium(admin, browser, tmp_path):
 
 
 def test_access_log_page_admin_only(admin, browser):
-    from tests.test_admin_api import TOKENS
+    from tests.admin_support import TOKENS
 
     browser.goto(admin.url + "/admin/login")
     browser.submit(f"document.getElementById('token').value = {json.dumps(TOKENS['rssi'])};"

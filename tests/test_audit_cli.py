@@ -193,7 +193,7 @@ def test_add_user_yaml_shapes(original):
 
 
 def test_added_user_works_without_restart(tmp_path, db_url, capsys):
-    from tests.test_admin_api import start_admin
+    from tests.admin_support import start_admin
 
     path = tmp_path / "g.yaml"
     path.write_text(yaml.safe_dump({"audit": {"url": db_url}}), encoding="utf-8")
