@@ -433,3 +433,47 @@ def test_deeply_nested_text_is_still_found(gateway, fake):
     resp = httpx.post(gateway.v1 + "/chat/completions",
                       json={"model": "mistral/m", "messages": [{"role": "user", "content": "x", "metadata": deep}]})
     assert resp.status_code == 403 and fake.received == []
+
+
+@pytest.mark.parametrize("category,label,prompt", [
+    ("personal", "données personnelles",
+     "Prépare une réponse pour Mme Sophie Marchand, joignable au 06 12 34 56 78."),
+    ("health", "données de santé",
+     "Résume : patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03."),
+    ("confidential", "informations confidentielles",
+     "CONFIDENTIEL - ne pas diffuser. Analyse l'offre du candidat B pour le lot 3 de l'appel d'offres restauration."),
+    ("secret", "secrets d'authentification",
+     "Pourquoi ma connexion échoue ? postgres://admin:Hopital2024!@db.interne:5432/dpi"),
+])
+def test_blocked_per_category_through_http(gateway, fake, category, label, prompt):
+    with pytest.raises(openai.PermissionDeniedError) as err:
+        oa(gateway).chat.completions.create(model="mistral/mistral-small-latest",
+                                            messages=[{"role": "user", "content": prompt}])
+    assert fake.received == []
+    assert label in err.value.body["message"]
+    rec = record(gateway, err.value.response.headers["x-gardefou-audit-id"])
+    assert f",{category}," in rec["categories"] and rec["decision"] == "block"
+    dump = json.dumps(rec, default=str)
+    for secret_bit in ("Marchand", "06 12 34 56 78", "HbA1c", "Hopital2024"):
+        assert secret_bit not in dump
+
+
+def test_medical_knowledge_question_is_allowed(gateway, fake):
+    question = "Quels sont les effets secondaires du paracétamol ? Explique la physiopathologie du diabète de type 2."
+    raw = oa(gateway).chat.completions.with_raw_response.create(
+        model="mistral/mistral-small-latest", messages=[{"role": "user", "content": question}])
+    assert raw.headers["x-gardefou-decision"] == "allow"
+    assert fake.received[0].body["messages"][0]["content"] == question
+
+
+@pytest.mark.parametrize("evasive", [
+    "NIR : 1\u200b85\u200b05\u200b78\u200b006\u200b084\u200b91",      # zero-width spaces
+    "NIR : １ ８５ ０５ ７８ ００６ ０８４ ９１",                            # full-width digits
+    "écris à jean.dupont [at] chu-exemple point fr",                  # spelled-out e-mail
+    "tél. 06.12.\n34.56.78",                                          # line break inside the number
+])
+def test_evasion_forms_blocked_through_http(gateway, fake, evasive):
+    resp = httpx.post(gateway.v1 + "/chat/completions",
+                      json={"model": "mistral/m", "messages": [{"role": "user", "content": evasive}]})
+    assert resp.status_code == 403 and "données personnelles" in resp.json()["error"]["message"]
+    assert fake.received == []
