@@ -7,6 +7,7 @@ thread-safe: all per-call state lives in a ``ScanContext``.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 
 from detectors.base import Finding, Recognizer, ScanResult
@@ -71,18 +72,38 @@ class Scanner:
     def _decoded(self, text: str, depth: int) -> list[Finding]:
         """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.
 
-        Each fragment is decoded *in place* (so context words around it still count) and rescanned;
-        ``depth`` levels of nesting are unwrapped (base64 of URL-encoded text...)."""
+        Every fragment is decoded *in place* at once (so context words around it still count) and the
+        result is scanned once per level; ``depth`` levels of nesting are unwrapped (base64 of
+        URL-encoded text...). One scan per level keeps the cost linear in the number of fragments."""
+        regions: list[tuple[int, int, int, int, str]] = []  # decoded span -> fragment span, kind
+        pieces: list[str] = []
+        pos = new_pos = 0
+        for start, end, decoded, kind in sorted(encoded_fragments(text)):
+            if start < pos:  # overlaps a fragment already replaced
+                continue
+            pieces.append(text[pos:start])
+            new_pos += start - pos
+            regions.append((new_pos, new_pos + len(decoded), start, end, kind))
+            pieces.append(decoded)
+            new_pos += len(decoded)
+            pos = end
+        if not regions:
+            return []
+        pieces.append(text[pos:])
+        replaced = "".join(pieces)
+        inner = self._run(replaced)
+        if depth > 1:
+            inner += self._decoded(replaced, depth - 1)
+        starts = [r[0] for r in regions]
         out: list[Finding] = []
-        for start, end, decoded, kind in encoded_fragments(text):
-            replaced = text[:start] + decoded + text[end:]
-            dec_end = start + len(decoded)
-            inner = self._run(replaced)
-            if depth > 1:
-                inner += self._decoded(replaced, depth - 1)
-            for f in inner:
-                if f.start < dec_end and f.end > start:
-                    out.append(Finding(f.type, f.category, start, end, f.score, f"{f.recognizer}:{kind}"))
+        for f in inner:
+            i = bisect.bisect_right(starts, f.start) - 1
+            i = max(i, 0)
+            while i < len(regions) and regions[i][0] < f.end:
+                d_start, d_end, o_start, o_end, kind = regions[i]
+                if f.start < d_end and f.end > d_start:
+                    out.append(Finding(f.type, f.category, o_start, o_end, f.score, f"{f.recognizer}:{kind}"))
+                i += 1
         return out
 
     def scan_many(self, texts: Iterable[str]) -> list[ScanResult]:

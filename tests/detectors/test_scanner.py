@@ -108,3 +108,20 @@ def test_lowercase_length_changes_keep_offsets(scanner_nospacy):
     got = {f.type: text[f.start : f.end] for f in res.findings}
     assert got["EMAIL_ADDRESS"] == "jean.dupont@chu-lyon.fr"
     assert got["CONFIDENTIAL"].startswith("CONFIDENTIEL")
+
+
+def test_many_encoded_fragments_cost_one_scan_per_level(scanner, monkeypatch):
+    """Each decoding level rescans the text once, however many fragments it holds (a request full of
+    base64 must not turn into fragments x text rescans)."""
+    import base64
+
+    fragments = [base64.b64encode(f"bonjour le monde numero {i} ok".encode()).decode() for i in range(200)]
+    nested = base64.b64encode(b"contact%20%3A%20jean.dupont%40example.fr").decode()
+    text = " ".join(fragments) + " puis " + nested
+    calls = []
+    original = type(scanner)._run
+    monkeypatch.setattr(type(scanner), "_run", lambda self, t: calls.append(len(t)) or original(self, t))
+    result = scanner.scan(text)
+    assert len(calls) <= 1 + scanner.decode_depth
+    emails = [f for f in result.findings if f.type == "EMAIL_ADDRESS"]
+    assert [(f.start, f.end) for f in emails] == [(text.index(nested), len(text))]
