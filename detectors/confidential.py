@@ -57,12 +57,12 @@ _TOPICS = [
     (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b"),
     # Budget and finance
     (2, r"\beprd\b|\bpgfp\b|\bprea?\b|plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|budget\s+(?:pr[ée]visionnel|rectificatif)\s+(?:de\s+l'|du\s+|20)|"
-        r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|"
+        r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|projet\s+de\s+budget|budget\s+(?:20\d\d\s+)?(?:du|de\s+l')\s*(?:p[ôo]le|service|[ée]tablissement|h[ôo]pital|chu|unit[ée])|(?:r[ée]duction|suppression|gel)s?\s+de\s+(?:\d+\s+)?postes|"
         r"plan\s+social|plan\s+d'[ée]conomies|gel\s+des\s+postes"),
     (2, r"offre\s+(?:financi[èe]re|technique|commerciale)|\d[\d\s]*(?:,\d+)?\s?(?:€|euros?|k€)\s?(?:ht|h\.t\.)\b|\bprix\s+(?:n[ée]goci[ée]|propos[ée]|remis)|contrat\s+(?:de\s+maintenance|cadre)\s+(?:avec|n°)"),
     (1, r"\bbudget|\bd[ée]ficit|\bexc[ée]dent|\bk€|\bm€|\d\s?€|\beuros?\b|\btitre\s+[1-4]\b|\bcompte\s+de\s+r[ée]sultat"),
     # Research and intellectual property
-    (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|d'essai|clinique\s+n°)|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
+    (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|de\s+l'essai|d'essai|clinique\s+n°)|soumission\s+(?:au|[àa]\s+l')\s*(?:cpp|ansm)|avant\s+(?:sa\s+|la\s+)?soumission|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
         r"r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|donn[ée]es\s+non\s+publi[ée]es|avant\s+publication|"
         r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|d[ée]p[ôo]t\s+de\s+brevet|savoir-faire|secret\s+de\s+fabrication|invention\s+non"),
     (1, r"\bbrevet|essai\s+clinique|\bphrc\b|inclusion|randomis|crit[èe]res\s+d'inclusion|bras\s+(?:contr[ôo]le|exp[ée]rimental)"),
@@ -92,11 +92,11 @@ _TOPIC_TRIGGERS = [
      "négociation", "negociation", "proposition", "devis", "attributaire", "candidat", "soumissionnaire"],
     ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
     ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
-     "économies", "economies", "gel des postes"],
+     "économies", "economies", "gel des postes", "postes"],
     ["offre", "€", "euro", "k€", "prix", "contrat"],
     ["budget", "déficit", "deficit", "excédent", "excedent", "k€", "m€", "€", "euro", "titre", "compte de résultat"],
     ["protocole", "cahier", "crf", "promoteur", "résultats", "resultats", "données non", "donnees non", "publication",
-     "brevet", "savoir-faire", "secret de fabrication", "invention"],
+     "brevet", "savoir-faire", "secret de fabrication", "invention", "soumission"],
     ["brevet", "essai", "phrc", "inclusion", "randomis", "bras"],
     ["projet d'", "plan strat", "cpom", "fusion", "restructuration", "fermeture", "réorganisation", "reorganisation",
      "ordre du jour", "compte rendu", "compte-rendu"],
@@ -115,7 +115,7 @@ _TOPIC_WINDOWS = WindowedPatterns([(i, rx, _TOPIC_TRIGGERS[i], 80, 100) for i, (
 # Signs that the text is an internal document of the institution (not public prose).
 _INTERNAL = re.compile(
     r"notre\s+(?:[ée]tablissement|h[ôo]pital|chu|ch|ght|p[ôo]le|service|direction|groupement|institution|structure|agence|collectivit[ée]|mairie)|"
-    r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
+    r"nos\s+(?:services|[ée]quipes|agents|serveurs|fournisseurs|sites)|nous\s+(?:pr[ée]voyons|envisageons)|\bphrc[-\s]?\d|\bpour\s+le\s+(?:directoire|codir|cme)\b|avant\s+(?:sa\s+|la\s+)?(?:soumission|d[ée]p[ôo]t|publication)|\bci-joint|\ben\s+pi[èe]ce\s+jointe|pour\s+relecture|version\s+de\s+travail|"
     r"notre\s+(?:laboratoire|[ée]quipe|unit[ée]|cellule|r[ée]seau|si\b|syst[èe]me)|\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
     r"\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}"
 )

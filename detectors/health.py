@@ -48,7 +48,7 @@ _ANCHORS = [
         r"ulc[èe]re|h[ée]patite|vih|d[ée]pression|fracture|hernie|kyste|nodule|saignements?|tension|l[ée]sion|angine|grippe|covid|\w+ite\b)"),
     (2, r"\b\d{1,3}\s*(?:ans|mois)\b|\b(?:patiente?|pt|homme|femme|mr|mme)\s+(?:de\s+)?\d{1,3}\s?a\b|\batcd\b"),
     (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
-    (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
+    (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|est\s+sous\s+\w|a\s+fait\s+(?:une?|des)\s+(?:chute|malaise|crise|infarctus|avc|fausse|r[ée]action|rechute|tentative)|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
     (2, r"\b(?:le|la|du|de\s+la|au|à\s+la|ce|cette|notre)\s+(?:patiente?|malade|nourrisson|parturiente|r[ée]sidente?|b[ée]b[ée])\b(?!\s+(?:doit|doivent|peut|peuvent|devra|diab[ée]tique\s+doit))"),
     (2, r"\b(?:admise?|hospitalis[ée]e?|transf[ée]r[ée]e?|op[ée]r[ée]e?|adress[ée]e?|re[çc]ue?|suivie?|vue?|sortie?|d[ée]c[ée]d[ée]e?)\s+(?:le|en|au|aux|dans|à\s+l|pour|par|depuis|il\s+y\s+a|hier|ce\s+matin|cette\s+nuit)\b"),
     (2, r"\b(?:à\s+l'admission|à\s+son\s+admission|lors\s+de\s+son|son\s+(?:traitement|[ée]tat|examen|bilan|[ée]volution|hospitalisation|s[ée]jour|p[èe]re|fr[èe]re|mari|[ée]poux)|sa\s+(?:m[èe]re|s[œo]e?ur|famille|grossesse|sortie|fille|femme|prise\s+en\s+charge)|ses\s+ant[ée]c[ée]dents)"),
@@ -82,7 +82,7 @@ _CLINICAL = re.compile(
     r"cher\s+confr[èe]re|ch[èe]re\s+cons[œo]e?ur|avis\s+\w+(?:logique|chirurgical)|cardiolog|pneumolog|neurolog|aggrav|pronostic|"
     r"rechute|convalescen|agit[ée]|haldol|tercian|loxapine|contention|isolement|"
     r"accident\s+du\s+travail|bless|coupure|coup[ée]|entorse|lombalgi|saignement|tomb[ée]e?|scanner|boutons|éruption|eruption|cystite|"
-    r"escarre|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
+    r"escarre|h[ée]matome|ecchymose|eliquis|xarelto|pradaxa|coumadine|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
     r"canc[ée]r|m[ée]lanome|sarcome|glioblastome|d[ée]c[ée]s|palliati|fin\s+de\s+vie|soins|pansement|sonde|cath[ée]ter|drain|"
     r"tension|\bta\s+\d|\bfc\s+\d|\bspo2|\bsat\b|\bgcs\b|glasgow|\bimc\b|poids|kg\b|allergi|intol[ée]ran|"
     r"\bhb\b|\bplaq|\bgb\b|\bna\+|\bk\+|\biono|\bnfs\b|\bbhc\b|\btsh\b|\binr\b|\bpsa\b|\bvs\b|\bpct\b|\bbnp\b|d-dim|"

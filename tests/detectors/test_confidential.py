@@ -57,3 +57,17 @@ def test_dictionary():
 def test_is_security_and_concepts():
     assert "CONFIDENTIAL" in cats("Analyse de la vulnérabilité Log4Shell sur nos serveurs internes : liste des machines non patchées.")
     assert cats("Le Code de la santé publique définit le secret professionnel : explique-le.") == []
+
+
+def test_budget_projection_and_trial_protocol_are_confidential(scanner):
+    budget = ("Voici le projet de budget 2027 du pôle médecine : nous prévoyons une réduction de 12 postes "
+              "d'infirmiers, merci de rédiger l'argumentaire pour le directoire.")
+    trial = ("Résume le protocole de l'essai clinique PHRC-2025 avant soumission au CPP : critères d'inclusion, "
+             "randomisation, bras expérimental.")
+    for text in (budget, trial):
+        assert scanner.scan(text).categories == ["confidential"], text
+
+
+def test_public_budget_prose_is_not_confidential(scanner):
+    text = "Le budget de l'État pour 2026 prévoit une hausse des crédits de la mission santé, selon la loi de finances."
+    assert scanner.scan(text).categories == []

@@ -78,3 +78,8 @@ def test_exam_case_question_is_knowledge():
     text = ("Un homme de 60 ans, fumeur, présente une toux chronique et une dyspnée. Parmi les propositions suivantes, "
             "laquelle est exacte ?\na) BPCO probable\nb) asthme\nc) embolie pulmonaire\nd) pneumothorax\ne) cancer")
     assert not is_health(text)
+
+
+def test_relative_with_treatment_and_event_is_health_data(scanner):
+    text = "Mon père a 81 ans, il est sous Eliquis et il a fait une chute hier, faut-il s'inquiéter de l'hématome ?"
+    assert "health" in scanner.scan(text).categories
