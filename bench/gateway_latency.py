@@ -56,6 +56,24 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+async def paired(client: httpx.AsyncClient, direct: tuple[str, dict], gateway: tuple[str, dict], n: int):
+    """Alternate one direct and one gateway request, n times: machine noise hits both alike, and the
+    p50 of the per-pair difference is the latency the gateway adds."""
+    d_lat, g_lat = [], []
+    for i in range(n + 20):
+        pair = []
+        for url, body in (direct, gateway) if i % 2 else (gateway, direct):
+            t0 = time.perf_counter()
+            r = await client.post(url, json=body)
+            pair.append((url, (time.perf_counter() - t0) * 1000))
+            assert r.status_code == 200, r.text
+        if i >= 20:  # warm-up
+            times = dict(pair)
+            d_lat.append(times[direct[0]])
+            g_lat.append(times[gateway[0]])
+    return d_lat, g_lat
+
+
 async def measure(client: httpx.AsyncClient, url: str, body: dict, n: int, concurrency: int) -> tuple[list[float], float]:
     lat: list[float] = []
     sem = asyncio.Semaphore(concurrency)
@@ -99,22 +117,18 @@ async def run(args) -> None:
                 await asyncio.sleep(0.1)
             else:
                 raise SystemExit("gateway did not become ready")
-            print(f"{'prompt':<10} {'mode':<8} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
+            print(f"{'prompt':<10} {'direct p50':>11} {'gateway p50':>12} {'added p50':>10} {'added p95':>10} {'throughput kept':>16}")
             for label, text in (("short", SHORT), ("500 words", long_prompt())):
-                results = {}
-                for mode, url, model in (
-                    ("direct", f"{fake.url}/v1/chat/completions", "m"),
-                    ("gateway", f"http://127.0.0.1:{port}/v1/chat/completions", "mistral/m"),
-                ):
-                    body = {"model": model, "messages": [{"role": "user", "content": text}]}
-                    seq, _ = await measure(client, url, body, args.requests, 1)
-                    _, rps = await measure(client, url, body, args.requests, args.concurrency)
-                    results[mode] = (statistics.median(seq), pct(seq, 0.95), rps)
-                    print(f"{label:<10} {mode:<8} {results[mode][0]:8.2f} {results[mode][1]:8.2f} {rps:8.0f}")
-                added = results["gateway"][0] - results["direct"][0]
-                ratio = results["gateway"][2] / results["direct"][2]
-                print(f"{label:<10} added p50 latency: {added:.2f} ms; throughput kept: {ratio:.2f}x "
-                      f"(concurrency {args.concurrency})")
+                direct = (f"{fake.url}/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": text}]})
+                via = (f"http://127.0.0.1:{port}/v1/chat/completions",
+                       {"model": "mistral/m", "messages": [{"role": "user", "content": text}]})
+                d_lat, g_lat = await paired(client, direct, via, args.requests)
+                added = sorted(g - d for g, d in zip(g_lat, d_lat))
+                _, d_rps = await measure(client, *direct, args.requests, args.concurrency)
+                _, g_rps = await measure(client, *via, args.requests, args.concurrency)
+                print(f"{label:<10} {statistics.median(d_lat):9.2f}ms {statistics.median(g_lat):10.2f}ms "
+                      f"{statistics.median(added):8.2f}ms {pct(added, 0.95):8.2f}ms {g_rps / d_rps:15.2f}x")
+            print(f"(sequential pairs: {args.requests}; throughput at concurrency {args.concurrency})")
     finally:
         proc.terminate()
         proc.wait(10)

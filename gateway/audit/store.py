@@ -12,14 +12,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import bindparam, create_engine, delete, event, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
 from gateway.audit.schema import admin_access_log, audit_anchors, audit_records
 
-_INSERT = insert(audit_records)  # compiled once, values bound per call
+# Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
+_INSERT = insert(audit_records)
+_HEAD = select(audit_records.c.seq, audit_records.c.record_hash).order_by(audit_records.c.seq.desc()).limit(1)
+_OUTCOME_ROW = select(audit_records.c.record_hash, *[audit_records.c[k] for k in chain.OUTCOME_FIELDS]).where(
+    audit_records.c.id == bindparam("_rid")
+)
+_OUTCOME_ROW_LOCKED = _OUTCOME_ROW.with_for_update()
+_OUTCOME_UPDATE = update(audit_records).where(audit_records.c.id == bindparam("_rid"))
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -130,9 +137,7 @@ class AuditStore:
 
     def _head(self, conn: Connection) -> tuple[int, str]:
         """(seq, hash) of the chain's last link: the last record, else the last purge anchor."""
-        last = conn.execute(
-            select(audit_records.c.seq, audit_records.c.record_hash).order_by(audit_records.c.seq.desc()).limit(1)
-        ).first()
+        last = conn.execute(_HEAD).first()
         if last is not None:
             return last[0], last[1]
         return self._anchor_head(conn)
@@ -164,18 +169,15 @@ class AuditStore:
         if unknown:
             raise ValueError(f"not outcome fields: {sorted(unknown)}")
         fields = chain.normalise(fields)
-        cols = [audit_records.c[k] for k in chain.OUTCOME_FIELDS]
         try:
             with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
-                stmt = select(audit_records.c.record_hash, *cols).where(audit_records.c.id == record_id)
-                if self.is_pg:
-                    stmt = stmt.with_for_update()
-                row = conn.execute(stmt).mappings().first()
+                stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
+                row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
                 if row is None:
                     raise AuditError(f"unknown record {record_id}")
                 merged = {**dict(row), **fields}
                 fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
-                conn.execute(update(audit_records).where(audit_records.c.id == record_id).values(**fields))
+                conn.execute(_OUTCOME_UPDATE, {**fields, "_rid": record_id})
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
 
