@@ -57,7 +57,13 @@ def _json(adapter: Adapter, status: int, code: str, message: str, headers: dict,
 
 def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
     audit_id = ex.audit_id if verdict.recorded else "unrecorded"
-    return {"X-Gardefou-Decision": verdict.decision.action, "X-Gardefou-Audit-Id": audit_id}
+    headers = {"X-Gardefou-Decision": verdict.decision.action, "X-Gardefou-Audit-Id": audit_id}
+    if verdict.decision.action == "warn" and verdict.forward:
+        # The charter allows a non-compliant service only with a warning: say it to the caller too.
+        # Header values are Latin-1: French accents fit; anything else is replaced.
+        warning = " ".join(verdict.decision.reasons)
+        headers["X-Gardefou-Warning"] = warning.encode("latin-1", "replace").decode("latin-1")
+    return headers
 
 
 class Gateway:

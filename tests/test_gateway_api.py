@@ -235,6 +235,9 @@ def test_non_compliant_service_warns_and_forwards(gateway, fake):
     raw = oa(gateway).chat.completions.with_raw_response.create(
         model="openai/gpt-4o-mini", messages=[{"role": "user", "content": BENIGN}])
     assert raw.headers["x-gardefou-decision"] == "warn"
+    # the charter's warning reaches the caller, in French (Latin-1 header: accents intact)
+    assert raw.headers["x-gardefou-warning"].startswith("Le service « ChatGPT / API OpenAI » n'est pas conforme")
+    assert "hébergement hors UE" in raw.headers["x-gardefou-warning"]
     assert len(fake.received) == 1
     assert record(gateway, raw.headers["x-gardefou-audit-id"])["decision"] == "warn"
 
