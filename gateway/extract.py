@@ -1,7 +1,7 @@
 """Text extraction shared by the adapters: every string a request carries, and what cannot be read.
 
-Scanning every string leaf of the body (but routing keys) rather than a list of known fields is
-deliberate: a prompt can hide in tool arguments, tool results, ``metadata`` or a ``user`` field, and
+Scanning every string leaf of the body (but routing keys), and object keys that are not plain
+identifiers, rather than a list of known fields is deliberate: a prompt can hide in tool arguments, tool results, ``metadata`` or a ``user`` field, and
 a field added to an API tomorrow is scanned without a code change. Binary parts (images, audio,
 files) cannot be inspected and are reported as such, for the policy to decide.
 """
@@ -67,6 +67,11 @@ def walk(obj: Any, out: Extracted, key: str | None = None) -> None:
         elif isinstance(value, list):
             stack.extend((item, k) for item in reversed(value))
         elif isinstance(value, dict):
+            for name in value:
+                # Object keys reach the provider too (metadata, JSON-schema properties...): a key that
+                # is not a plain identifier ("Jean Dupont", an e-mail, a number) is content.
+                if isinstance(name, str) and (not name.isidentifier() or any(c.isdigit() for c in name)):
+                    out.add(name)
             stack.extend(reversed(_children(value, out)))
 
 

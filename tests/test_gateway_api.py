@@ -171,13 +171,14 @@ HIDDEN = "Rappeler le 06 12 34 56 78"
           "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": json.dumps({"q": HIDDEN})}}]},
           {"role": "tool", "tool_call_id": "c1", "content": HIDDEN}]}),
         ("/chat/completions", {"messages": [{"role": "user", "content": "ok"}], "user": "jean.dupont@example.fr"}),
+        ("/chat/completions", {"messages": [{"role": "user", "content": "ok"}], "metadata": {HIDDEN: "x"}}),
         ("/completions", {"prompt": ["bonjour", HIDDEN]}),
         ("/embeddings", {"input": ["bonjour", HIDDEN]}),
         ("/responses", {"instructions": HIDDEN, "input": "bonjour"}),
         ("/responses", {"input": [{"role": "user", "content": [{"type": "input_text", "text": HIDDEN}]}]}),
         ("/responses", {"input": [{"type": "function_call_output", "call_id": "c", "output": HIDDEN}]}),
     ],
-    ids=["parts", "tool-args-and-results", "user-field", "completion-list", "embeddings", "instructions",
+    ids=["parts", "tool-args-and-results", "user-field", "object-key", "completion-list", "embeddings", "instructions",
          "responses-parts", "function-output"],
 )
 def test_text_hidden_anywhere_is_found(gateway, fake, path, body):
