@@ -172,13 +172,14 @@ HIDDEN = "Rappeler le 06 12 34 56 78"
           {"role": "tool", "tool_call_id": "c1", "content": HIDDEN}]}),
         ("/chat/completions", {"messages": [{"role": "user", "content": "ok"}], "user": "jean.dupont@example.fr"}),
         ("/chat/completions", {"messages": [{"role": "user", "content": "ok"}], "metadata": {HIDDEN: "x"}}),
+        ("/chat/completions", {"messages": [{"role": "user", "content": "ok", "id": "185057800608491"}]}),
         ("/completions", {"prompt": ["bonjour", HIDDEN]}),
         ("/embeddings", {"input": ["bonjour", HIDDEN]}),
         ("/responses", {"instructions": HIDDEN, "input": "bonjour"}),
         ("/responses", {"input": [{"role": "user", "content": [{"type": "input_text", "text": HIDDEN}]}]}),
         ("/responses", {"input": [{"type": "function_call_output", "call_id": "c", "output": HIDDEN}]}),
     ],
-    ids=["parts", "tool-args-and-results", "user-field", "object-key", "completion-list", "embeddings", "instructions",
+    ids=["parts", "tool-args-and-results", "user-field", "object-key", "id-field", "completion-list", "embeddings", "instructions",
          "responses-parts", "function-output"],
 )
 def test_text_hidden_anywhere_is_found(gateway, fake, path, body):
