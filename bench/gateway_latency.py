@@ -51,6 +51,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -129,6 +137,7 @@ async def run(args) -> None:
                 print(f"{label:<10} {statistics.median(d_lat):9.2f}ms {statistics.median(g_lat):10.2f}ms "
                       f"{statistics.median(added):8.2f}ms {pct(added, 0.95):8.2f}ms {g_rps / d_rps:15.2f}x")
             print(f"(sequential pairs: {args.requests}; throughput at concurrency {args.concurrency})")
+            print(f"gateway process memory: {rss_mib(proc.pid):.0f} MiB resident after the run")
     finally:
         proc.terminate()
         proc.wait(10)
