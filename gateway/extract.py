@@ -54,7 +54,7 @@ def walk(obj: Any, out: Extracted, key: str | None = None) -> None:
     while stack:
         value, k = stack.pop()
         if isinstance(value, str):
-            if k in SKIP_KEYS and _is_routing_value(value):
+            if k in SKIP_KEYS and is_routing_value(value):
                 continue
             if value.startswith("data:") and ";base64," in value[:100]:
                 out.mark("image" if value.startswith("data:image") else "file")
@@ -94,13 +94,13 @@ def _children(obj: dict, out: Extracted) -> list[tuple[Any, str | None]]:
             inner = source.get("data") if source.get("type") == "text" else source.get("content")
             # the document's text, then its title, context...
             return [(inner, "data")] + [(v, k) for k, v in obj.items() if k not in ("source", "type")]
-    return [(v, k) for k, v in obj.items() if not (k in SKIP_KEYS and isinstance(v, str) and _is_routing_value(v))]
+    return [(v, k) for k, v in obj.items() if not (k in SKIP_KEYS and isinstance(v, str) and is_routing_value(v))]
 
 
-_DATA_LIKE = re.compile(r"\s|@|\d{8}")
+_DATA_LIKE = re.compile(r"\s|@|\d{9}")  # 9+ digits: phone, NIR, SIREN...; not a model date stamp
 
 
-def _is_routing_value(value: str) -> bool:
+def is_routing_value(value: str) -> bool:
     """An enumeration or an id ("user", "call_9f2a"), not data smuggled in a routing field."""
     return len(value) <= 64 and not _DATA_LIKE.search(value)
 

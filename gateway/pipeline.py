@@ -21,7 +21,7 @@ import anyio
 
 from detectors import ScanResult, Scanner
 from gateway.audit import AuditError, AuditStore
-from gateway.extract import SEPARATOR, Extracted
+from gateway.extract import SEPARATOR, Extracted, is_routing_value
 from policies.catalogue import Catalogue, Service
 from policies.decision import UNINSPECTABLE, Decision, Policy, decide
 
@@ -127,8 +127,8 @@ class Pipeline:
             "client_addr": ex.client.addr,
             "api": ex.api,
             "endpoint": ex.endpoint,
-            "service_id": ex.service.id if ex.service else ex.service_ref,
-            "model": ex.model,
+            "service_id": ex.service.id if ex.service else _routing_or_masked(ex.service_ref),
+            "model": _routing_or_masked(ex.model),
             "decision": decision.action,
             "forwarded": decision.forwarded and status < 400,
             "rule_ids": list(decision.rule_ids),
@@ -244,6 +244,13 @@ class Pipeline:
             await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
         except AuditError as exc:  # the response is already on its way; log loudly
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
+
+
+def _routing_or_masked(value: str | None) -> str | None:
+    """Model and service names come from the client: never store one that looks like data."""
+    if value is None or is_routing_value(value):
+        return value
+    return "(masqué)"
 
 
 def block_message(decision: Decision) -> str:

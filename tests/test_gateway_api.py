@@ -482,3 +482,18 @@ def test_evasion_forms_blocked_through_http(gateway, fake, evasive):
                       json={"model": "mistral/m", "messages": [{"role": "user", "content": evasive}]})
     assert resp.status_code == 403 and "données personnelles" in resp.json()["error"]["message"]
     assert fake.received == []
+
+
+def test_data_in_the_model_name_is_blocked_and_not_stored(gateway, fake):
+    resp = httpx.post(gateway.v1 + "/chat/completions",
+                      json={"model": f"mistral/{NIR_COMPACT}", "messages": [{"role": "user", "content": "bonjour"}]})
+    assert resp.status_code == 403 and fake.received == []
+    rec = record(gateway, resp.headers["x-gardefou-audit-id"])
+    assert rec["model"] == "(masqué)" and NIR_COMPACT not in json.dumps(rec, default=str)
+
+
+def test_dated_model_names_are_kept_in_the_audit(gateway, fake):
+    resp = httpx.post(gateway.url + "/v1/messages", json={"model": "anthropic/claude-3-5-sonnet-20241022", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": "bonjour"}]})
+    assert resp.status_code == 200
+    assert record(gateway, resp.headers["x-gardefou-audit-id"])["model"] == "claude-3-5-sonnet-20241022"
