@@ -14,6 +14,7 @@ from detectors.base import Finding, Recognizer, ScanResult
 from detectors.context import ScanContext
 from detectors.decode import encoded_fragments
 
+
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Drop exact duplicates and a finding that lies inside a longer one of the same category (a
     phone number read inside a NIR, a name inside an e-mail address, a SIREN inside a SIRET).
@@ -37,8 +38,6 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
             reach[f.category] = (f.end, f.start)
     return kept
 
-
-_resolve = resolve_overlaps
 
 
 class Scanner:
@@ -67,7 +66,7 @@ class Scanner:
         findings = self._run(text)
         if self.decode:
             findings.extend(self._decoded(text, self.decode_depth))
-        return ScanResult(_resolve(findings))
+        return ScanResult(resolve_overlaps(findings))
 
     def _decoded(self, text: str, depth: int) -> list[Finding]:
         """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.

@@ -94,7 +94,7 @@ def _children(obj: dict, out: Extracted) -> list[tuple[Any, str | None]]:
             inner = source.get("data") if source.get("type") == "text" else source.get("content")
             # the document's text, then its title, context...
             return [(inner, "data")] + [(v, k) for k, v in obj.items() if k not in ("source", "type")]
-    return [(v, k) for k, v in obj.items() if not (k in SKIP_KEYS and isinstance(v, str) and is_routing_value(v))]
+    return [(v, k) for k, v in obj.items()]  # routing fields are skipped by ``walk``
 
 
 _DATA_LIKE = re.compile(r"\s|@|\d{9}")  # 9+ digits: phone, NIR, SIREN...; not a model date stamp

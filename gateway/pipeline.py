@@ -117,7 +117,9 @@ class Pipeline:
         assert self.fingerprint_key is not None
         return hmac.new(self.fingerprint_key, f"{ftype}:{norm}".encode(), hashlib.sha256).hexdigest()[:24]
 
-    def _record(self, ex: Exchange, decision: Decision, findings: list[dict], status: int, error: str | None) -> dict:
+    def _record(
+        self, ex: Exchange, decision: Decision, findings: list[dict], status: int, error: str | None, forward: bool
+    ) -> dict:
         types = sorted({f["type"] for f in findings})
         return {
             "id": ex.audit_id,
@@ -130,7 +132,7 @@ class Pipeline:
             "service_id": ex.service.id if ex.service else _routing_or_masked(ex.service_ref),
             "model": _routing_or_masked(ex.model),
             "decision": decision.action,
-            "forwarded": decision.forwarded and status < 400,
+            "forwarded": forward,
             "rule_ids": list(decision.rule_ids),
             "reasons": list(decision.reasons),
             "categories": "," + ",".join(decision.categories) + "," if decision.categories else "",
@@ -138,8 +140,10 @@ class Pipeline:
             "findings": findings,
             "prompt_parts": len(ex.extracted.parts),
             "prompt_chars": ex.extracted.chars,
-            "status_code": None if decision.forwarded and status < 400 else status,
+            # a forwarded request gets its status (and total time) from ``complete``
+            "status_code": None if forward else status,
             "inspect_ms": ex.inspect_ms,
+            "total_ms": None if forward else (time.perf_counter() - ex.started) * 1000,
             "error": error,
         }
 
@@ -200,11 +204,8 @@ class Pipeline:
     ) -> Verdict:
         """Commit the record; forward only what was decided forwardable and recorded (fail closed)."""
         forward = decision.forwarded and status < 400 if forward is None else forward
-        record = self._record(ex, decision, findings, status, code)
-        if not forward:
-            record.update(forwarded=False, status_code=status, total_ms=(time.perf_counter() - ex.started) * 1000)
         try:
-            self.store.insert(record)
+            self.store.insert(self._record(ex, decision, findings, status, code, forward))
         except AuditError as exc:
             return self._audit_failed(ex, decision, exc)
         return Verdict(decision, forward=forward, status=status, code=code, message=message)

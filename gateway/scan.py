@@ -50,22 +50,22 @@ def run_jsonl(
             continue
         try:
             item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError("each line must be an object with a string 'text'")
-            service = default
-            if item.get("service") is not None:
-                service = resolve_service(catalogue, str(item["service"]))
-        except KeyError as exc:
-            out.write(json.dumps({"id": item.get("id"), "line": lineno, "error": f"service inconnu : {exc.args[0]}"},
-                                 ensure_ascii=False) + "\n")
-            status = EXIT_ERROR
-            continue
         except ValueError as exc:
-            out.write(json.dumps({"id": None, "line": lineno, "error": f"ligne invalide : {exc}"}, ensure_ascii=False) + "\n")
+            item, error = None, f"ligne invalide : JSON mal formé ({exc})"
+        else:
+            error = None
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                error = "ligne invalide : un objet JSON avec un champ « text » (texte) est attendu"
+            elif item.get("service") is not None and catalogue.get(str(item["service"])) is None:
+                error = f"service inconnu : {item['service']}"
+        item_id = item.get("id") if isinstance(item, dict) else None
+        if error:  # reported on its own line, with the id when there is one: nothing dropped silently
+            out.write(json.dumps({"id": item_id, "line": lineno, "error": error}, ensure_ascii=False) + "\n")
             status = EXIT_ERROR
             continue
+        service = default if item.get("service") is None else resolve_service(catalogue, str(item["service"]))
         result = scan_text(scanner, item["text"], service, policy)
-        out.write(json.dumps({"id": item.get("id"), **result}, ensure_ascii=False) + "\n")
+        out.write(json.dumps({"id": item_id, **result}, ensure_ascii=False) + "\n")
     out.flush()
     return status
 

@@ -36,15 +36,11 @@ def is_compliant(service: Service) -> bool:
     return service.hosting in ("eu", "internal") and not service.trains_on_inputs
 
 
-def _svc(**kw) -> dict:
-    return kw
-
-
 # Honest defaults: consumer offers of US providers are hosted outside the EU and may train on
 # inputs unless an enterprise contract says otherwise; an institution with such a contract
 # overrides the entry in its configuration.
 BUILTIN_SERVICES: list[dict] = [
-    _svc(
+    dict(
         id="mistral",
         name="Le Chat / La Plateforme (Mistral AI)",
         api="openai",
@@ -55,7 +51,7 @@ BUILTIN_SERVICES: list[dict] = [
         trains_on_inputs=False,
         models=("mistral-small-latest", "mistral-medium-latest", "mistral-large-latest", "mistral-embed"),
     ),
-    _svc(
+    dict(
         id="openai",
         name="ChatGPT / API OpenAI",
         api="openai",
@@ -67,7 +63,7 @@ BUILTIN_SERVICES: list[dict] = [
         nominative_account=True,
         models=("gpt-4o-mini", "gpt-4o", "gpt-4.1", "text-embedding-3-small"),
     ),
-    _svc(
+    dict(
         id="anthropic",
         name="Claude (Anthropic)",
         api="anthropic",
@@ -79,7 +75,7 @@ BUILTIN_SERVICES: list[dict] = [
         nominative_account=True,
         models=("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-1"),
     ),
-    _svc(
+    dict(
         id="google-gemini",
         name="Gemini (Google)",
         api="openai",
@@ -91,7 +87,7 @@ BUILTIN_SERVICES: list[dict] = [
         nominative_account=True,
         models=("gemini-2.5-flash", "gemini-2.5-pro"),
     ),
-    _svc(
+    dict(
         id="microsoft-copilot",
         name="Copilot (Microsoft)",
         hosts=("copilot.microsoft.com", "copilot.cloud.microsoft", "m365.cloud.microsoft"),
@@ -99,7 +95,7 @@ BUILTIN_SERVICES: list[dict] = [
         trains_on_inputs=True,
         nominative_account=True,
     ),
-    _svc(
+    dict(
         id="xai-grok",
         name="Grok (xAI)",
         api="openai",
@@ -111,7 +107,7 @@ BUILTIN_SERVICES: list[dict] = [
         nominative_account=True,
         models=("grok-4",),
     ),
-    _svc(
+    dict(
         id="midjourney",
         name="Midjourney",
         hosts=("midjourney.com", "www.midjourney.com"),
@@ -119,7 +115,7 @@ BUILTIN_SERVICES: list[dict] = [
         trains_on_inputs=True,
         nominative_account=True,
     ),
-    _svc(
+    dict(
         id="elevenlabs",
         name="ElevenLabs",
         hosts=("elevenlabs.io", "api.elevenlabs.io"),
@@ -127,7 +123,7 @@ BUILTIN_SERVICES: list[dict] = [
         trains_on_inputs=True,
         nominative_account=True,
     ),
-    _svc(
+    dict(
         id="deepl",
         name="DeepL",
         hosts=("www.deepl.com", "deepl.com", "api.deepl.com", "api-free.deepl.com"),
@@ -135,7 +131,7 @@ BUILTIN_SERVICES: list[dict] = [
         # The free offer may use texts to improve the service; DeepL Pro does not.
         trains_on_inputs=True,
     ),
-    _svc(
+    dict(
         id="google-translate",
         name="Google Traduction",
         hosts=("translate.google.com", "translate.google.fr", "translation.googleapis.com"),

@@ -77,7 +77,7 @@ def decide(
         )
 
     refused = [c for c in cats if c in SENSITIVE and c not in service.accepts]
-    if cats and UNINSPECTABLE in cats and UNINSPECTABLE not in service.accepts:
+    if UNINSPECTABLE in cats and UNINSPECTABLE not in service.accepts:
         if policy.uninspectable == "block" and service.hosting != "internal":
             refused.append(UNINSPECTABLE)
     if refused:

@@ -77,12 +77,14 @@ def test_scan_jsonl(tmp_path):
         {"id": "c", "text": "Bonjour", "service": "xai-grok"},
     ]
     src = tmp_path / "in.jsonl"
-    src.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    src.write_text("\n".join(json.dumps(x) for x in lines) + '\nnot json\n{"id": "d"}\n{"id": "e", "text": "x", "service": "nope"}\n')
     r = gardefou("scan", "--jsonl", str(src))
     out = [json.loads(x) for x in r.stdout.splitlines()]
-    assert [o.get("id") for o in out] == ["a", "b", "c", None]
+    assert [o.get("id") for o in out] == ["a", "b", "c", None, "d", "e"]
     assert [o.get("decision") for o in out[:3]] == ["block", "allow", "warn"]
     assert "ligne invalide" in out[3]["error"] and out[3]["line"] == 4
+    assert "ligne invalide" in out[4]["error"] and "text" in out[4]["error"]
+    assert out[5]["error"] == "service inconnu : nope"
     assert r.returncode == 2  # a bad line is reported, never dropped silently
 
 
