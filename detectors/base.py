@@ -22,15 +22,20 @@ class Finding:
     end: int
     score: float = 1.0
     recognizer: str = ""
+    #: words of a fixed vocabulary that explain a classifier finding (never the matched text)
+    cues: tuple[str, ...] = ()
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "type": self.type,
             "category": self.category,
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 3),
         }
+        if self.cues:
+            out["cues"] = list(self.cues)
+        return out
 
 
 @runtime_checkable

@@ -17,6 +17,10 @@ from detectors.normalize import Normalized, normalize
 # Separators tolerated inside a number: spaces, line breaks, dots, dashes, slashes, underscores and
 # the parentheses of "+33 (0)6". One to three of them between two digit groups.
 _RUN = re.compile(r"\d+(?:[ \t\r\n.\-/_()]{1,3}\d+)*")
+# Loose runs, for checksummed numbers whose recognizer also checks the grouping: any punctuation or
+# space between groups (``1,85,05``, ``1|85|05``, ``1 • 85``), up to 12 characters (a number split over
+# two messages, with a ``.`` message between the halves).
+_LOOSE_RUN = re.compile(r"\d+(?:[^\w]{1,12}\d+|_{1,3}\d+)*")
 _GROUP = re.compile(r"\d+")
 
 
@@ -70,8 +74,15 @@ class ScanContext:
 
     @cached_property
     def digit_runs(self) -> list[DigitRun]:
+        return self._runs(_RUN)
+
+    @cached_property
+    def loose_digit_runs(self) -> list[DigitRun]:
+        return self._runs(_LOOSE_RUN)
+
+    def _runs(self, pattern: re.Pattern) -> list[DigitRun]:
         runs = []
-        for m in _RUN.finditer(self.text):
+        for m in pattern.finditer(self.text):
             digits: list[str] = []
             pos: list[int] = []
             starts: set[int] = set()

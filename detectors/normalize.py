@@ -4,7 +4,9 @@ Recognizers run on a *normalised* copy of the prompt in which:
 
 * zero-width and other invisible format characters (ZWSP, ZWJ, soft hyphen, BOM, bidi controls,
   variation selectors, tag characters) are removed;
-* exotic spaces (NBSP, thin spaces, ideographic space) become a plain space and exotic dashes a '-';
+* exotic spaces (NBSP, thin spaces, ideographic space) and control characters (NUL, 0x1C-0x1F...)
+  become a plain space, other line separators (VT, FF, NEL, U+2028/2029) a line break, and exotic
+  dashes a '-';
 * full-width forms and mathematical alphanumerics are folded to ASCII (NFKC);
 * any Unicode decimal digit (Arabic-Indic, Devanagari, full-width...) becomes its ASCII digit;
 * Cyrillic / Greek letters that look like Latin letters (homoglyphs) become the Latin letter.
@@ -54,9 +56,13 @@ _INVISIBLE = (
 )
 _SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
 _DASHES = "\u2010-\u2015\u2212\u2043\ufe58\ufe63\uff0d"
+# Line and paragraph separators other than \n (VT, FF, NEL, U+2028/2029) become \n; other control
+# characters (NUL, the 0x1C-0x1F information separators, DEL...) a space, so they separate like one.
+_LINES = "\x0b\x0c\x85\u2028\u2029"
+_CONTROLS = "\x00-\x08\x0e-\x1f\x7f"
 
 _CHANGE = re.compile(
-    "[" + _INVISIBLE + _SPACES + _DASHES
+    "[" + _INVISIBLE + _SPACES + _DASHES + _LINES + _CONTROLS
     + "\uff01-\uff5e"                      # full-width ASCII
     + "\U0001d400-\U0001d7ff"              # mathematical alphanumerics
     + "".join(sorted(_HOMOGLYPHS))
@@ -65,13 +71,17 @@ _CHANGE = re.compile(
 _INVISIBLE_RE = re.compile("[" + _INVISIBLE + "]")
 _SPACES_RE = re.compile("[" + _SPACES + "]")
 _DASHES_RE = re.compile("[" + _DASHES + "]")
+_LINES_RE = re.compile("[" + _LINES + "]")
+_CONTROLS_RE = re.compile("[" + _CONTROLS + "]")
 
 
 def _replacement(ch: str) -> str:
     if _INVISIBLE_RE.match(ch):
         return ""
-    if _SPACES_RE.match(ch):
+    if _SPACES_RE.match(ch) or _CONTROLS_RE.match(ch):
         return " "
+    if _LINES_RE.match(ch):
+        return "\n"
     if _DASHES_RE.match(ch):
         return "-"
     if ch in _HOMOGLYPHS:

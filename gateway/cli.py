@@ -42,16 +42,22 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # collector's generations, or each full collection walks every spaCy object again.
     gc.collect()
     gc.freeze()
-    servers = [
-        uvicorn.Server(uvicorn.Config(app, host=h, port=p, log_level="info", access_log=False))
-        for app, h, p in listeners
-    ]
+    servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies)) for app, h, p in listeners]
 
     async def run_all() -> None:
         await asyncio.gather(*(s.serve() for s in servers))
 
     asyncio.run(run_all())
     return 0
+
+
+def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], **kwargs):
+    """The listener's settings: X-Forwarded-For is read only from the configured trusted proxies."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=kwargs.pop("log_level", "info"), access_log=False,
+                          proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies) or None,
+                          **kwargs)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

@@ -24,6 +24,9 @@ class _Strict(BaseModel):
 class Listen(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
+    #: Addresses of reverse proxies whose X-Forwarded-For is believed (none by default: the client
+    #: address is the connection's peer, so a client cannot write what the audit records as its address).
+    trusted_proxies: list[str] = []
 
 
 class AdminListen(_Strict):

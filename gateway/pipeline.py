@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import hmac
+import ipaddress
 import logging
 import time
 import unicodedata
@@ -21,8 +22,8 @@ import anyio
 
 from detectors import ScanResult, Scanner
 from gateway.audit import AuditError, AuditStore
-from gateway.extract import SEPARATOR, Extracted, is_routing_value
-from policies.catalogue import Catalogue, Service
+from gateway.extract import SEPARATOR, Extracted
+from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import UNINSPECTABLE, Decision, Policy, decide
 
 log = logging.getLogger("gardefou.pipeline")
@@ -106,6 +107,8 @@ class Pipeline:
                 "end": f.end - starts[part],
                 "score": round(f.score, 3),
             }
+            if f.cues:
+                item["cues"] = list(f.cues)
             if self.fingerprint_key:
                 item["fp"] = self.fingerprint(f.type, joined[f.start : f.end])
             out.append(item)
@@ -126,11 +129,11 @@ class Pipeline:
             "ts": datetime.now(UTC),
             "client_id": ex.client.id,
             "department": ex.client.department,
-            "client_addr": ex.client.addr,
+            "client_addr": _address(ex.client.addr),
             "api": ex.api,
             "endpoint": ex.endpoint,
-            "service_id": ex.service.id if ex.service else _routing_or_masked(ex.service_ref),
-            "model": _routing_or_masked(ex.model),
+            "service_id": ex.service.id if ex.service else client_name(ex.service_ref),
+            "model": client_name(ex.model),
             "decision": decision.action,
             "forwarded": forward,
             "rule_ids": list(decision.rule_ids),
@@ -247,11 +250,14 @@ class Pipeline:
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
 
 
-def _routing_or_masked(value: str | None) -> str | None:
-    """Model and service names come from the client: never store one that looks like data."""
-    if value is None or is_routing_value(value):
-        return value
-    return "(masqué)"
+def _address(value: str | None) -> str | None:
+    """The peer address, stored only when it is an IP address (never free text from a header)."""
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return "(masqué)"
 
 
 def block_message(decision: Decision) -> str:

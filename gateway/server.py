@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from detectors import Scanner, build_default_scanner
 from gateway.adapters import Adapter, AnthropicAdapter, BadRequest, OpenAIAdapter
+from gateway.adapters.base import client_headers
 from gateway.audit import AuditStore
 from gateway.config import Config, hash_key
 from gateway.pipeline import Client, Exchange, Pipeline, Verdict
@@ -154,7 +155,7 @@ class Gateway:
         if ex.service_ref is None:
             return await self.refuse(
                 adapter, ex, 400, "invalid_model",
-                f"Le modèle « {model} » doit être de la forme SERVICE/MODELE (par exemple mistral/mistral-small-latest) "
+                "Le modèle demandé doit être de la forme SERVICE/MODELE (par exemple mistral/mistral-small-latest) "
                 "ou un alias configuré.",
                 "request.invalid_model", "model",
             )
@@ -171,6 +172,9 @@ class Gateway:
                     code="wrong_api_format",
                 )
             ex.extracted = adapter.extract(endpoint, body)
+            forwarded = client_headers(adapter, request.headers)
+            for value in forwarded.values():  # relayed headers are content too
+                ex.extracted.add(value)
         except RecursionError:
             return await self.refuse(adapter, ex, 400, "invalid_request", "Le corps de la requête est trop imbriqué.",
                                      "request.too_deep")
@@ -181,13 +185,14 @@ class Gateway:
         headers = _decision_headers(ex, verdict)
         if not verdict.forward:
             return _json(adapter, verdict.status, verdict.code, verdict.message, headers)
-        return await self.forward(adapter, ex, path, body, request, headers)
+        return await self.forward(adapter, ex, path, body, forwarded, headers)
 
-    async def forward(self, adapter: Adapter, ex: Exchange, path: str, body: dict[str, Any], request: Request, headers) -> Response:
+    async def forward(self, adapter: Adapter, ex: Exchange, path: str, body: dict[str, Any],
+                      forwarded: dict[str, str], headers) -> Response:
         service = ex.service
         assert service is not None and self.http is not None
         try:
-            up_headers = adapter.upstream_headers(service, {k.lower(): v for k, v in request.headers.items()})
+            up_headers = adapter.upstream_headers(service, forwarded)
         except BadRequest as exc:
             await self.pipeline.complete(ex, status_code=exc.status, upstream_error="not_configured")
             return _json(adapter, exc.status, exc.code, exc.message, headers)
@@ -325,7 +330,7 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
         adapter: Adapter = ANTHROPIC if "anthropic-version" in request.headers else OPENAI
         ex = Exchange(api=adapter.api, endpoint="unknown", client=Client(addr=request.client.host if request.client else None))
         return await gw.refuse(adapter, ex, 404, "unknown_endpoint",
-                               f"Point d'accès inconnu ou non pris en charge par Garde-fou : /{rest}.", "request.unknown_endpoint")
+                               "Point d'accès inconnu ou non pris en charge par Garde-fou.", "request.unknown_endpoint")
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:  # no stack trace to clients

@@ -6,6 +6,8 @@ their own entries over it by ``id`` (configuration key ``services``).
 
 from __future__ import annotations
 
+import re
+
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -175,3 +177,17 @@ def merge_services(overrides: list[dict]) -> list[Service]:
         base = merged.get(entry["id"], {})
         merged[entry["id"]] = {**base, **entry}
     return [Service(**data) for data in merged.values()]
+
+
+# A model or service name as clients and providers write them ("mistral-small-latest",
+# "gpt-4o-2024-08-06"): letters first, no run of 9 digits (a phone, a NIR, a SIREN).
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._:+-]{0,63}")
+_DATA_LIKE = re.compile(r"\d{9}|\d(?:[ .-]?\d){8}")
+
+
+def client_name(value: str | None) -> str | None:
+    """A client-supplied model or service name, fit to store or to quote; ``"(masqué)"`` when it
+    does not look like a name (it may be data: the audit never keeps client text)."""
+    if value is None or (_NAME.fullmatch(value) and not _DATA_LIKE.search(value)):
+        return value
+    return "(masqué)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from policies.catalogue import Service, is_compliant
+from policies.catalogue import Service, client_name, is_compliant
 
 Action = Literal["allow", "warn", "block"]
 
@@ -61,7 +61,7 @@ def decide(
 ) -> Decision:
     cats = tuple(c for c in (*SENSITIVE, UNINSPECTABLE) if c in set(categories))
     if service is None:
-        ref = service_ref or "(aucun)"
+        ref = client_name(service_ref) or "(aucun)"
         return Decision(
             "block",
             ("service.unknown",),

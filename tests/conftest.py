@@ -135,7 +135,9 @@ class RunningGateway:
 
 def serve_in_thread(app) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Run an ASGI app on a free loopback port in a thread; returns its base URL once it listens."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    from gateway.cli import uvicorn_config
+
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -13,6 +13,7 @@ ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "
 
 
 class AnthropicAdapter:
+    forwarded_headers: ClassVar[tuple[str, ...]] = ("anthropic-version", "anthropic-beta")
     api: ClassVar[str] = "anthropic"
 
     def extract(self, endpoint: str, body: dict[str, Any]) -> Extracted:
@@ -33,7 +34,7 @@ class AnthropicAdapter:
         return service.base_url.rstrip("/") + "/v1" + path
 
     def upstream_headers(self, service: Service, headers: dict[str, str]) -> dict[str, str]:
-        out = base_upstream_headers(headers, ("anthropic-",))
+        out = base_upstream_headers(headers)
         key = upstream_key(service)
         if key:
             out["x-api-key"] = key

@@ -20,12 +20,15 @@ class BadRequest(Exception):
         self.code = code
 
 
-# Client headers relayed upstream (everything else, including the client's own key, is dropped).
-_FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "user-agent")
+# Client headers relayed upstream, by name (everything else, the client's own key and User-Agent
+# included, is dropped). Their values are scanned with the body.
+_FORWARDED_REQUEST_HEADERS = ("accept",)
 
 
 class Adapter(Protocol):
     api: ClassVar[str]
+    #: the client headers of this API relayed upstream (lower case), on top of ``accept``
+    forwarded_headers: ClassVar[tuple[str, ...]]
 
     def extract(self, endpoint: str, body: dict[str, Any]) -> Extracted: ...
 
@@ -36,8 +39,14 @@ class Adapter(Protocol):
     def upstream_headers(self, service: Service, headers: dict[str, str]) -> dict[str, str]: ...
 
 
-def base_upstream_headers(headers: dict[str, str], extra_prefixes: tuple[str, ...] = ()) -> dict[str, str]:
-    out = {k: v for k, v in headers.items() if k in _FORWARDED_REQUEST_HEADERS or k.startswith(extra_prefixes)}
+def client_headers(adapter: Adapter, headers) -> dict[str, str]:
+    """The client headers to relay upstream: an allow-list of names; the caller scans their values."""
+    allowed = _FORWARDED_REQUEST_HEADERS + adapter.forwarded_headers
+    return {k.lower(): v for k, v in headers.items() if k.lower() in allowed}
+
+
+def base_upstream_headers(forwarded: dict[str, str]) -> dict[str, str]:
+    out = dict(forwarded)
     out["content-type"] = "application/json"
     out["accept-encoding"] = "identity"
     return out

@@ -21,6 +21,7 @@ ENDPOINTS = {
 
 
 class OpenAIAdapter:
+    forwarded_headers: ClassVar[tuple[str, ...]] = ("openai-organization", "openai-project", "openai-beta")
     api: ClassVar[str] = "openai"
 
     def extract(self, endpoint: str, body: dict[str, Any]) -> Extracted:
@@ -59,7 +60,7 @@ class OpenAIAdapter:
         return service.base_url.rstrip("/") + path
 
     def upstream_headers(self, service: Service, headers: dict[str, str]) -> dict[str, str]:
-        out = base_upstream_headers(headers, ("openai-",))
+        out = base_upstream_headers(headers)
         key = upstream_key(service)
         if key:
             out["authorization"] = f"Bearer {key}"

@@ -7,6 +7,8 @@ any data is returned; if that write fails, nothing is returned (503).
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,10 +52,39 @@ def _err(status: int, code: str, message: str, headers: dict | None = None) -> J
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
 
 
+class FailureLimiter:
+    """At most ``limit`` failed authentications per client address in a sliding ``window`` (seconds)."""
+
+    def __init__(self, limit: int = 10, window: float = 60.0):
+        self.limit, self.window = limit, window
+        self._failures: dict[str, deque[float]] = {}
+
+    def blocked(self, addr: str | None) -> bool:
+        q = self._failures.get(addr or "")
+        now = time.monotonic()
+        while q and now - q[0] > self.window:
+            q.popleft()
+        return bool(q) and len(q) >= self.limit
+
+    def failed(self, addr: str | None) -> None:
+        if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
+            self._failures.clear()
+        self._failures.setdefault(addr or "", deque()).append(time.monotonic())
+
+
+MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
+
+
+def _safe_params(params: dict) -> dict:
+    """What the access log keeps of a query: known parameter names, values cut to 64 characters."""
+    return {str(k)[:32]: str(v)[:64] for k, v in list(params.items())[:20]}
+
+
 class Admin:
     def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
         self.config = config
         self.store = store
+        self.failures = FailureLimiter()
         self.auth = Authenticator(config, config_path)
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -80,7 +111,7 @@ class Admin:
         try:
             await anyio.to_thread.run_sync(lambda: self.store.log_access(
                 user_id=who.user_id if who else None, role=who.role if who else None, channel=channel,
-                action=action, params=params, outcome=outcome, client_addr=addr,
+                action=action, params=_safe_params(params), outcome=outcome, client_addr=addr,
             ))
         except AuditError as exc:
             log.error("access log write failed: %s", exc)
@@ -90,13 +121,23 @@ class Admin:
                         params: dict) -> Principal:
         who = self.identify(request, channel)
         if who is None:
-            await self.log(request, None, channel, action, params, "unauthenticated")
+            await self.unauthenticated(request, channel, action)
             raise Denied(401, "unauthenticated", MSG_401)
         if not who.can(permission):
             await self.log(request, who, channel, action, params, "denied")
             raise Denied(403, "forbidden", f"Votre rôle ({who.role}) ne permet pas de {PERMISSION_FR[permission]}.",
                          who)
         return who
+
+    async def unauthenticated(self, request: Request, channel: str, action: str) -> None:
+        """Record a failed authentication: the route only (a query string can hold a token), and
+        refuse with 429 once an address has tried too many wrong credentials."""
+        addr = request.client.host if request.client else None
+        if self.failures.blocked(addr):
+            raise Denied(429, "too_many_requests", MSG_429)
+        if request.headers.get("authorization") or request.cookies.get(COOKIE) or action == "login":
+            self.failures.failed(addr)  # a credential was tried: a guess counts, a bare visit does not
+        await self.log(request, None, channel, action, {}, "unauthenticated")
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         return HTMLResponse(self.templates.get_template(name).render(**ctx), status_code=status)
@@ -250,7 +291,7 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
         token = (parse_qs(body).get("token") or [""])[0].strip()
         who = admin.auth.check_token(token)
         if who is None:
-            await admin.log(request, None, "dashboard", "login", {}, "unauthenticated")
+            await admin.unauthenticated(request, "dashboard", "login")
             return admin.render("login.html", status=401, error="Jeton invalide.", who=None)
         await admin.log(request, who, "dashboard", "login", {}, "ok")
         resp = RedirectResponse("/admin/", status_code=303)

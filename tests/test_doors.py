@@ -1,0 +1,245 @@
+"""Every way around the scan that was found by trying, closed: each test sends the payload through the
+real HTTP path and proves on the recording fake provider that it never arrived.
+
+These run on SQLite only: what they prove is about extraction and the decision, not the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import httpx
+import pytest
+
+from tests.conftest import gateway_config, start_gateway
+
+NIR = "1 85 05 78 006 084 91"  # valid key
+NIR_DASHED = "1-85-05-78-006-084-91"
+EMAIL_AT = "claire.moreau(at)chu-exemple.fr"
+PHONE_DOTS = "06.12.34.56.78"
+IBAN_DASHES = "FR76-3000-6000-0112-3456-7890-189"
+API_KEY = "sk-proj-Xq7tR2mN9vB4kL8pW3zY6cJ1hF5dG0aS"  # 40 characters after sk-proj-
+PAYLOADS = [NIR_DASHED, EMAIL_AT, PHONE_DOTS, IBAN_DASHES, API_KEY]
+USER = {"role": "user", "content": "Reformule ce paragraphe pour le rendre plus clair."}
+
+
+@pytest.fixture
+def gw_factory(fake, tmp_path, scanner):
+    started = []
+
+    def factory(**extra):
+        gw = start_gateway(gateway_config(fake.url, f"sqlite:///{tmp_path / 'audit.db'}", **extra), scanner=scanner)
+        started.append(gw)
+        return gw
+
+    fake.clear()
+    yield factory
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture
+def gw(gw_factory):
+    return gw_factory()
+
+
+def post(gw, body: dict, path: str = "/chat/completions", **headers) -> httpx.Response:
+    return httpx.post(gw.v1 + path, json=body, headers=headers, timeout=10)
+
+
+def assert_refused(resp: httpx.Response, fake) -> None:
+    assert resp.status_code == 403, resp.text
+    assert resp.headers["x-gardefou-decision"] == "block"
+    assert fake.received == [], "a refused request must never reach the provider"
+
+
+def chat(**extra) -> dict:
+    return {"model": "mistral/mistral-small-latest", "messages": [USER], **extra}
+
+
+# -- 1. numbers are data ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    chat(metadata={"n": 1850578006084.91}),
+    chat(seed=185057800608491),
+    chat(metadata={"n": 185057800608491.0}),
+    chat(tools=[{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"x": {"type": "number", "default": 1850578006084.91}}}}}]),
+    chat(tools=[{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "properties": {"x": {"type": "number", "examples": [1850578006084.91]}}}}}]),
+], ids=["metadata-float", "seed", "float-with-zero", "schema-default", "schema-examples"])
+def test_numbers_are_scanned(gw, fake, body):
+    assert_refused(post(gw, body), fake)
+
+
+def test_ordinary_numbers_still_pass(gw, fake):
+    resp = post(gw, chat(temperature=0.2, top_p=1, max_tokens=500, seed=42, metadata={"ratio": 3.14}))
+    assert resp.status_code == 200
+    assert fake.received[0].body["temperature"] == 0.2 and fake.received[0].body["seed"] == 42
+
+
+# -- 2. routing fields hold only their grammar ------------------------------------------------
+
+ROUTING_KEYS = ["id", "role", "type", "tool_call_id", "call_id", "model", "voice", "status", "cache_control",
+                "previous_response_id", "object", "detail"]
+
+
+@pytest.mark.parametrize("key", ROUTING_KEYS)
+@pytest.mark.parametrize("payload", PAYLOADS, ids=["nir", "email", "phone", "iban", "api-key"])
+def test_routing_keys_do_not_hide_data(gw, fake, key, payload):
+    message = {"role": "user", "content": "Reformule ce paragraphe.", key: payload}
+    if key == "role":
+        message = {"role": payload, "content": "Reformule ce paragraphe."}
+    assert_refused(post(gw, {"model": "mistral/mistral-small-latest", "messages": [message]}), fake)
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=["nir", "email", "phone", "iban", "api-key"])
+def test_routing_values_nested_deep(gw, fake, payload):
+    body = {"model": "mistral/x", "input": [{"type": "function_call_output", "call_id": payload, "output": "ok"}]}
+    assert_refused(post(gw, body, "/responses"), fake)
+    body = {"model": "mistral/x", "input": "Bonjour", "previous_response_id": payload}
+    assert_refused(post(gw, body, "/responses"), fake)
+
+
+def test_data_in_the_upstream_model_is_blocked(gw, fake):
+    assert_refused(post(gw, {"model": f"mistral/{NIR_DASHED}", "messages": [USER]}), fake)
+
+
+def test_real_routing_values_pass(gw, fake):
+    body = {"model": "mistral/mistral-small-latest", "messages": [
+        {"role": "system", "content": "Tu es concis."},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_9f2a8b7c", "type": "function", "function": {"name": "meteo", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_9f2a8b7c", "content": "Il fait beau."},
+        USER,
+    ], "response_format": {"type": "json_object"}, "reasoning_effort": "low", "service_tier": "auto"}
+    resp = post(gw, body)
+    assert resp.status_code == 200, resp.text
+    assert fake.received[0].body["messages"][1]["tool_calls"][0]["id"] == "call_9f2a8b7c"
+
+
+# -- 3. client headers: an allow-list, scanned ---------------------------------------------------
+
+def test_unknown_client_headers_are_not_forwarded(gw, fake):
+    resp = post(gw, chat(), **{"User-Agent": f"patient {NIR}", "OpenAI-Patient": NIR, "X-Note": NIR})
+    assert resp.status_code == 200
+    (got,) = fake.received
+    assert NIR not in json.dumps(got.headers)
+    assert "openai-patient" not in got.headers and "x-note" not in got.headers
+
+
+def test_known_headers_are_forwarded_and_scanned(gw, fake):
+    resp = post(gw, chat(), **{"OpenAI-Organization": "org-chu", "OpenAI-Beta": "assistants=v2"})
+    assert resp.status_code == 200
+    assert fake.received[0].headers["openai-organization"] == "org-chu"
+    assert fake.received[0].headers["openai-beta"] == "assistants=v2"
+    fake.clear()
+    assert_refused(post(gw, chat(), **{"OpenAI-Project": f"proj {NIR}"}), fake)
+    body = {"model": "anthropic/claude", "max_tokens": 10, "messages": [USER]}
+    resp = httpx.post(gw.url + "/v1/messages", json=body, timeout=10,
+                      headers={"anthropic-version": "2023-06-01", "anthropic-beta": f"x-{PHONE_DOTS}"})
+    assert_refused(resp, fake)
+
+
+# -- 4. binary parts: only the payload is uninspectable -------------------------------------------
+
+PNG = "data:image/png;base64," + base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 2).decode()
+
+
+@pytest.mark.parametrize("body", [
+    {"model": "mistral/x", "type": "image", "messages": [{"role": "user", "content": f"NIR {NIR}"}]},
+    chat(messages=[{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": PNG}, "caption": f"patient {NIR}"}]}]),
+    chat(messages=[{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "AAAA", "format": "wav"},
+                                                  "note": f"NIR {NIR}"}]}]),
+    chat(messages=[{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-abc", "filename": f"{NIR}.pdf"}}]}]),
+], ids=["top-level-type", "image-sibling", "audio-sibling", "file-name"])
+def test_text_beside_binary_parts_is_scanned(gw_factory, fake, body):
+    gw = gw_factory(policy={"uninspectable": "allow"})
+    assert_refused(post(gw, body), fake)
+
+
+def test_secret_beside_an_image_is_blocked_on_an_internal_service(gw, fake):
+    body = {"model": "internal/llm", "messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": PNG}}, {"type": "text", "text": f"clé : {API_KEY}"}]}]}
+    assert_refused(post(gw, body), fake)
+    body["messages"][0]["content"][1]["text"] = "Décris cette image."
+    assert post(gw, body).status_code == 200  # the internal tool accepts the image itself
+
+
+@pytest.mark.parametrize("url", [
+    "data:text/plain;base64," + base64.b64encode(f"NIR du patient : {NIR}".encode()).decode(),
+    "data:text/plain," + f"NIR%20du%20patient%20{NIR.replace(' ', '%20')}",
+    "data:application/json;base64," + base64.b64encode(json.dumps({"nir": NIR}).encode()).decode(),
+    "data:image/png;base64," + base64.b64encode(f"NIR du patient : {NIR}".encode()).decode(),
+], ids=["text-base64", "text-percent", "json", "text-disguised-as-png"])
+def test_textual_data_urls_are_decoded(gw_factory, fake, url):
+    gw = gw_factory(policy={"uninspectable": "allow"})
+    body = chat(messages=[{"role": "user", "content": [{"type": "input_file", "file_data": url, "filename": "a.txt"}]}])
+    assert_refused(post(gw, body), fake)
+
+
+def test_binary_blob_under_an_unknown_name_is_uninspectable(gw, fake):
+    blob = base64.b64encode(bytes(range(256)) * 4).decode()
+    body = {"model": "mistral/x", "contents": [{"parts": [{"inlineData": {"mimeType": "image/jpeg", "data": blob}}]}],
+            "messages": [USER]}
+    resp = post(gw, body)
+    assert_refused(resp, fake)
+    assert "non inspectable" in resp.json()["error"]["message"]
+
+
+# -- 5. Anthropic documents: every field ------------------------------------------------------------
+
+def doc(**block) -> dict:
+    return {"model": "anthropic/claude", "max_tokens": 10, "messages": [
+        {"role": "user", "content": [{"type": "document", **block}, {"type": "text", "text": "Résume."}]}]}
+
+
+@pytest.mark.parametrize("body", [
+    doc(source={"type": "text", "media_type": "text/plain", "data": f"NIR {NIR}"}),
+    doc(source={"type": "content", "content": [{"type": "text", "text": f"NIR {NIR}"}]}),
+    doc(source={"type": "text", "media_type": f"text/plain; patient={NIR}", "data": "Compte rendu."}),
+    doc(source={"type": "text", "media_type": "text/plain", "data": "Compte rendu.", "extra": NIR}),
+    doc(source={"type": "base64", "media_type": "text/plain",
+                "data": base64.b64encode(f"NIR {NIR}".encode()).decode()}),
+    doc(source={"type": "text", "media_type": "text/plain", "data": "Compte rendu."}, title=f"Dossier {NIR}"),
+    doc(source={"type": "text", "media_type": "text/plain", "data": "Compte rendu."}, context=f"NIR {NIR}"),
+], ids=["data", "content", "media-type", "other-field", "base64-text", "title", "context"])
+def test_anthropic_document_fields_are_scanned(gw, fake, body):
+    resp = httpx.post(gw.url + "/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"}, timeout=10)
+    assert_refused(resp, fake)
+
+
+# -- 6. separators and splits ---------------------------------------------------------------------
+
+SEPARATORS = [",", "|", "+", ":", "*", "~", "'", "\\", "·", "•", "\u2028", "\u2029", "\u0085", "\x0b", "\x0c",
+              "\x00", "\x1c", "\x1d", "\x1e", "\x1f"]
+
+
+@pytest.mark.parametrize("sep", SEPARATORS, ids=[f"U+{ord(s):04X}" for s in SEPARATORS])
+def test_nir_with_any_separator(gw, fake, sep):
+    text = "Numéro du patient : " + sep.join(NIR.split())
+    assert_refused(post(gw, chat(messages=[{"role": "user", "content": text}])), fake)
+
+
+@pytest.mark.parametrize("middle", [[], [{"role": "user", "content": "."}], [{"role": "assistant", "content": "."}]],
+                         ids=["two-messages", "dot-message", "dot-answer"])
+def test_nir_split_over_messages(gw, fake, middle):
+    first, second = "1 85 05 78   ", "  006 084 91"
+    messages = [{"role": "user", "content": first}, *middle, {"role": "user", "content": second}]
+    assert_refused(post(gw, chat(messages=messages)), fake)
+
+
+def test_table_of_numbers_is_not_a_nir(gw, fake):
+    text = "Effectifs par service : 12, 34, 56, 78, 90, 11, 23, 45, 67, 89, 10, 20, 30, 40 | 1 | 85 | 2"
+    assert post(gw, chat(messages=[{"role": "user", "content": text}])).status_code == 200
+
+
+# -- 7. token arrays ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("prompt", [[1, 2, 3.0], [[1, 2], [3.5]]], ids=["flat", "nested"])
+def test_token_arrays_with_floats_are_token_input(gw, fake, prompt):
+    resp = post(gw, {"model": "mistral/x", "prompt": prompt}, "/completions")
+    assert_refused(resp, fake)
+    assert "non inspectable" in resp.json()["error"]["message"]
