@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from policies.catalogue import Catalogue, merge_services
 from policies.decision import Policy
+from policies.vocabulary import AuditCategory
 
 
 class ConfigError(Exception):
@@ -81,7 +82,7 @@ class ServiceEntry(_Strict):
     hosting: Literal["eu", "non-eu", "internal"] | None = None
     trains_on_inputs: bool | None = None
     nominative_account: bool | None = None
-    accepts: list[Literal["personal", "health", "confidential", "secret", "uninspectable"]] | None = None
+    accepts: list[AuditCategory] | None = None
     status: Literal["allowed", "denied"] | None = None
     models: list[str] | None = None
 
