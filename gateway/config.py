@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from detectors.scanner import DetectorOptions
 from policies.catalogue import Catalogue, merge_services
 from policies.decision import Policy
 from policies.vocabulary import AuditCategory
@@ -97,7 +100,7 @@ class Config(_Strict):
     auth: AuthConfig = AuthConfig()
     admins: list[AdminUser] = []
     limits: Limits = Limits()
-    detectors: dict[str, Any] = {}
+    detectors: DetectorOptions = DetectorOptions()
 
     @field_validator("aliases")
     @classmethod
@@ -143,6 +146,41 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class whose field ``loc[-1]`` would be, following ``loc`` from ``Config``."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        if field is None:
+            return None
+        model = next((t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return model
+
+
+def _types_in(annotation) -> list:
+    out, todo = [], [annotation]
+    while todo:
+        t = todo.pop()
+        out.append(t)
+        todo.extend(typing.get_args(t))
+    return out
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        model = _model_at(tuple(err["loc"]))
+        if model is not None:
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1, cutoff=0.7)
+            msg = f"unknown key, did you mean {close[0]!r}?" if close else \
+                f"unknown key (known: {', '.join(model.model_fields)})"
+    elif err["type"] == "bool_type":
+        msg += " (true or false, without quotes)"
+    return msg
+
+
 def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         data = yaml.safe_load(text)
@@ -163,8 +201,8 @@ def parse_config(text: str, source: str = "<config>") -> Config:
             loc = tuple(p for p in err["loc"])
             key = ".".join(str(p) for p in loc) or "(root)"
             line = _line_of(tree, loc)
-            lines.append(f"{source}: line {line}: {key}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from None
+            lines.append((line or 0, f"{source}: line {line}: {key}: {_message(err)}"))
+        raise ConfigError("\n".join(msg for _, msg in sorted(lines, key=lambda x: x[0]))) from None
     try:
         cfg.catalogue()
     except ValidationError as exc:

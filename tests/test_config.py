@@ -17,3 +17,72 @@ def test_one_categories_vocabulary():
     assert detectors.CATEGORIES == decision.SENSITIVE == vocabulary.CATEGORIES
     assert query.CATEGORIES == vocabulary.AUDIT_CATEGORIES
     assert set(decision.CATEGORY_LABELS_FR) == set(vocabulary.AUDIT_CATEGORIES)
+
+
+def config_error(text: str) -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "c.yaml")
+    return str(exc.value)
+
+
+# -- detectors: -----------------------------------------------------------------------------------
+
+def test_detectors_typo_is_refused_with_its_line_and_a_suggestion():
+    msg = config_error("detectors:\n  spacy: false\n  health_treshold: 3\n  sirne: off\n")
+    assert "c.yaml: line 3: detectors.health_treshold: unknown key, did you mean 'health_threshold'?" in msg
+    assert "c.yaml: line 4: detectors.sirne: unknown key, did you mean 'siren'?" in msg
+
+
+@pytest.mark.parametrize("value", ['"false"', "'no'", "0", '"true"'])
+def test_detectors_booleans_are_strict(value):
+    msg = config_error(f"listen: {{port: 8080}}\ndetectors:\n  spacy: {value}\n")
+    assert "c.yaml: line 3: detectors.spacy: Input should be a valid boolean" in msg
+
+
+def test_detectors_plain_booleans_and_yaml_off():
+    cfg = parse_config("detectors:\n  spacy: false\n  decode: no\n  siren: off\n")
+    assert cfg.detectors.spacy is False and cfg.detectors.decode is False
+    assert cfg.detectors.siren == "off"  # YAML reads an unquoted `off` as false: that is what it means
+
+
+@pytest.mark.parametrize("regex", ["(\\\\d{9}", "a)(b", "[0-9", "(?i)\\\\d+"])
+def test_detectors_invalid_patient_id_regex_is_refused(regex):
+    msg = config_error(f'detectors:\n  patient_ids:\n    - {{type: FR_IPP, regex: "{regex}", context: [ipp]}}\n')
+    assert "c.yaml: line 3: detectors.patient_ids.0.regex: invalid regular expression" in msg
+
+
+def test_detectors_patient_id_needs_a_context_word():
+    # With no context word the pattern would silently never match.
+    msg = config_error('detectors:\n  patient_ids:\n    - {type: FR_IPP, regex: "\\\\d{9}"}\n')
+    assert "line 3: detectors.patient_ids.0.context: Field required" in msg
+    msg = config_error('detectors:\n  patient_ids:\n    - {type: FR_IPP, regex: "\\\\d{9}", context: []}\n')
+    assert "line 3: detectors.patient_ids.0.context" in msg
+
+
+def test_detectors_dictionary_category_must_be_a_known_category():
+    msg = config_error("detectors:\n  dictionary:\n    - Projet Hermès\n    - {term: Atlas, category: confidentiel}\n")
+    assert "c.yaml: line 4: detectors.dictionary.1.category: Input should be 'personal', 'health', 'confidential' or 'secret'" in msg
+    cfg = parse_config("detectors:\n  dictionary:\n    - Projet Hermès\n    - {term: Atlas, category: secret, type: CODE}\n")
+    assert [(t.term, t.type, t.category) for t in cfg.detectors.dictionary] == [
+        ("Projet Hermès", "CONFIDENTIAL", "confidential"), ("Atlas", "CODE", "secret")]
+
+
+def test_detectors_other_values_are_checked():
+    msg = config_error("detectors:\n  siren: sometimes\n  health_threshold: high\n  disabled: [adress]\n"
+                       "  max_spacy_chars: 0\n  dictionary: ['  ']\n")
+    for key in ("line 2: detectors.siren", "line 3: detectors.health_threshold", "line 4: detectors.disabled.0",
+                "line 5: detectors.max_spacy_chars", "line 6: detectors.dictionary.0.term"):
+        assert key in msg
+
+
+def test_a_configuration_disabling_every_detector_is_refused():
+    from detectors.scanner import RECOGNIZER_NAMES
+
+    everything = ", ".join(RECOGNIZER_NAMES)
+    msg = config_error(f"detectors:\n  spacy: false\n  disabled: [{everything}]\n")
+    assert "c.yaml: line 3: detectors.disabled: every detector is disabled" in msg
+    # siren off and no dictionary: those two need not be listed
+    rest = ", ".join(n for n in RECOGNIZER_NAMES if n not in ("siren", "dictionary"))
+    assert "every detector is disabled" in config_error(f"detectors:\n  siren: 'off'\n  disabled: [{rest}]\n")
+    # one detector left is a (poor) choice the operator may make
+    parse_config(f"detectors:\n  disabled: [{', '.join(n for n in RECOGNIZER_NAMES if n != 'nir')}]\n")
