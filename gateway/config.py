@@ -9,16 +9,36 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from detectors.scanner import DetectorOptions
-from policies.catalogue import Catalogue, merge_services
+from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
 from policies.vocabulary import AuditCategory
 
 
 class ConfigError(Exception):
     """A configuration that must not start a gateway. The message names the key and the line."""
+
+
+class ConfigProblems(ConfigError):
+    """Checks across sections (or against the environment) that failed, each at a key's location;
+    ``parse_config`` turns them into messages with line numbers."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        self.problems = problems
+        super().__init__("\n".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+
+_STORE_URLS = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def addresses_collide(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
+    """Two listeners that could not both bind (port 0 means any free port)."""
+    if not port_a or port_a != port_b:
+        return False
+    return host_a == host_b or host_a in _WILDCARD_HOSTS or host_b in _WILDCARD_HOSTS
 
 
 class _Strict(BaseModel):
@@ -40,6 +60,29 @@ class AuditConfig(_Strict):
     retention_days: int = Field(365, ge=1)
     #: Name of the environment variable holding the HMAC key for value fingerprints (off when unset).
     fingerprint_key_env: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_store(cls, v: str) -> str:
+        # The URL may hold a password: messages never repeat it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; write {_STORE_URLS}") from None
+        backend = url.get_backend_name()
+        if backend in ("postgres", "pg", "pgsql"):
+            raise ValueError(f"'{url.drivername}://' is not a SQLAlchemy URL scheme; write postgresql+psycopg://USER@HOST/DB")
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported audit store '{url.drivername}'; write {_STORE_URLS}")
+        try:
+            url.get_dialect().import_dbapi()
+        except (NoSuchModuleError, ImportError):
+            hint = "sqlite:///FILE" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB"
+            raise ValueError(f"database driver '{url.drivername}' is not available; write {hint}") from None
+        return v
 
 
 class PolicyConfig(_Strict):
@@ -110,14 +153,52 @@ class Config(_Strict):
                 raise ValueError(f"alias {alias!r} must point to 'SERVICE_ID/MODEL', got {target!r}")
         return v
 
-    def catalogue(self) -> Catalogue:
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        problems = self._problems()
+        if problems:
+            raise ConfigProblems(problems)
+        return self
+
+    def _problems(self) -> list[tuple[tuple, str]]:
+        """What the sections must agree on; each problem at the location of the key to fix."""
+        out: list[tuple[tuple, str]] = []
+        builtin = {s["id"] for s in BUILTIN_SERVICES}
+        merged = merge_service_data(self._service_overrides())
+        first = {}
+        for i, s in enumerate(self.services):
+            first.setdefault(s.id, i)
+        for sid, i in first.items():
+            try:
+                Service(**merged[sid])
+            except ValidationError as exc:
+                for err in exc.errors():
+                    field = ".".join(map(str, err["loc"]))
+                    if err["type"] == "missing" and sid not in builtin:
+                        msg = f"service {sid!r} is not in the built-in catalogue: {field!r} is required"
+                    else:
+                        msg = f"service {sid!r}: {err['msg']}"
+                    out.append((("services", i, *err["loc"]), msg))
+        for alias, target in self.aliases.items():
+            sid = target.split("/", 1)[0]
+            if sid not in merged:
+                out.append((("aliases", alias), f"alias {alias!r} points to unknown service {sid!r} "
+                                                f"(known: {', '.join(sorted(merged))})"))
+        if addresses_collide(self.admin.host, self.admin.port, self.listen.host, self.listen.port):
+            out.append((("admin", "port"), f"the admin listener needs its own port, not listen.port "
+                                           f"({self.listen.port}) on the same host"))
+        return out
+
+    def _service_overrides(self) -> list[dict]:
         overrides = [s.model_dump(exclude_none=True) for s in self.services]
         for entry in overrides:
             for key in ("hosts", "accepts", "models"):
                 if key in entry:
                     entry[key] = tuple(entry[key])
-        services = merge_services(overrides)
-        return Catalogue(services, self.aliases)
+        return overrides
+
+    def catalogue(self) -> Catalogue:
+        return Catalogue(merge_services(self._service_overrides()), self.aliases)
 
 
 def hash_key(key: str) -> str:
@@ -196,19 +277,21 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"])
-            key = ".".join(str(p) for p in loc) or "(root)"
-            line = _line_of(tree, loc)
-            lines.append((line or 0, f"{source}: line {line}: {key}: {_message(err)}"))
-        raise ConfigError("\n".join(msg for _, msg in sorted(lines, key=lambda x: x[0]))) from None
-    try:
-        cfg.catalogue()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{source}: services: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ConfigError(_report(source, tree, [(tuple(e["loc"]), _message(e)) for e in exc.errors()])) from None
+    except ConfigProblems as exc:
+        raise ConfigError(_report(source, tree, exc.problems)) from None
     return cfg
+
+
+def _report(source: str, tree: yaml.Node | None, problems: list[tuple[tuple, str]]) -> str:
+    """One line per problem, ``SOURCE: line N: KEY: MESSAGE``, in the order of the file."""
+    lines = []
+    for loc, msg in problems:
+        key = ".".join(str(p) for p in loc) or "(root)"
+        line = _line_of(tree, loc)
+        where = f" line {line}:" if line is not None else ""
+        lines.append((line or 0, f"{source}:{where} {key}: {msg}"))
+    return "\n".join(msg for _, msg in sorted(lines, key=lambda x: x[0]))
 
 
 def load_config(path: str | Path | None) -> Config:

@@ -86,3 +86,50 @@ def test_a_configuration_disabling_every_detector_is_refused():
     assert "every detector is disabled" in config_error(f"detectors:\n  siren: 'off'\n  disabled: [{rest}]\n")
     # one detector left is a (poor) choice the operator may make
     parse_config(f"detectors:\n  disabled: [{', '.join(n for n in RECOGNIZER_NAMES if n != 'nir')}]\n")
+
+
+# -- checks across sections ------------------------------------------------------------------------
+
+def test_alias_to_an_unknown_service_is_refused():
+    msg = config_error("aliases:\n  rapide: mistral/mistral-small-latest\n  perdu: mistrall/small\n")
+    assert "c.yaml: line 3: aliases.perdu: alias 'perdu' points to unknown service 'mistrall'" in msg
+    # a service added by the configuration is known
+    parse_config("services:\n  - {id: llm-interne, name: LLM, api: openai}\naliases:\n  interne: llm-interne/qwen\n")
+
+
+def test_service_missing_its_name_says_which_service_and_line():
+    msg = config_error("services:\n  - id: mistral\n    hosting: eu\n  - id: llm-interne\n    api: openai\n")
+    assert msg == ("c.yaml: line 4: services.1.name: service 'llm-interne' is not in the built-in catalogue: "
+                   "'name' is required")
+    # a built-in service keeps its built-in name
+    assert parse_config("services:\n  - id: mistral\n").catalogue().get("mistral").name.startswith("Le Chat")
+
+
+def test_invalid_service_id_says_which_line():
+    msg = config_error("services:\n  - id: mistral\n  - {id: Mon_LLM, name: x}\n")
+    assert "c.yaml: line 3: services.1.id: service 'Mon_LLM': String should match pattern" in msg
+
+
+@pytest.mark.parametrize("url, hint", [
+    ("postgres://app:S3cret@db/gardefou", "postgresql+psycopg://"),
+    ("mysql://app@db/gardefou", "unsupported audit store 'mysql'"),
+    ("postgresql+psycopg2://app:S3cret@db/gardefou", "driver 'postgresql+psycopg2' is not available"),
+    ("not a url", "not a database URL"),
+])
+def test_audit_url_must_be_a_store_the_gateway_can_open(url, hint):
+    msg = config_error(f"listen: {{port: 8080}}\naudit:\n  url: {url}\n")
+    assert "c.yaml: line 3: audit.url:" in msg and hint in msg
+    assert "S3cret" not in msg
+
+
+def test_audit_url_accepted_forms():
+    for url in ("sqlite:///./gardefou-audit.db", "postgresql+psycopg://app@db:5432/gardefou", "postgresql://app@db/g"):
+        assert parse_config(f"audit:\n  url: '{url}'\n").audit.url == url
+
+
+def test_admin_port_must_differ_from_the_gateway_port_on_the_same_host():
+    msg = config_error("listen: {host: 127.0.0.1, port: 8080}\nadmin:\n  host: 127.0.0.1\n  port: 8080\n")
+    assert "c.yaml: line 4: admin.port: the admin listener needs its own port" in msg
+    assert "admin.port" in config_error("listen: {host: 0.0.0.0, port: 9000}\nadmin: {host: 127.0.0.1, port: 9000}\n")
+    parse_config("listen: {host: 127.0.0.1, port: 8080}\nadmin: {host: 10.0.0.1, port: 8080}\n")
+    parse_config("listen: {port: 0}\nadmin: {port: 0}\n")  # any free port
