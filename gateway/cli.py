@@ -6,6 +6,7 @@ import argparse
 import gc
 import asyncio
 import logging
+import os
 import sys
 
 from gateway.config import ConfigError, addresses_collide, load_config
@@ -16,7 +17,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from gateway.server import create_app
 
-    config = load_config(args.config)
+    # Everything the configuration can get wrong is refused here, before any database is created.
+    config = load_config(args.config, environ=os.environ)
     host = args.host or config.listen.host
     port = args.port if args.port is not None else config.listen.port
     if config.admins and addresses_collide(config.admin.host, config.admin.port, host, port):  # --host / --port
@@ -56,7 +58,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.file)
+    config = load_config(args.file, environ=os.environ)  # the checks `serve` makes, nothing started
     cat = config.catalogue()
     print(f"{args.file}: OK ({len(cat.services)} services, audit store {config.audit.url.split(':', 1)[0]})")
     return 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import importlib.util
 import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -262,7 +264,39 @@ def _message(err: dict) -> str:
     return msg
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
+def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[tuple, str]]:
+    """What ``serve`` needs from the machine it runs on, checked before anything is created (audit
+    database included): the variables and files the configuration names, the spaCy model."""
+    out: list[tuple[tuple, str]] = []
+    var = cfg.audit.fingerprint_key_env
+    if var and not environ.get(var):
+        out.append((("audit", "fingerprint_key_env"), f"names the environment variable {var}, which is not set"))
+    det = cfg.detectors
+    if det.dictionary_file:
+        try:
+            Path(det.dictionary_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            out.append((("detectors", "dictionary_file"), f"cannot read {det.dictionary_file}: {exc.strerror}"))
+        except UnicodeDecodeError:
+            out.append((("detectors", "dictionary_file"), f"{det.dictionary_file} is not UTF-8 text"))
+    if det.spacy and not _spacy_model_installed(det.spacy_model):
+        out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
+                                                  "(install its package, or set detectors.spacy: false)"))
+    return out
+
+
+def _spacy_model_installed(name: str) -> bool:
+    if Path(name).is_dir():  # spacy.load also takes a directory
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def parse_config(text: str, source: str = "<config>", *, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a configuration text. With ``environ`` (``serve`` and ``check-config`` pass
+    ``os.environ``), also check what it needs from this machine (``environment_problems``)."""
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
@@ -280,6 +314,9 @@ def parse_config(text: str, source: str = "<config>") -> Config:
         raise ConfigError(_report(source, tree, [(tuple(e["loc"]), _message(e)) for e in exc.errors()])) from None
     except ConfigProblems as exc:
         raise ConfigError(_report(source, tree, exc.problems)) from None
+    problems = environment_problems(cfg, environ) if environ is not None else []
+    if problems:
+        raise ConfigError(_report(source, tree, problems))
     return cfg
 
 
@@ -294,13 +331,18 @@ def _report(source: str, tree: yaml.Node | None, problems: list[tuple[tuple, str
     return "\n".join(msg for _, msg in sorted(lines, key=lambda x: x[0]))
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Load a configuration file, or the embedded defaults when ``path`` is None."""
+def load_config(path: str | Path | None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load a configuration file, or the embedded defaults when ``path`` is None; ``environ`` as
+    for ``parse_config``."""
     if path is None:
-        return Config()
+        cfg = Config()
+        problems = environment_problems(cfg, environ) if environ is not None else []
+        if problems:
+            raise ConfigError(_report("(embedded configuration)", None, problems))
+        return cfg
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    return parse_config(text, str(p))
+    return parse_config(text, str(p), environ=environ)

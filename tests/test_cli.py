@@ -165,3 +165,15 @@ def test_serve_refuses_a_port_override_taken_by_the_admin_listener(tmp_path):
     r = gardefou("serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", "18081", timeout=60)
     assert r.returncode == 2 and "admin.port (18081) must differ from the gateway's port (18081)" in r.stderr
     assert not db.exists()
+
+
+def test_unset_fingerprint_key_variable_is_refused_before_the_audit_store_is_created(tmp_path):
+    db = tmp_path / "a.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"audit:\n  url: sqlite:///{db}\n  fingerprint_key_env: GARDEFOU_TEST_UNSET_FP_KEY\n")
+    expected = "line 3: audit.fingerprint_key_env: names the environment variable GARDEFOU_TEST_UNSET_FP_KEY"
+    r = gardefou("check-config", str(cfg))
+    assert r.returncode == 2 and expected in r.stderr
+    r = gardefou("serve", "--config", str(cfg), "--port", "0", timeout=60)
+    assert r.returncode == 2 and expected in r.stderr
+    assert not db.exists()

@@ -133,3 +133,44 @@ def test_admin_port_must_differ_from_the_gateway_port_on_the_same_host():
     assert "admin.port" in config_error("listen: {host: 0.0.0.0, port: 9000}\nadmin: {host: 127.0.0.1, port: 9000}\n")
     parse_config("listen: {host: 127.0.0.1, port: 8080}\nadmin: {host: 10.0.0.1, port: 8080}\n")
     parse_config("listen: {port: 0}\nadmin: {port: 0}\n")  # any free port
+
+
+# -- what serve needs from the machine (checked with environ: serve and check-config) -------------
+
+def test_fingerprint_key_variable_must_be_set():
+    text = "listen: {port: 8080}\naudit:\n  url: sqlite:///x.db\n  fingerprint_key_env: GF_FP_KEY\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "c.yaml", environ={})
+    assert str(exc.value) == ("c.yaml: line 4: audit.fingerprint_key_env: names the environment variable GF_FP_KEY, "
+                              "which is not set")
+    with pytest.raises(ConfigError):
+        parse_config(text, "c.yaml", environ={"GF_FP_KEY": ""})
+    parse_config(text, environ={"GF_FP_KEY": "k" * 32})
+    parse_config(text)  # without environ (audit and admin commands): not checked
+
+
+def test_dictionary_file_must_be_readable_utf8(tmp_path):
+    terms = tmp_path / "termes.txt"
+    text = f"detectors:\n  spacy: false\n  dictionary_file: {terms}\n"
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "c.yaml", environ={})
+    assert f"c.yaml: line 3: detectors.dictionary_file: cannot read {terms}" in str(exc.value)
+    terms.write_bytes("Projet Herm\xe8s\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        parse_config(text, "c.yaml", environ={})
+    terms.write_text("# termes internes\nProjet Hermès\n", encoding="utf-8")
+    assert parse_config(text, environ={}).detectors.dictionary_file == str(terms)
+
+
+def test_spacy_model_must_be_installed():
+    text = "detectors:\n  spacy_model: fr_core_news_xx\n"
+    with pytest.raises(ConfigError, match="line 2: detectors.spacy_model: spaCy model 'fr_core_news_xx' is not installed"):
+        parse_config(text, "c.yaml", environ={})
+    parse_config("detectors:\n  spacy: false\n  spacy_model: fr_core_news_xx\n", environ={})
+    parse_config("detectors: {}\n", environ={})  # the default model is a dependency
+
+
+def test_embedded_defaults_pass_the_environment_checks():
+    from gateway.config import load_config
+
+    assert load_config(None, environ={}).audit.fingerprint_key_env is None
