@@ -174,3 +174,20 @@ def test_embedded_defaults_pass_the_environment_checks():
     from gateway.config import load_config
 
     assert load_config(None, environ={}).audit.fingerprint_key_env is None
+
+
+def test_docs_list_every_detectors_key_and_their_example_validates():
+    import re
+    from pathlib import Path
+
+    from detectors.scanner import RECOGNIZER_NAMES, DetectorOptions
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "detectors.md").read_text(encoding="utf-8")
+    section = doc.split("## Configuration (`detectors:`)", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(\w+)`(?: / `(\w+)`)?", section, re.M))
+    keys = {k for pair in documented for k in pair if k}
+    assert keys == set(DetectorOptions.model_fields)
+    assert all(f"`{name}`" in section for name in RECOGNIZER_NAMES)
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    cfg = parse_config(example, "docs/detectors.md")  # no environ: its dictionary_file is an example path
+    assert cfg.detectors.dictionary[-1].category == "confidential"
