@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 
 from gateway.config import ConfigError, parse_config
-from policies import vocabulary
 
 
 def test_one_categories_vocabulary():
     import detectors
     from gateway.audit import query
-    from policies import decision
+    from policies import decision, vocabulary
 
     assert detectors.CATEGORIES == decision.SENSITIVE == vocabulary.CATEGORIES
     assert query.CATEGORIES == vocabulary.AUDIT_CATEGORIES
