@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-#: Sensitive categories, in the order used in messages.
-CATEGORIES: tuple[str, ...] = ("personal", "health", "confidential", "secret")
+from policies.vocabulary import CATEGORIES  # sensitive categories, in the order used in messages
+
+__all__ = ["CATEGORIES", "Finding", "Recognizer", "ScanResult", "mask"]
 
 
 @dataclass(frozen=True, slots=True)

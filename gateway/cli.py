@@ -6,9 +6,10 @@ import argparse
 import gc
 import asyncio
 import logging
+import os
 import sys
 
-from gateway.config import ConfigError, load_config
+from gateway.config import ConfigError, addresses_collide, load_config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -16,9 +17,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from gateway.server import create_app
 
-    config = load_config(args.config)
+    # Everything the configuration can get wrong is refused here, before any database is created.
+    config = load_config(args.config, environ=os.environ)
     host = args.host or config.listen.host
     port = args.port if args.port is not None else config.listen.port
+    if config.admins and addresses_collide(config.admin.host, config.admin.port, host, port):  # --host / --port
+        print(f"gardefou: cannot start: admin.port ({config.admin.port}) must differ from the gateway's port ({port})",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         gateway_app = create_app(config)
@@ -27,9 +33,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins:
             from gateway.admin import create_admin_app
-
-            if config.admin.port and config.admin.port == port and config.admin.host == host:
-                raise RuntimeError(f"admin.port ({config.admin.port}) must differ from the gateway's port")
 
             admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
             listeners.append((admin_app, config.admin.host, config.admin.port))
@@ -61,7 +64,7 @@ def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], **kwar
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
-    config = load_config(args.file)
+    config = load_config(args.file, environ=os.environ)  # the checks `serve` makes, nothing started
     cat = config.catalogue()
     print(f"{args.file}: OK ({len(cat.services)} services, audit store {config.audit.url.split(':', 1)[0]})")
     return 0

@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import importlib.util
+import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from policies.catalogue import Catalogue, merge_services
+from detectors.scanner import DetectorOptions
+from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
+from policies.vocabulary import AuditCategory
 
 
 class ConfigError(Exception):
     """A configuration that must not start a gateway. The message names the key and the line."""
+
+
+class ConfigProblems(ConfigError):
+    """Checks across sections (or against the environment) that failed, each at a key's location;
+    ``parse_config`` turns them into messages with line numbers."""
+
+    def __init__(self, problems: list[tuple[tuple, str]]):
+        self.problems = problems
+        super().__init__("\n".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+
+_STORE_URLS = "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB"
+_WILDCARD_HOSTS = ("", "0.0.0.0", "::", "[::]")
+
+
+def addresses_collide(host_a: str, port_a: int, host_b: str, port_b: int) -> bool:
+    """Two listeners that could not both bind (port 0 means any free port)."""
+    if not port_a or port_a != port_b:
+        return False
+    return host_a == host_b or host_a in _WILDCARD_HOSTS or host_b in _WILDCARD_HOSTS
 
 
 class _Strict(BaseModel):
@@ -39,6 +65,29 @@ class AuditConfig(_Strict):
     retention_days: int = Field(365, ge=1)
     #: Name of the environment variable holding the HMAC key for value fingerprints (off when unset).
     fingerprint_key_env: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_store(cls, v: str) -> str:
+        # The URL may hold a password: messages never repeat it.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(v)
+        except ArgumentError:
+            raise ValueError(f"not a database URL; write {_STORE_URLS}") from None
+        backend = url.get_backend_name()
+        if backend in ("postgres", "pg", "pgsql"):
+            raise ValueError(f"'{url.drivername}://' is not a SQLAlchemy URL scheme; write postgresql+psycopg://USER@HOST/DB")
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported audit store '{url.drivername}'; write {_STORE_URLS}")
+        try:
+            url.get_dialect().import_dbapi()
+        except (NoSuchModuleError, ImportError):
+            hint = "sqlite:///FILE" if backend == "sqlite" else "postgresql+psycopg://USER@HOST/DB"
+            raise ValueError(f"database driver '{url.drivername}' is not available; write {hint}") from None
+        return v
 
 
 class PolicyConfig(_Strict):
@@ -84,7 +133,7 @@ class ServiceEntry(_Strict):
     hosting: Literal["eu", "non-eu", "internal"] | None = None
     trains_on_inputs: bool | None = None
     nominative_account: bool | None = None
-    accepts: list[Literal["personal", "health", "confidential", "secret", "uninspectable"]] | None = None
+    accepts: list[AuditCategory] | None = None
     status: Literal["allowed", "denied"] | None = None
     models: list[str] | None = None
 
@@ -99,7 +148,7 @@ class Config(_Strict):
     auth: AuthConfig = AuthConfig()
     admins: list[AdminUser] = []
     limits: Limits = Limits()
-    detectors: dict[str, Any] = {}
+    detectors: DetectorOptions = DetectorOptions()
 
     @field_validator("aliases")
     @classmethod
@@ -109,14 +158,52 @@ class Config(_Strict):
                 raise ValueError(f"alias {alias!r} must point to 'SERVICE_ID/MODEL', got {target!r}")
         return v
 
-    def catalogue(self) -> Catalogue:
+    @model_validator(mode="after")
+    def _consistent(self) -> Config:
+        problems = self._problems()
+        if problems:
+            raise ConfigProblems(problems)
+        return self
+
+    def _problems(self) -> list[tuple[tuple, str]]:
+        """What the sections must agree on; each problem at the location of the key to fix."""
+        out: list[tuple[tuple, str]] = []
+        builtin = {s["id"] for s in BUILTIN_SERVICES}
+        merged = merge_service_data(self._service_overrides())
+        first = {}
+        for i, s in enumerate(self.services):
+            first.setdefault(s.id, i)
+        for sid, i in first.items():
+            try:
+                Service(**merged[sid])
+            except ValidationError as exc:
+                for err in exc.errors():
+                    field = ".".join(map(str, err["loc"]))
+                    if err["type"] == "missing" and sid not in builtin:
+                        msg = f"service {sid!r} is not in the built-in catalogue: {field!r} is required"
+                    else:
+                        msg = f"service {sid!r}: {err['msg']}"
+                    out.append((("services", i, *err["loc"]), msg))
+        for alias, target in self.aliases.items():
+            sid = target.split("/", 1)[0]
+            if sid not in merged:
+                out.append((("aliases", alias), f"alias {alias!r} points to unknown service {sid!r} "
+                                                f"(known: {', '.join(sorted(merged))})"))
+        if addresses_collide(self.admin.host, self.admin.port, self.listen.host, self.listen.port):
+            out.append((("admin", "port"), f"the admin listener needs its own port, not listen.port "
+                                           f"({self.listen.port}) on the same host"))
+        return out
+
+    def _service_overrides(self) -> list[dict]:
         overrides = [s.model_dump(exclude_none=True) for s in self.services]
         for entry in overrides:
             for key in ("hosts", "accepts", "models"):
                 if key in entry:
                     entry[key] = tuple(entry[key])
-        services = merge_services(overrides)
-        return Catalogue(services, self.aliases)
+        return overrides
+
+    def catalogue(self) -> Catalogue:
+        return Catalogue(merge_services(self._service_overrides()), self.aliases)
 
 
 def hash_key(key: str) -> str:
@@ -145,7 +232,74 @@ def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
     return line
 
 
-def parse_config(text: str, source: str = "<config>") -> Config:
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The model class whose field ``loc[-1]`` would be, following ``loc`` from ``Config``."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        if field is None:
+            return None
+        model = next((t for t in _types_in(field.annotation) if isinstance(t, type) and issubclass(t, BaseModel)), None)
+    return model
+
+
+def _types_in(annotation) -> list:
+    out, todo = [], [annotation]
+    while todo:
+        t = todo.pop()
+        out.append(t)
+        todo.extend(typing.get_args(t))
+    return out
+
+
+def _message(err: dict) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        model = _model_at(tuple(err["loc"]))
+        if model is not None:
+            close = difflib.get_close_matches(str(err["loc"][-1]), list(model.model_fields), n=1, cutoff=0.7)
+            msg = f"unknown key, did you mean {close[0]!r}?" if close else \
+                f"unknown key (known: {', '.join(model.model_fields)})"
+    elif err["type"] == "bool_type":
+        msg += " (true or false, without quotes)"
+    return msg
+
+
+def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[tuple, str]]:
+    """What ``serve`` needs from the machine it runs on, checked before anything is created (audit
+    database included): the variables and files the configuration names, the spaCy model."""
+    out: list[tuple[tuple, str]] = []
+    var = cfg.audit.fingerprint_key_env
+    if var and not environ.get(var):
+        out.append((("audit", "fingerprint_key_env"), f"names the environment variable {var}, which is not set"))
+    det = cfg.detectors
+    if det.dictionary_file:
+        try:
+            Path(det.dictionary_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            out.append((("detectors", "dictionary_file"), f"cannot read {det.dictionary_file}: {exc.strerror}"))
+        except UnicodeDecodeError:
+            out.append((("detectors", "dictionary_file"), f"{det.dictionary_file} is not UTF-8 text"))
+    if det.spacy and not _spacy_model_installed(det.spacy_model):
+        out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
+                                                  "(install its package, or set detectors.spacy: false)"))
+    return out
+
+
+def _spacy_model_installed(name: str) -> bool:
+    if Path(name).is_dir():  # spacy.load also takes a directory
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def parse_config(text: str, source: str = "<config>", *, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a configuration text. With ``environ`` (``serve`` and ``check-config`` pass
+    ``os.environ``), also check what it needs from this machine (``environment_problems``)."""
     try:
         data = yaml.safe_load(text)
         tree = yaml.compose(text)
@@ -160,28 +314,38 @@ def parse_config(text: str, source: str = "<config>") -> Config:
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = tuple(p for p in err["loc"])
-            key = ".".join(str(p) for p in loc) or "(root)"
-            line = _line_of(tree, loc)
-            lines.append(f"{source}: line {line}: {key}: {err['msg']}")
-        raise ConfigError("\n".join(lines)) from None
-    try:
-        cfg.catalogue()
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise ConfigError(f"{source}: services: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise ConfigError(_report(source, tree, [(tuple(e["loc"]), _message(e)) for e in exc.errors()])) from None
+    except ConfigProblems as exc:
+        raise ConfigError(_report(source, tree, exc.problems)) from None
+    problems = environment_problems(cfg, environ) if environ is not None else []
+    if problems:
+        raise ConfigError(_report(source, tree, problems))
     return cfg
 
 
-def load_config(path: str | Path | None) -> Config:
-    """Load a configuration file, or the embedded defaults when ``path`` is None."""
+def _report(source: str, tree: yaml.Node | None, problems: list[tuple[tuple, str]]) -> str:
+    """One line per problem, ``SOURCE: line N: KEY: MESSAGE``, in the order of the file."""
+    lines = []
+    for loc, msg in problems:
+        key = ".".join(str(p) for p in loc) or "(root)"
+        line = _line_of(tree, loc)
+        where = f" line {line}:" if line is not None else ""
+        lines.append((line or 0, f"{source}:{where} {key}: {msg}"))
+    return "\n".join(msg for _, msg in sorted(lines, key=lambda x: x[0]))
+
+
+def load_config(path: str | Path | None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load a configuration file, or the embedded defaults when ``path`` is None; ``environ`` as
+    for ``parse_config``."""
     if path is None:
-        return Config()
+        cfg = Config()
+        problems = environment_problems(cfg, environ) if environ is not None else []
+        if problems:
+            raise ConfigError(_report("(embedded configuration)", None, problems))
+        return cfg
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    return parse_config(text, str(p))
+    return parse_config(text, str(p), environ=environ)

@@ -170,13 +170,18 @@ class Catalogue:
         return None
 
 
-def merge_services(overrides: list[dict]) -> list[Service]:
-    """Merge configured service entries over the built-in ones, field by field, by id."""
+def merge_service_data(overrides: list[dict]) -> dict[str, dict]:
+    """Configured service entries merged over the built-in ones, field by field, by id (not validated)."""
     merged: dict[str, dict] = {s["id"]: dict(s) for s in BUILTIN_SERVICES}
     for entry in overrides:
         base = merged.get(entry["id"], {})
         merged[entry["id"]] = {**base, **entry}
-    return [Service(**data) for data in merged.values()]
+    return merged
+
+
+def merge_services(overrides: list[dict]) -> list[Service]:
+    """Merge configured service entries over the built-in ones, field by field, by id."""
+    return [Service(**data) for data in merge_service_data(overrides).values()]
 
 
 # A model or service name as clients and providers write them ("mistral-small-latest",

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.catalogue import Service, client_name, is_compliant
+from policies.vocabulary import CATEGORIES, UNINSPECTABLE
 
 Action = Literal["allow", "warn", "block"]
 
-SENSITIVE = ("personal", "health", "confidential", "secret")
-UNINSPECTABLE = "uninspectable"
+SENSITIVE = CATEGORIES
 
 CATEGORY_LABELS_FR = {
     "personal": "données personnelles",

@@ -123,3 +123,57 @@ def test_serve_with_embedded_defaults(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# What `serve` refuses, `check-config` refuses too, with the key and the line (and serve before creating
+# the audit database).
+REFUSED = {
+    "detectors_typo": ("detectors:\n  spacy: false\n  health_treshold: 3\n", "line 3: detectors.health_treshold"),
+    "alias_unknown_service": ("aliases:\n  perdu: mistrall/small\n", "line 2: aliases.perdu"),
+    "postgres_scheme": ("audit:\n  url: postgres://app@127.0.0.1/gardefou\n", "postgresql+psycopg://"),
+    "admin_port": ("listen: {host: 127.0.0.1, port: 18080}\nadmin: {host: 127.0.0.1, port: 18080}\n",
+                   "line 2: admin.port"),
+    "service_without_name": ("services:\n  - id: llm-interne\n    api: openai\n",
+                             "line 2: services.0.name: service 'llm-interne'"),
+}
+
+
+def test_check_config_refuses_what_serve_refuses(tmp_path):
+    for case, (text, expected) in REFUSED.items():
+        cfg = tmp_path / f"{case}.yaml"
+        cfg.write_text(text if "audit" in text else text + f"audit:\n  url: sqlite:///{tmp_path}/{case}.db\n")
+        r = gardefou("check-config", str(cfg))
+        assert r.returncode == 2 and expected in r.stderr, (case, r.stdout, r.stderr)
+
+
+def test_serve_refuses_them_before_creating_the_audit_store(tmp_path):
+    for case in ("alias_unknown_service", "admin_port"):
+        text, expected = REFUSED[case]
+        db = tmp_path / f"{case}.db"
+        cfg = tmp_path / f"{case}.yaml"
+        cfg.write_text(text + f"audit:\n  url: sqlite:///{db}\n")
+        r = gardefou("serve", "--config", str(cfg), timeout=60)
+        assert r.returncode == 2 and "invalid configuration" in r.stderr and expected in r.stderr, (case, r.stderr)
+        assert not db.exists()
+
+
+def test_serve_refuses_a_port_override_taken_by_the_admin_listener(tmp_path):
+    db = tmp_path / "a.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"audit:\n  url: sqlite:///{db}\nadmin: {{host: 127.0.0.1, port: 18081}}\n"
+                   f"admins:\n  - {{id: dpo-1, role: dpo, token_sha256: '{'0' * 64}'}}\n")
+    r = gardefou("serve", "--config", str(cfg), "--host", "127.0.0.1", "--port", "18081", timeout=60)
+    assert r.returncode == 2 and "admin.port (18081) must differ from the gateway's port (18081)" in r.stderr
+    assert not db.exists()
+
+
+def test_unset_fingerprint_key_variable_is_refused_before_the_audit_store_is_created(tmp_path):
+    db = tmp_path / "a.db"
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"audit:\n  url: sqlite:///{db}\n  fingerprint_key_env: GARDEFOU_TEST_UNSET_FP_KEY\n")
+    expected = "line 3: audit.fingerprint_key_env: names the environment variable GARDEFOU_TEST_UNSET_FP_KEY"
+    r = gardefou("check-config", str(cfg))
+    assert r.returncode == 2 and expected in r.stderr
+    r = gardefou("serve", "--config", str(cfg), "--port", "0", timeout=60)
+    assert r.returncode == 2 and expected in r.stderr
+    assert not db.exists()

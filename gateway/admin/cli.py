@@ -21,6 +21,7 @@ import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import ConfigError, hash_key, load_config, parse_config
+from policies.vocabulary import AUDIT_CATEGORIES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
@@ -233,7 +234,7 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--decision", help="allow | warn | block")
     g.add_argument("--service")
     g.add_argument("--client")
-    g.add_argument("--category", help="personal | health | confidential | secret | uninspectable")
+    g.add_argument("--category", help=" | ".join(AUDIT_CATEGORIES))
     g.add_argument("--finding-type", dest="finding_type", help="e.g. FR_NIR")
     g.add_argument("--department")
 

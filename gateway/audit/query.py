@@ -21,9 +21,9 @@ from sqlalchemy import and_, case, func, select
 from gateway.audit.chain import norm_ts
 from gateway.audit.schema import audit_records as t
 from gateway.audit.store import AuditStore
+from policies.vocabulary import AUDIT_CATEGORIES as CATEGORIES
 
 DECISIONS = ("allow", "warn", "block")
-CATEGORIES = ("personal", "health", "confidential", "secret", "uninspectable")
 GROUP_BY = ("day", "service", "client", "department", "category", "decision")
 FILTER_KEYS = ("since", "until", "decision", "service", "client", "category", "finding_type", "department")
 MAX_LIMIT = 1000

@@ -125,3 +125,27 @@ def test_many_encoded_fragments_cost_one_scan_per_level(scanner, monkeypatch):
     assert len(calls) <= 1 + scanner.decode_depth
     emails = [f for f in result.findings if f.type == "EMAIL_ADDRESS"]
     assert [(f.start, f.end) for f in emails] == [(text.index(nested), len(text))]
+
+
+def test_options_are_validated():
+    """A mapping is validated into DetectorOptions: typos, quoted booleans, unknown categories and
+    invalid regexes are refused instead of silently meaning something else."""
+    import pytest
+    from pydantic import ValidationError
+
+    for bad in ({"spacy": "false"}, {"health_treshold": 3}, {"sirne": "off"},
+                {"dictionary": [{"term": "Atlas", "category": "confidentiel"}]},
+                {"patient_ids": [{"regex": "(", "context": ["ipp"]}]}, {"disabled": ["adress"]}):
+        with pytest.raises(ValidationError):
+            build_default_scanner({"spacy": False, **bad} if "spacy" not in bad else bad)
+
+
+def test_options_model_and_recognizer_names():
+    from detectors.scanner import RECOGNIZER_NAMES, DetectorOptions
+
+    opts = DetectorOptions(spacy=False, siren="always", dictionary=[{"term": "Atlas", "category": "secret"}])
+    s = build_default_scanner(opts)
+    assert sorted(s.names) == sorted(RECOGNIZER_NAMES)  # every name `disabled` accepts is a real one
+    f = next(f for f in s.scan("Le dossier Atlas avance.").findings if f.recognizer == "dictionary")
+    assert f.category == "secret"
+    assert "siren" not in build_default_scanner(DetectorOptions(spacy=False, siren=False)).names  # YAML `off`
