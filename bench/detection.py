@@ -30,10 +30,42 @@ from gateway.scan import scan_text  # noqa: E402
 from detectors.scanner import build_default_scanner  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
+# Prompts in staff's own words, written independently of the rules: the development half (looked at,
+# used to choose thresholds) and the held-out half (never looked at item by item, never tuned on).
+STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl"}
 
 
 def decide(rec: dict) -> str:
     return rec["decision"]
+
+
+def report_staff(scanner, name: str, path: Path, show_errors: bool = False) -> dict:
+    """Leak per category (by the item's main category) and false blocks, on a labelled JSONL set."""
+    items = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+    outs, dt = run_set(scanner, items)
+    per = defaultdict(lambda: [0, 0])
+    fb = [0, 0]
+    for it, o in zip(items, outs):
+        blocked = decide(o) == "block"
+        if it["expected"] == "block":
+            c = it["categories"][0]
+            per[c][1] += 1
+            per[c][0] += not blocked
+        else:
+            fb[1] += 1
+            fb[0] += blocked
+        if show_errors and name == "dev" and blocked != (it["expected"] == "block"):
+            print(f"   !! {it['id']} {it['expected']} -> {o['categories']} :: {it['text'][:120]!r}")
+    leaks = sum(e for e, _ in per.values())
+    total = sum(n for _, n in per.values())
+    print(f"== Staff prompts, {name} ({path.name}): {len(items)} prompts, {1000 * dt / len(items):.2f} ms/prompt")
+    print(f"     {'ALL sensitive':13s} {'leak':11s} {pct(leaks, total)}")
+    for c in ("personal", "health", "confidential", "secret"):
+        e, n = per[c]
+        print(f"     {c:13s} {'leak':11s} {pct(e, n)}")
+    print(f"     {'benign':13s} {'false-block':11s} {pct(*fb)}")
+    return {"n": len(items), "leak": leaks / max(total, 1), "false_block": fb[0] / max(fb[1], 1),
+            "per_category": {c: {"leaks": e, "n": n} for c, (e, n) in per.items()}, "benign": {"blocked": fb[0], "n": fb[1]}}
 
 
 def real_fr_dir() -> Path | None:
@@ -160,6 +192,9 @@ def main(argv=None):
     records = build_corpus(args.seed, args.scale)
     outs, dt = run_set(scanner, records)
     figures = {"synthetic": report_synthetic(records, outs, dt, args.show_errors)}
+    for name, path in STAFF_SETS.items():
+        if path.exists():
+            figures[f"staff_{name}"] = report_staff(scanner, name, path, args.show_errors)
     folder = real_fr_dir()
     if folder:
         figures["real_fr"] = report_real(scanner, folder, args.show_errors)

@@ -15,6 +15,10 @@ from policies.vocabulary import CATEGORIES  # sensitive categories, in the order
 __all__ = ["CATEGORIES", "Finding", "Recognizer", "ScanResult", "mask"]
 
 
+#: Findings of the free-text classifier: a window of text, not a value (see ``detectors.free_text``).
+WINDOW_TYPES = frozenset({"HEALTH_TEXT", "PERSONAL_TEXT", "CONFIDENTIAL_TEXT", "SECRET_TEXT"})
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     type: str

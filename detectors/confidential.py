@@ -125,6 +125,20 @@ _INTERNAL_NAMED = re.compile(
 )
 
 
+# Something of our own that is not public yet: "nos résultats (non publiés)", "pas encore présenté au
+# CSE", "not yet announced"... The phrase must come with a first-person sign in the same stretch of
+# text ("nos", "notre", "on", "chez nous", "en interne", "our", "we"): a general question about
+# unpublished results stays a question.
+_UNPUBLISHED = re.compile(
+    r"\b(?:non\s+(?:encore\s+)?(?:publi[ée]e?s?|annonc[ée]e?s?|arbitr[ée]e?s?|d[ée]pos[ée]e?s?|valid[ée]e?s?|diffus[ée]e?s?|officiel(?:le)?s?)|"
+    r"pas\s+encore\s+(?:[ée]t[ée]\s+)?(?:publi|annonc|arbitr|d[ée]pos|valid|vot|pr[ée]sent|officiel|communiqu|sign|attribu|diffus|inform)\w*|"
+    r"avant\s+(?:sa\s+|leur\s+|la\s+)?(?:publication|annonce|soumission)|en\s+cours\s+de\s+(?:relecture|n[ée]gociation|soumission)|"
+    r"sous\s+embargo|(?:not\s+yet\s+|before\s+(?:being\s+)?)(?:published|announced|filed|approved|signed|disclosed|public)|unpublished|"
+    r"(?:ne\s+)?doit\s+pas\s+(?:encore\s+)?(?:fuiter|sortir|[êe]tre\s+(?:su|diffus[ée]|connu)))"
+)
+_FIRST_PERSON = re.compile(r"\b(?:nos|notre|nous|(?<!-)on|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes)\b")
+
+
 class ConfidentialRecognizer(BaseRecognizer):
     name = "confidential"
 
@@ -148,6 +162,9 @@ class ConfidentialRecognizer(BaseRecognizer):
                 out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
             return out
+        for m in _UNPUBLISHED.finditer(low):
+            if _FIRST_PERSON.search(low, max(0, m.start() - 200), min(len(low), m.end() + 120)):
+                return [ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.85, f"{self.name}:unpublished")]
         matches = _TOPIC_WINDOWS.first_matches(low)
         if not matches:
             return out

@@ -32,9 +32,21 @@ class IpRecognizer(BaseRecognizer):
                 ip = ipaddress.ip_address(m.group())
             except ValueError:
                 continue
-            if ip.is_loopback or ip.is_unspecified:
+            if ip.is_loopback or ip.is_unspecified or _is_netmask(ip):
                 continue
             if _VERSION.search(text[max(0, m.start() - 12) : m.start()]):
                 continue
-            out.append(ctx.finding("IP_ADDRESS", "personal", m.start(), m.end(), 0.8, self.name))
+            # An internal address describes the institution's network (IS security); a public one may
+            # identify a person's connection.
+            category = "confidential" if ip.is_private or ip.is_link_local else "personal"
+            out.append(ctx.finding("IP_ADDRESS", category, m.start(), m.end(), 0.8, self.name))
         return out
+
+
+def _is_netmask(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """255.255.255.0, 255.255.240.0...: a prefix length written as an address, not a host."""
+    if ip.version != 4:
+        return False
+    bits = int(ip)
+    inverted = ~bits & 0xFFFFFFFF
+    return bits != 0 and (inverted & (inverted + 1)) == 0

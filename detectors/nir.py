@@ -24,6 +24,20 @@ _FIRST = frozenset("123478")
 _CUTS = frozenset({1, 3, 5, 7, 10, 13})
 
 
+# Words that say a number is a social security number: then a NIR with a wrong key (a typo still
+# identifies the person), the 13 digits without their key, or the key written apart ("... clé 75").
+_CUE = re.compile(r"\b(?:nir|nia|ins|insee|s[ée]cu|s[ée]curit[ée]\s+sociale|n°\s*ss|num[ée]ro\s+ss|n°\s*s[ée]cu|carte\s+vitale|"
+                  r"immatriculation|social\s+security|matricule\s+ss)\b")
+
+
+def _nir_shaped(digits: str) -> bool:
+    """Sex, year, month and department of a NIR (key not checked)."""
+    if digits[0] not in _FIRST:
+        return False
+    month = int(digits[3:5])
+    return (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99) and digits[5:7] != "00"
+
+
 class NirRecognizer(BaseRecognizer):
     name = "nir"
 
@@ -39,6 +53,7 @@ class NirRecognizer(BaseRecognizer):
                     out.append(ctx.finding("FR_NIR", "personal", s, e, 1.0, self.name))
         # Any punctuation between the groups (``1,85,05,78...``, a split over two messages): only
         # windows cut where a NIR is written, so that tables of numbers do not make NIRs.
+        out += self._cued(ctx, {(f.start, f.end) for f in out})
         seen = {(f.start, f.end) for f in out}
         for run in ctx.loose_digit_runs:
             if len(run.digits) < 15 or len(run.sorted_starts) < 2:
@@ -57,4 +72,23 @@ class NirRecognizer(BaseRecognizer):
                 value = re.sub(r"[^0-9A-Za-z]", "", m.group()).upper()
                 if nir.is_valid(value):
                     out.append(ctx.finding("FR_NIR", "personal", m.start(), m.end(), 1.0, self.name))
+        return out
+
+    def _cued(self, ctx: ScanContext, seen: set[tuple[int, int]]) -> list:
+        """Near a NIR cue word: 15 digits with a wrong key, or 13 digits (the key apart or absent)."""
+        cues = [m.end() for m in _CUE.finditer(ctx.lower)] if "n" in ctx.lower or "s" in ctx.lower else []
+        if not cues:
+            return []
+        out = []
+        for run in ctx.digit_runs:
+            if len(run.digits) < 13 or not any(0 <= run.start - c <= 40 for c in cues):
+                continue
+            for length in (15, 13):
+                for i, j in run.windows(length):
+                    if not _nir_shaped(run.digits[i:j]):
+                        continue
+                    f = ctx.finding("FR_NIR", "personal", *run.span(i, j), 0.8, f"{self.name}:cue")
+                    if not any(a <= f.start and f.end <= b for a, b in seen):  # not inside a NIR found
+                        out.append(f)
+                        seen.add((f.start, f.end))
         return out

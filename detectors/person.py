@@ -101,6 +101,14 @@ _STOP_FIRST = {
     "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "parmi", "voici", "voir", "cf", "nb", "ps", "re", "tr", "fw",
 }
 _ACRONYMS = {
+    # medico-social, social and public-sector structures, professions and tools
+    "ESMS", "ESSMS", "IME", "ITEP", "ESAT", "MAS", "FAM", "SESSAD", "SAVS", "SAMSAH", "MECS", "ASE", "PMI", "CCAS", "CIAS",
+    "SPIP", "PJJ", "AAH", "PCH", "RQTH", "CDAPH", "SSIAD", "SAAD", "HAD", "SSR", "SMR", "USLD", "EHPA", "IDE", "IDEC",
+    "IADE", "IBODE", "ASH", "AES", "AMP", "CESF", "ETP", "PUI", "UHCD", "SAU", "CMP", "CATTP", "CMPP", "CAMSP", "DAC",
+    "CLIC", "CPTS", "MSP", "CNSA", "DGOS", "DREES", "DGCS", "ANAP", "ANSSI", "CERT", "SOC", "SIEM", "EDR", "LDAP", "MFA",
+    "DPI", "DMP", "GED", "ERP", "RH", "SI", "IT", "BI", "VBA", "KPI", "GRH", "CNAM", "CNOM", "DSN", "DIM", "PMSI", "GHM",
+    "GHS", "T2A", "MCO", "PRS", "SROS", "CLS", "OPP", "MJPM", "UDAF", "CAF", "MSA", "CMU", "CSS", "AME", "PASS", "EMPP",
+    "CHRS", "CADA", "SIAO", "USA", "UK", "NHS", "CDC", "WHO", "FDA", "EMA", "NIH", "ICU", "ER", "OR", "HR", "CEO", "CFO",
     "CHU", "CHR", "CH", "GHU", "GHT", "APHP", "AP-HP", "HCL", "EHPAD", "SAMU", "SMUR", "ARS", "HAS", "ANSM", "CNIL", "RGPD", "DPO",
     "IRM", "TDM", "TEP", "ECG", "EEG", "EMG", "HTA", "AVC", "AIT", "IDM", "BPCO", "VIH", "SIDA", "VHB", "VHC", "CRP", "NFS", "TSH",
     "INR", "DCI", "AMM", "ATC", "OMS", "INSERM", "CNRS", "INSEE", "SNCF", "RATP", "EDF", "URSSAF", "CPAM", "CAF", "MDPH", "APA",
@@ -204,6 +212,17 @@ DEFAULT_PUBLIC_FIGURES = [
     "Ursula von der Leyen", "Joe Biden", "Donald Trump", "Barack Obama", "Vladimir Poutine", "Volodymyr Zelensky",
     "Giorgia Meloni", "Pedro Sánchez", "Keir Starmer", "Rishi Sunak", "Boris Johnson", "Xi Jinping", "Louis Pasteur",
     "Marie Curie", "Victor Hugo", "Albert Einstein", "Napoléon Bonaparte", "Jean Moulin", "Jean Jaurès",
+    # physicians and scientists often in the news, historical figures of medicine
+    "Alain Fischer", "Didier Raoult", "Jean-François Delfraissy", "Karine Lacombe", "Arnaud Fontanet", "Jérôme Salomon",
+    "Martin Hirsch", "Axel Kahn", "Luc Montagnier", "Françoise Barré-Sinoussi", "Emmanuelle Charpentier", "Jean-Martin Charcot",
+    "Claude Bernard", "René Laennec", "Ambroise Paré", "Sigmund Freud", "Jacques Lacan", "Françoise Dolto", "Boris Cyrulnik",
+    "Alexander Fleming", "Hippocrate", "Florence Nightingale", "Anthony Fauci", "Michel Cymes", "Patrick Pelloux",
+    "Marisol Touraine", "Roselyne Bachelot", "Xavier Bertrand", "Bernard Kouchner", "Claire Hédon", "Jean Rostand",
+    # authors and fictional characters (novels, plays, series)
+    "Emma Bovary", "Charles Bovary", "Bovary", "Bernard Rieux", "Rieux", "Knock", "Molière", "Gregory House", "House", "Quinn", "Meredith Grey",
+    "Derek Shepherd", "Jean Valjean", "Cosette", "Madame Bovary", "Gustave Flaubert", "Albert Camus", "Émile Zola",
+    "Marcel Proust", "Jules Romains", "Sherlock Holmes", "John Watson", "Harry Potter", "Frankenstein", "Jekyll", "Hyde",
+    "Dr House", "Dr Quinn", "Dr Knock", "Docteur Knock", "Dr Rieux", "Docteur Rieux", "Dr Watson", "Dr Jekyll",
 ]
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from detectors.base import Finding, Recognizer, ScanResult
+from detectors.base import WINDOW_TYPES, Finding, Recognizer, ScanResult
 from detectors.context import ScanContext
 from detectors.decode import encoded_fragments
 from policies.vocabulary import Category
@@ -39,10 +40,35 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
             continue
         seen.add(key)
         kept.append(f)
+        if f.type in WINDOW_TYPES:  # a classifier window explains no identifier inside it
+            continue
         if r is None or f.end > r[0]:
             reach[f.category] = (f.end, f.start)
     return kept
 
+
+
+# A prompt that says it is fiction ("cas fictif pour une formation", "invente un patient", "a fictional
+# case"): a made-up person is not health or personal data. Identifiers, secrets and confidential
+# content still count, whatever the framing.
+_FICTION = re.compile(
+    r"\b(?:fictifs?|fictives?|imaginaires?|invent(?:e|é|ée|er|ez)|imaginons|fictional|fictitious|made[- ]up|"
+    r"hypothetical\s+(?:patient|case|resident)|persona)\b",
+    re.IGNORECASE,
+)
+FRAMED_TYPES = frozenset({"HEALTH_DATA", "HEALTH_TEXT", "PERSONAL_TEXT", "PERSON"})
+
+
+def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
+    """Without identifiers, a prompt framed as fiction keeps no finding about its made-up people."""
+    if not any(f.type in FRAMED_TYPES for f in findings) or not _FICTION.search(text):
+        return findings
+    identifiers = [f for f in findings if f.category == "personal" and f.type not in FRAMED_TYPES]
+    return findings if identifiers else [f for f in findings if f.type not in FRAMED_TYPES]
+
+
+class ScanBudgetExceeded(Exception):
+    """The scan of one text took longer than its budget."""
 
 
 class Scanner:
@@ -57,23 +83,27 @@ class Scanner:
     def names(self) -> list[str]:
         return [r.name for r in self.recognizers]
 
-    def _run(self, text: str) -> list[Finding]:
+    def _run(self, text: str, deadline: float | None = None) -> list[Finding]:
         ctx = ScanContext(text)
         findings: list[Finding] = []
         for rec in self.recognizers:
             fn = getattr(rec, "analyze_ctx", None)
             findings.extend(fn(ctx) if fn is not None else rec.analyze(text))
+            if deadline is not None and time.monotonic() > deadline:
+                raise ScanBudgetExceeded(rec.name)
         return findings
 
-    def scan(self, text: str) -> ScanResult:
+    def scan(self, text: str, deadline: float | None = None) -> ScanResult:
+        """Findings of every recognizer. ``deadline`` (``time.monotonic()``): past it, between two
+        recognizers, the scan stops with ``ScanBudgetExceeded`` (the caller refuses the request)."""
         if not text:
             return ScanResult([])
-        findings = self._run(text)
+        findings = self._run(text, deadline)
         if self.decode:
-            findings.extend(self._decoded(text, self.decode_depth))
-        return ScanResult(resolve_overlaps(findings))
+            findings.extend(self._decoded(text, self.decode_depth, deadline))
+        return ScanResult(drop_fiction(text, resolve_overlaps(findings)))
 
-    def _decoded(self, text: str, depth: int) -> list[Finding]:
+    def _decoded(self, text: str, depth: int, deadline: float | None = None) -> list[Finding]:
         """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.
 
         Every fragment is decoded *in place* at once (so context words around it still count) and the
@@ -95,9 +125,9 @@ class Scanner:
             return []
         pieces.append(text[pos:])
         replaced = "".join(pieces)
-        inner = self._run(replaced)
+        inner = self._run(replaced, deadline)
         if depth > 1:
-            inner += self._decoded(replaced, depth - 1)
+            inner += self._decoded(replaced, depth - 1, deadline)
         starts = [r[0] for r in regions]
         out: list[Finding] = []
         for f in inner:
@@ -117,7 +147,8 @@ class Scanner:
 #: Names of the recognizers ``build_default_scanner`` can build (``detectors.disabled`` values).
 RecognizerName = Literal[
     "email", "phone", "nir", "rpps", "adeli", "finess", "iban", "credit_card", "ip", "date_of_birth", "address",
-    "patient_id", "secret", "confidential", "health", "person", "siren", "dictionary",
+    "patient_id", "secret", "confidential", "health", "person", "siren", "dictionary", "free_text",
+    "infrastructure", "staff_health", "health_en",
 ]
 RECOGNIZER_NAMES: tuple[str, ...] = get_args(RecognizerName)
 
@@ -192,6 +223,8 @@ class DetectorOptions(_Options):
     health_threshold: float = Field(5.0, gt=0)
     confidential_threshold: int = Field(4, ge=1)
     decode: bool = True
+    #: per-category probability thresholds of the free-text classifier (defaults ship with the model)
+    free_text_thresholds: dict[Category, Annotated[float, Field(gt=0, lt=1)]] = {}
     # Last: its check looks at siren / dictionary, validated before it.
     disabled: list[RecognizerName] = []
 
@@ -230,6 +263,10 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     from detectors.confidential import ConfidentialRecognizer, DictionaryRecognizer
     from detectors.dob import DateOfBirthRecognizer
     from detectors.email import EmailRecognizer
+    from detectors.free_text import FreeTextRecognizer
+    from detectors.infrastructure import InfrastructureRecognizer
+    from detectors.staff import StaffHealthRecognizer
+    from detectors.health_en import EnglishClinicalRecognizer
     from detectors.health import HealthRecognizer
     from detectors.health_ids import AdeliRecognizer, FinessRecognizer, RppsRecognizer
     from detectors.iban import IbanRecognizer
@@ -275,6 +312,10 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
             max_spacy_sentences=opts.max_spacy_windows,
             max_spacy_chars=opts.max_spacy_chars,
         ),
+        InfrastructureRecognizer(),
+        StaffHealthRecognizer(),
+        EnglishClinicalRecognizer(),
+        FreeTextRecognizer(dict(opts.free_text_thresholds)),
     ]
     if siren_mode != "off":
         recognizers.append(SirenRecognizer(always=siren_mode == "always"))

@@ -47,6 +47,23 @@ _PROSE_KEYS = ["mot de passe", "mots de passe", "mdp", "password", "passwd", "pa
 _STRICT_KEYS = ["pwd", "pass", "secret", "api_key", "api-key", "apikey", "access_token", "access-token", "auth_token",
                 "client_secret", "token", "secret_key"]
 
+# Keywords after which a password-shaped token, even several words later, is taken for the secret
+# itself ("le mot de passe partagé du secrétariat, c'est maintenant Urg3nces_Sec_2025").
+_NEAR_KEYS = _PROSE_KEYS + ["wifi", "wi-fi", "wpa", "passe", "login"]
+_NEAR_WINDOW = 120
+_SHAPED = re.compile(r"(?<![\w@/.:<\[{-])(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_!@#$%&*?+.=-]{8,64}(?![\w@/>\]}])")
+_SPECIAL = re.compile(r"[_!@#$%&*?+=.-]")
+
+# Physical access codes: a short code with digits a few words after its keyword ("le code de la porte
+# de la pharmacie, c'est 4719B", "code alarme : 2580 puis #").
+_CODE_KEYS = ["digicode", "code porte", "code de la porte", "code de porte", "code d'entrée", "code d'entree",
+              "code alarme", "code de l'alarme", "code d'alarme", "code du coffre", "code coffre", "code du local",
+              "code d'accès", "code d'acces", "code du portail", "code portail", "code pin", "code badge",
+              "door code", "alarm code", "keypad code", "code wifi", "code wi-fi", "code secret", "code de la salle"]
+_CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})[0-9A-Za-z#*]{3,10}(?![\w/%€])")
+_CODE_WINDOW = 70
+_YEARLIKE = re.compile(r"(?:19|20)\d\d|\d{1,2}h\d{0,2}")
+
 _TRIGGERS: dict[str, object] = {}
 for _name, _lits, _ in _TOKENS:
     for _lit in _lits:
@@ -55,6 +72,8 @@ _GATE = KeywordGate(
     {**{lit: key for lit, key in _TRIGGERS.items()}}
     | {k: ("prose", k) for k in _PROSE_KEYS}
     | {k: ("strict", k) for k in _STRICT_KEYS}
+    | {k: ("near", k) for k in _NEAR_KEYS if k not in _PROSE_KEYS}
+    | {k: ("code", k) for k in _CODE_KEYS if k not in _PROSE_KEYS}
 )
 # Literal triggers can map to several token patterns (e.g. "sk-" and "sk-ant-"): keep a multimap.
 _TRIGGER_MULTI: dict[str, list[str]] = {}
@@ -79,6 +98,15 @@ _PLACEHOLDER = re.compile(
     re.IGNORECASE,
 )
 _IDENT = re.compile(r"^[A-Za-z_][\w.]*(?:\(.*)?$")
+# Credentials published in providers' documentation as examples (AWS's ``...EXAMPLE`` keys, the jwt.io
+# sample token, Stripe's documentation test key): quoting them leaks nothing.
+_DOC_EXAMPLES = re.compile(
+    r"(?:AKIA|ASIA)[0-9A-Z]{9}EXAMPLE|[A-Za-z0-9/+]{20,}EXAMPLEKEY|"
+    r"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ\."
+    r"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c|sk_test_4eC39HqLyjWDarjtT1zdp7dc|sk_test_BQokikJOvBiI2HlWgH4olfQ2"
+)
+# A value left to fill in: "sk-...", "xxxx", "<...>", "…".
+_ELLIPSIS = re.compile(r".*(?:\.\.\.|…|xxxx|XXXX|\*\*\*\*).*")
 
 
 class SecretRecognizer(BaseRecognizer):
@@ -90,6 +118,8 @@ class SecretRecognizer(BaseRecognizer):
         out = []
         token_names: set[str] = set()
         key_hits = []
+        near_hits: list[int] = []
+        code_hits: list[int] = []
         for start, end, key in _GATE.hits(ctx):
             kind, value = key
             if kind == "token":
@@ -97,11 +127,37 @@ class SecretRecognizer(BaseRecognizer):
                 token_names.update(_TRIGGER_MULTI.get(lit, [value]))
             else:
                 key_hits.append((start, end, kind))
+                if kind == "prose" or kind == "near":
+                    near_hits.append(end)
+                if kind == "code" or (kind == "prose" and value in _CODE_KEYS):
+                    code_hits.append(end)
         for name in token_names:
             for m in _TOKEN_RES[name].finditer(text):
+                if _DOC_EXAMPLES.fullmatch(m.group()) or _ELLIPSIS.fullmatch(m.group()):
+                    continue
                 out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.95, f"{self.name}:{name}"))
         done_until = -1
+        found_spans = [(f.start, f.end) for f in out]
+        for end in near_hits:
+            for m in _SHAPED.finditer(text, end, min(len(text), end + _NEAR_WINDOW)):
+                v = m.group().rstrip(".-")
+                if not _password_shaped(v) or _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v):
+                    continue
+                f = ctx.finding("SECRET", "secret", m.start(), m.start() + len(v), 0.75, f"{self.name}:near")
+                if not any(a <= f.start < b for a, b in found_spans):
+                    out.append(f)
+                    found_spans.append((f.start, f.end))
+                break
+        for end in code_hits:
+            for m in _CODE_VALUE.finditer(text, end, min(len(text), end + _CODE_WINDOW)):
+                if _YEARLIKE.fullmatch(m.group()) or any(a <= m.start() < b for a, b in found_spans):
+                    continue
+                out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.8, f"{self.name}:code"))
+                found_spans.append((m.start(), m.end()))
+                break
         for start, end, kind in sorted(key_hits):
+            if kind in ("near", "code"):
+                continue
             if start < done_until:
                 continue
             # Word boundaries: "pass" in "passage" is not a key; "db_password" is.
@@ -114,7 +170,7 @@ class SecretRecognizer(BaseRecognizer):
                 continue
             v = m.group("v")
             quoted = bool(m.group("q"))
-            if _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v):
+            if _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v) or _DOC_EXAMPLES.fullmatch(v):
                 continue
             sep = text[m.start("v") - 3 : m.start("v")]
             if not quoted:
@@ -127,3 +183,13 @@ class SecretRecognizer(BaseRecognizer):
             done_until = m.end()
             out.append(ctx.finding("SECRET", "secret", m.start("v"), m.end("v"), 0.85, f"{self.name}:password"))
         return out
+
+
+def _password_shaped(v: str) -> bool:
+    """Letters and digits, and mixed case or a symbol; 10 characters or a symbol for short ones; not
+    a date, a version, a reference or a host name."""
+    if re.fullmatch(r"[\d.:/-]+|v?\d+(?:\.\d+)+|[A-Z]{2,5}-?\d+|\d+[a-z]{1,3}", v) or v.count(".") >= 2:
+        return False
+    mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
+    special = bool(_SPECIAL.search(v))
+    return (mixed or special) and (len(v) >= 10 or special)

@@ -59,8 +59,8 @@ def test_scan_single_block_and_allow(tmp_path):
     assert r.returncode == 20
     out = json.loads(r.stdout)
     assert out["decision"] == "block" and "personal" in out["categories"]
-    f = out["findings"][0]
-    assert f["type"] == "FR_NIR" and f["start"] == 14 and f["end"] == 14 + len(NIR)
+    (f,) = [f for f in out["findings"] if f["type"] == "FR_NIR"]
+    assert f["start"] == 14 and f["end"] == 14 + len(NIR)
     assert NIR not in r.stdout and "*" in f["excerpt"]
     r = gardefou("scan", stdin="Quels sont les effets secondaires du paracétamol ?")
     assert r.returncode == 0 and json.loads(r.stdout)["decision"] == "allow"

@@ -71,3 +71,20 @@ def test_budget_projection_and_trial_protocol_are_confidential(scanner):
 def test_public_budget_prose_is_not_confidential(scanner):
     text = "Le budget de l'État pour 2026 prévoit une hausse des crédits de la mission santé, selon la loi de finances."
     assert scanner.scan(text).categories == []
+
+
+@pytest.mark.parametrize("text", [
+    "Nos résultats intermédiaires (non publiés, l'article est en relecture) montrent une baisse de 41 % des chutes.",
+    "Le plan de réorganisation n'est pas encore présenté au CSE, on veut préparer la com.",
+    "Our merger with the clinic is not yet announced, draft the staff memo.",
+])
+def test_our_unpublished_matters_are_confidential(text):
+    assert "confidential" in {f.category for f in ConfidentialRecognizer(4).analyze(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "Peut-on citer des résultats non publiés dans une thèse ?",
+    "Le décret n'est pas encore publié au JO, que dit le projet ?",
+])
+def test_unpublished_in_general_is_not(text):
+    assert ConfidentialRecognizer(4).analyze(text) == []

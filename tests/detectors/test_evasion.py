@@ -42,3 +42,27 @@ def test_encoded_fragments(scanner_nospacy, rng, id_type):
 )
 def test_text_evasions(scanner_nospacy, text, type_):
     assert type_ in [f.type for f in scanner_nospacy.scan(text).findings]
+
+
+def test_numbers_dictated_in_words(scanner_nospacy):
+    text = "Rappelle-la au zéro six douze trente-quatre cinquante-six soixante-dix-huit stp"
+    assert "PHONE_NUMBER" in [f.type for f in scanner_nospacy.scan(text).findings]
+    nir = ("un quatre-vingt-cinq zéro cinq soixante-dix-huit zéro zéro six zéro quatre-vingt-quatre "
+           "quatre-vingt-onze")
+    assert "FR_NIR" in [f.type for f in scanner_nospacy.scan(f"son NIR : {nir}").findings]
+    assert scanner_nospacy.scan("Il y a deux ou trois choses à dire, quatre au plus.").findings == [] or all(
+        f.recognizer != "phone:words" for f in scanner_nospacy.scan("deux ou trois choses, quatre au plus").findings)
+
+
+def test_html_entities_are_decoded(scanner_nospacy):
+    nir = "".join(f"&#{ord(c)};" if c.isdigit() else c for c in "1 85 05 78 006 084 91")
+    found = scanner_nospacy.scan(f"NIR : {nir}").findings
+    assert [f.recognizer for f in found if f.type == "FR_NIR"] == ["nir:html"]
+    assert scanner_nospacy.scan("Caf&eacute; et th&eacute; &agrave; volont&eacute;").categories == []
+
+
+def test_rot13_is_decoded(scanner_nospacy):
+    import codecs
+
+    text = codecs.encode("Le numéro de la patiente est le 06 12 34 56 78, rappelle-la pour le rendez-vous.", "rot13")
+    assert "PHONE_NUMBER" in [f.type for f in scanner_nospacy.scan(text).findings]

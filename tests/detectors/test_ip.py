@@ -17,3 +17,13 @@ def test_negatives():
     assert found("version 1.2.3.4") == []
     assert found("999.1.1.1") == []
     assert found("il est 12:30:45") == []
+
+
+def test_netmasks_are_not_addresses():
+    assert found("c'est pareil que 255.255.255.0 ou 255.255.240.0 ?") == []
+
+
+def test_internal_addresses_are_confidential_public_ones_personal():
+    cats = {f.category for f in rec.analyze("le NAS est en 10.20.0.5")}
+    assert cats == {"confidential"}
+    assert {f.category for f in rec.analyze("connexion depuis 82.64.12.3")} == {"personal"}

@@ -29,10 +29,11 @@ def test_corsica_and_temporary(rng):
     assert found(f"NIA {nia}") == [nia]
 
 
-def test_invalid_key_rejected(rng):
+def test_invalid_key_rejected_without_cue(rng):
     v = break_check(gen_nir(rng), rng)
-    assert found(f"NIR {v}") == []
+    assert found(f"commande {v}") == []
     assert found(evade_number(v, "FR_NIR", "spaces", rng)) == []
+    assert found(f"NIR {v}") == [v]  # beside its cue word, a typo in the key still identifies the person
 
 
 def test_lookalikes_rejected():
@@ -48,3 +49,21 @@ def test_evasions(rng, evasion):
     res = rec.analyze(text)
     assert len(res) == 1
     assert text[res[0].start : res[0].end] == shown
+
+
+@pytest.mark.parametrize("text, value", [
+    ("NIR 1 85 05 78 006 084 99", "1 85 05 78 006 084 99"),           # wrong key: a typo still identifies
+    ("n° sécu : 1 85 05 78 006 084 clé 91", "1 85 05 78 006 084"),     # key written apart
+    ("numéro de sécurité sociale 1850578006084", "1850578006084"),     # 13 digits, no key
+])
+def test_nir_near_its_cue_word(text, value):
+    assert value in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "le 1 85 05 78 006 084 99 sans contexte",    # wrong key, no cue
+    "Facture 1850578006084 du fournisseur",       # 13 digits, no cue
+    "NIR : voir le dossier, commande 9850578006084",  # not NIR-shaped (first digit)
+])
+def test_nir_shaped_numbers_without_cue_or_shape(text):
+    assert found(text) == []

@@ -93,3 +93,19 @@ def test_grade_lists():
     text = "Voici les notes de chacun des candidats : Martin 14, Durand 11,5 et Petit 9."
     assert names(rules, text) == ["Martin", "Durand", "Petit"]
     assert names(rules, "Températures : Lyon 14, Paris 11.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Pourquoi dans Dr House c'est jamais le lupus ?",
+    "Qui est le professeur Alain Fischer ? je l'ai vu à la télé",
+    "Emma Bovary est-elle un personnage tragique ?",
+    "Summarise the main steps of a CPOM negotiation between a French ESMS and the ARS.",
+    "Le Dr Rieux dans La Peste : quel rôle ?",
+])
+def test_public_fictional_and_acronyms_are_not_people(text):
+    assert [f for f in rules.analyze(text) if f.type == "PERSON"] == []
+
+
+def test_a_private_name_beside_a_public_one_is_found():
+    text = "Comme le dit Alain Fischer, M. Brossard doit être vacciné."
+    assert [text[f.start:f.end] for f in rules.analyze(text)] == ["Brossard"]

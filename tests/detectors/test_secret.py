@@ -14,7 +14,7 @@ def found(text):
     [
         ("clé sk-proj-abcdefghijklmnopqrstuvwxyz123456", "sk-proj-abcdefghijklmnopqrstuvwxyz123456"),
         ("key sk-ant-api03-abcdefghijklmnopqrstuvwxyz", "sk-ant-api03-abcdefghijklmnopqrstuvwxyz"),
-        ("AWS AKIAIOSFODNN7EXAMPLE", "AKIAIOSFODNN7EXAMPLE"),
+        ("AWS AKIAZ7QW3ER5TY8UI9OP", "AKIAZ7QW3ER5TY8UI9OP"),
         ("token ghp_0123456789abcdefghijABCDEFGHIJ012345", "ghp_0123456789abcdefghijABCDEFGHIJ012345"),
         ("glpat-abcdefghij0123456789", "glpat-abcdefghij0123456789"),
         ("xoxb-12345678901-abcdefghijklmnopqrstuvwx", "xoxb-12345678901-abcdefghijklmnopqrstuvwx"),
@@ -55,3 +55,56 @@ def test_not_secrets(text):
 def test_access_codes():
     assert found("Le code d'accès de la porte du bloc est 4589A#, ne le partage pas.") == ["4589A#"]
     assert found("client_secret: 8f3kD9sL2mQ7xZ1vB6nH4tY0") == ["8f3kD9sL2mQ7xZ1vB6nH4tY0"]
+
+
+@pytest.mark.parametrize("text", [
+    "La doc AWS donne AKIAIOSFODNN7EXAMPLE et wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY comme exemple.",
+    "jwt.io : eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+    "Stripe's docs show sk_test_4eC39HqLyjWDarjtT1zdp7dc in every example.",
+    "Dans l'exemple : api_key: 'sk-...' et password = 'xxxx'",
+    "OPENAI_API_KEY=sk-proj-... à remplacer par votre clé",
+])
+def test_documented_examples_and_ellipses_are_not_secrets(text):
+    assert found(text) == []
+
+
+def test_a_real_key_beside_a_documented_one_is_found():
+    assert found("exemple AKIAIOSFODNN7EXAMPLE, la nôtre AKIAZ7QW3ER5TY8UI9OP") == ["AKIAZ7QW3ER5TY8UI9OP"]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("On change le mot de passe partagé de la boîte du secrétariat, c'est maintenant Urg3nces_Sec_2025. Rédige une note",
+     "Urg3nces_Sec_2025"),
+    ("wifi résidents : Residents-Hortensias / Hortensias1956 → fais-moi un chevalet", "Hortensias1956"),
+])
+def test_password_shaped_token_after_its_keyword(text, value):
+    assert value in found(text)
+
+
+@pytest.mark.parametrize("text", [
+    "le wifi Orange5G ne marche pas",
+    "mot de passe oublié, le ticket INC-20231 est ouvert depuis le 12/03/2024",
+    "Comment choisir un mot de passe robuste ? ex. <MotDePasse123>",
+    "login admin, version 2.4.1 du logiciel",
+])
+def test_no_password_shaped_token(text):
+    assert found(text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("je dois laisser le code de la porte de la pharmacie à l'interne, c'est 4719B. tu peux", "4719B"),
+    ("Notre code alarme de l'EHPAD a changé : 2580 puis # pour armer.", "2580"),
+    ("door code is 7391*", "7391*"),
+])
+def test_access_codes(text, value):
+    assert found(text) == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "Comment changer le code de la porte d'entrée en 2024 ?",
+    "Le digicode sera changé le 12/03 à 14h",
+    "le code d'accès au parking est demandé à l'accueil",
+])
+def test_no_access_code(text):
+    assert found(text) == []

@@ -1,0 +1,66 @@
+"""Health and HR health of the staff, described by their role: "notre cadre est en arrêt longue
+maladie pour un cancer", "une de mes ASH est enceinte", "l'IDE de nuit (celle qui a fait un
+burn-out)", "un agent m'a confié qu'il est séropositif", "our night nurse is off sick with burnout".
+
+A staff member is named by a role (cadre, IDE, ASH, éduc, agent, collègue, interne, secrétaire... and
+their English equivalents) introduced as someone in particular ("notre", "mon", "une de mes", "l'",
+"cette", "our", "my", "one of my"); a health or HR-health term (sick leave, long-term illness, burn-out,
+pregnancy, HIV, cancer, work accident, AES, mi-temps thérapeutique, RQTH...) must follow in the same
+sentence. General HR questions ("comment gérer un arrêt maladie ?", "les droits d'une salariée
+enceinte") have no such person and are not reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+
+_ROLE = (
+    r"cadres?(?:\s+de\s+sant[ée])?|ide|ides|infirmi[èe]re?s?|aides?-soignante?s?|as|ash|aes|amp|auxiliaires?|"
+    r"[ée]ducs?|[ée]ducat(?:eur|rice)s?|moniteur(?:-[ée]ducateur)?s?|monitrices?|m[ée]decins?|internes?|externes?|"
+    r"kin[ée]s?|psychologues?|psys?|agents?|coll[èe]gues?|collaborat(?:eur|rice)s?|salari[ée]e?s?|stagiaires?|"
+    r"secr[ée]taires?|directr?(?:ice|eur)s?|responsables?|chefs?|adjointe?s?|brancardiers?|sages?-femmes?|"
+    r"veilleu(?:r|se)s?|assistante?s?\s+sociale?s?|ergoth[ée]rapeutes?|orthophonistes?|psychomotricien(?:ne)?s?|"
+    r"pr[ée]parat(?:eur|rice)s?|pharmaciens?|manipulat(?:eur|rice)s?|techniciens?|ouvriers?|cuisiniers?|"
+    r"lingères?|ma[îi]tresses?\s+de\s+maison|conducteurs?|chauffeurs?|[ée]quipi(?:er|[èe]re)s?|"
+    r"nurses?|colleagues?|staff\s+member|employees?|co-?workers?|team\s+member|manager|resident\s+doctor|intern|"
+    r"care\s+assistant|social\s+worker|secretary|head\s+nurse|midwife|physician|doctor"
+)
+# Someone in particular: a possessive or demonstrative ("notre cadre", "cette ASH", "l'IDE de nuit")...
+_WHO = (
+    r"(?:l'|l’|(?:notre|nos|mon|ma|mes|ton|ta|votre|leur|cette|ce|cet|une?\s+de\s+(?:mes|nos)|"
+    r"une?\s+des|our|my|one\s+of\s+(?:my|our)|this)\s+(?:[\w-]+\s+){0,2}?)"
+)
+# ... or an indefinite one who did or told something ("un agent m'a confié qu'il...").
+_SOMEONE = r"(?:un|une|a)\s+"
+_DID = r"\s+(?:m'a|m’a|nous\s+a|vient\s+de|s'est|a\s+(?:été|eu|fait|dit)|told\s+me|has|was|is)\b"
+_TERM = (
+    r"arr[êe]ts?\s+(?:de\s+travail|maladie)|en\s+arr[êe]t|arr[êe]t[ée]e?\b|longue\s+maladie|cong[ée]\s+(?:maladie|longue)|"
+    r"mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail|\bat\b|\baes\b|burn-?out|[ée]puisement\s+professionnel|"
+    r"d[ée]pression|d[ée]prim[ée]e?|enceinte|grossesse|fausse\s+couche|ivg|s[ée]ropositi(?:f|ve)|\bvih\b|cancer|chimio\w*|"
+    r"tumeur|leuc[ée]mie|scl[ée]rose|diab[èe]t\w+|[ée]pilep\w+|hospitalis[ée]e?|op[ée]r[ée]e?\b|rqth|invalidit[ée]|"
+    r"inaptitude|handicap|addiction|alcool\w*|toxicoman\w*|suicid\w*|tentative\s+de\s+suicide|bipolaire|schizo\w*|"
+    r"maladie|malade|sick\s+leave|off\s+sick|burnout|pregnan\w+|miscarriage|hiv|chemo\w*|depress\w+|"
+    r"hospitali[sz]ed|disability|medical\s+leave|rehab"
+)
+_PATTERN = re.compile(
+    rf"(?:\b{_WHO}(?:{_ROLE})\b|\b{_SOMEONE}(?:{_ROLE})(?={_DID}))[^.!?\n]{{0,120}}?(?:{_TERM})", re.IGNORECASE
+)
+_GATE = KeywordGate([(w, "t") for w in (
+    "arrêt", "arret", "maladie", "malade", "mi-temps", "accident", "aes", "burn", "épuisement", "epuisement",
+    "dépress", "depress", "déprim", "enceinte", "grossesse", "fausse couche", "ivg", "séropo", "seropo", "vih", "hiv",
+    "cancer", "chimio", "chemo", "tumeur", "leucémie", "sclérose", "diabét", "diabet", "épilep", "hospitalis",
+    "opéré", "rqth", "invalidit", "inaptitude", "handicap", "addiction", "alcool", "toxicoman", "suicid", "bipolaire",
+    "schizo", "sick", "pregnan", "miscarriage", "disability", "medical leave", "rehab", " at ", "opérée",
+)])
+
+
+class StaffHealthRecognizer(BaseRecognizer):
+    name = "staff_health"
+
+    def analyze_ctx(self, ctx: ScanContext):
+        if not _GATE.present(ctx):
+            return []
+        return [ctx.finding("HEALTH_DATA", "health", m.start(), m.end(), 0.85, self.name)
+                for m in _PATTERN.finditer(ctx.text)]

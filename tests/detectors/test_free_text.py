@@ -1,0 +1,103 @@
+"""The free-text classifier: what it must catch in staff's own words, what it must let through, evasion,
+the window arithmetic against the training features, and that the shipped weights are reproduced by
+the training script from the corpus in the repository."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from detectors.free_text import FreeTextRecognizer
+from detectors.textmodel import MODEL_PATH, Featurizer, TextModel, fold, shape, windows
+
+rec = FreeTextRecognizer()
+
+
+def categories(text: str) -> set[str]:
+    return {f.category for f in rec.analyze(text)}
+
+
+@pytest.mark.parametrize("text, category", [
+    ("notre cadre de santé est en arrêt longue maladie pour un cancer, comment réorganiser le planning ?", "health"),
+    ("une de mes ASH m'a dit qu'elle est enceinte de 3 mois, elle ne veut pas que ça se sache", "health"),
+    ("la dame de la 5 a encore chuté cette nuit, sous anticoag, je préviens qui ?", "health"),
+    ("pt 76a ch 8, J2 post-op PTH, douleur EVA 7 malgré palier 2, je rappelle l'anesth ?", "health"),
+    ("58 y/o male, bed 7, s/p CABG, new onset AF overnight, draft the handover", "health"),
+    ("le jeune de l'IME (14 ans, TSA) a mordu un éducateur, rédige le rapport d'incident", "health"),
+])
+def test_health_in_staff_words(scanner, text, category):
+    """Through the whole scanner: the classifier and the rules together."""
+    assert category in scanner.scan(text).categories
+
+
+@pytest.mark.parametrize("text", [
+    "Quels sont les effets indésirables fréquents de la metformine ?",
+    "Reformule ce paragraphe pour le rendre plus clair : la réunion est reportée à jeudi.",
+    "Explique la différence entre tutelle et curatelle.",
+    "Fais-moi une formule Excel qui compte les cellules non vides d'une colonne.",
+    "Rédige une fiche de poste d'infirmier de nuit en EHPAD.",
+])
+def test_harmless_requests(text):
+    assert categories(text) == set()
+
+
+def test_evasion_without_accents_typos_and_shouting():
+    """Folding makes case and accents irrelevant: the same probability either way."""
+    plain = "la dame de la 5 a encore chuté cette nuit, sous anticoagulants, je préviens qui ?"
+    shouted = "LA DAME DE LA 5 A ENCORE CHUTE CETTE NUIT, SOUS ANTICOAGULANTS, JE PREVIENS QUI ?"
+    p1 = {s.category: s.probability for s in rec.model.score(plain)}
+    p2 = {s.category: s.probability for s in rec.model.score(shouted)}
+    assert "health" in categories(shouted) and abs(p1["health"] - p2["health"]) < 1e-9
+
+
+def test_a_sentence_buried_in_a_long_paste_is_found():
+    filler = "Le planning des congés d'été est affiché en salle de pause, merci de le compléter avant vendredi. " * 12
+    case = "Pour info, la dame de la 5 a encore chuté cette nuit, elle est sous anticoagulants et saigne du nez. "
+    assert "health" not in categories(filler + filler)
+    found = [f for f in rec.analyze(filler + case + filler) if f.category == "health"]
+    assert found and found[0].end - found[0].start < len(filler)  # the window, not the whole paste
+
+
+def test_findings_carry_cue_words_never_the_text():
+    text = "Mme Quintavalle-Brossard, 81 ans, chambre 12, a fait une chute, sous anticoagulants"
+    for f in rec.analyze(text):
+        assert f.cues and all(c.islower() and "quintavalle" not in c and c in rec.model.cues[f.category] for c in f.cues)
+
+
+def test_folding_keeps_offsets_and_shapes_numbers():
+    text = "Élève İstanbul 76a"
+    assert len(fold(text)) == len(text)
+    assert shape(fold("12345678")) == "000" and shape(fold("76a")) == "0a"
+
+
+def test_windows_cover_the_text():
+    assert windows(10) == [(0, 10)]
+    spans = windows(200)
+    assert spans[0][0] == 0 and spans[-1][1] == 200 and all(b - a <= 48 for a, b in spans)
+
+
+def test_window_sums_equal_the_training_features():
+    """The cached per-token sums give exactly the logits of the sparse features the model was trained on."""
+    model = TextModel()
+    fz = Featurizer()
+    texts = ["notre cadre est en arrêt maladie depuis le 12/03", "Le budget 2026 (3,2 M€) n'est pas arbitré",
+             "pt 76a ch 8 J2", "Quels sont les effets de la metformine ?"]
+    coef = np.concatenate([model._word, model._char])
+    expected = fz.matrix(texts) @ coef + model.intercept
+    for text, want in zip(texts, expected):
+        toks = [m.group() for m in fz.tokens(text)]
+        assert np.allclose(model.logits(toks, [(0, len(toks))])[0], want)
+
+
+def test_shipped_weights_are_reproduced_from_the_corpus():
+    pytest.importorskip("sklearn")
+    from detectors.training.train import CORPUS, load, train
+
+    arrays = train(load(CORPUS))
+    with np.load(MODEL_PATH, allow_pickle=False) as z:
+        assert json.loads(str(z["meta"])) == json.loads(str(arrays["meta"]))
+        for k in arrays:
+            if k != "meta":
+                assert np.allclose(z[k], arrays[k], atol=1e-5), k
