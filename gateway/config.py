@@ -117,6 +117,10 @@ class AdminUser(_Strict):
 
 class Limits(_Strict):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    #: text inspected per request (characters of every extracted string together): more is refused (413)
+    max_scan_chars: int = Field(2_000_000, ge=1000)
+    #: time the detectors may take for one request: past it the request is refused (503, fail closed)
+    scan_timeout_s: float = Field(10.0, gt=0)
     upstream_connect_timeout_s: float = Field(10.0, gt=0)
     upstream_timeout_s: float = Field(120.0, gt=0)
 

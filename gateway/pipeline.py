@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import anyio
 
 from detectors import ScanResult, Scanner
+from detectors.scanner import ScanBudgetExceeded
 from gateway.audit import AuditError, AuditStore
 from gateway.extract import SEPARATOR, Extracted
 from policies.catalogue import Catalogue, Service, client_name
@@ -51,6 +52,7 @@ class Exchange:
     audit_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
     inspect_ms: float | None = None
+    finding_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ class Verdict:
     message: str | None = None
     recorded: bool = True
 
+
+#: findings kept in one audit record (the counts per type stay exact)
+MAX_FINDINGS = 200
 
 UNAVAILABLE_FR = (
     "Garde-fou n'a pas pu contrôler cette requête ({what}) : par sécurité elle n'a pas été transmise. "
@@ -79,7 +84,9 @@ class Pipeline:
         policy: Policy,
         store: AuditStore,
         fingerprint_key: bytes | None = None,
+        scan_timeout_s: float = 10.0,
     ):
+        self.scan_timeout_s = scan_timeout_s
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
@@ -89,15 +96,16 @@ class Pipeline:
     # -- steps -------------------------------------------------------------------------------
     def _detect(self, ex: Exchange) -> tuple[ScanResult, str]:
         joined = SEPARATOR.join(ex.extracted.parts)
-        return self.scanner.scan(joined), joined
+        return self.scanner.scan(joined, time.monotonic() + self.scan_timeout_s), joined
 
     def _findings_record(self, ex: Exchange, scan: ScanResult, joined: str) -> list[dict]:
+        """The findings as stored: at most ``MAX_FINDINGS`` (exact counts go in ``finding_counts``)."""
         starts, pos = [], 0
         for p in ex.extracted.parts:
             starts.append(pos)
             pos += len(p) + len(SEPARATOR)
         out = []
-        for f in scan.findings:
+        for f in scan.findings[:MAX_FINDINGS]:
             part = max(bisect.bisect_right(starts, f.start) - 1, 0)
             item = {
                 "type": f.type,
@@ -123,7 +131,7 @@ class Pipeline:
     def _record(
         self, ex: Exchange, decision: Decision, findings: list[dict], status: int, error: str | None, forward: bool
     ) -> dict:
-        types = sorted({f["type"] for f in findings})
+        types = sorted(ex.finding_counts or {f["type"] for f in findings})
         return {
             "id": ex.audit_id,
             "ts": datetime.now(UTC),
@@ -141,6 +149,7 @@ class Pipeline:
             "categories": "," + ",".join(decision.categories) + "," if decision.categories else "",
             "finding_types": "," + ",".join(types) + "," if types else "",
             "findings": findings,
+            "finding_counts": ex.finding_counts or None,
             "prompt_parts": len(ex.extracted.parts),
             "prompt_chars": ex.extracted.chars,
             # a forwarded request gets its status (and total time) from ``complete``
@@ -159,7 +168,14 @@ class Pipeline:
         t0 = time.perf_counter()
         try:
             scan, joined = self._detect(ex)
+            ex.finding_counts = scan.counts()
             findings = self._findings_record(ex, scan, joined)
+        except ScanBudgetExceeded as exc:  # fail closed: too long to inspect is not forwarded
+            log.warning("scan budget exceeded after %s (audit id %s)", exc, ex.audit_id)
+            ex.inspect_ms = (time.perf_counter() - t0) * 1000
+            decision = Decision("block", ("gateway.scan_timeout",), ("Inspection trop longue.",))
+            return self._store(ex, decision, [], 503, "gardefou_unavailable",
+                               UNAVAILABLE_FR.format(what="inspection trop longue pour cette requête"))
         except Exception:  # fail closed: an inspection error never forwards the request
             log.exception("detector failure (audit id %s)", ex.audit_id)
             ex.inspect_ms = (time.perf_counter() - t0) * 1000

@@ -13,6 +13,7 @@ import anyio
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect
 
 from detectors import Scanner, build_default_scanner
 from gateway.adapters import Adapter, AnthropicAdapter, BadRequest, OpenAIAdapter
@@ -46,6 +47,11 @@ class RelayResponse(StreamingResponse):
             with anyio.CancelScope(shield=True):
                 await self.body_iterator.aclose()
                 await self._cleanup()
+
+
+READY_TIMEOUT_S = 5.0
+PROBE_TEXT = ("Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03. "
+              "NIR 1 85 05 78 006 084 91.")
 
 
 class _BodyTooLarge(Exception):
@@ -84,11 +90,21 @@ class Gateway:
                     f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set"
                 )
             fp_key = raw.encode()
-        self.pipeline = Pipeline(self.scanner, self.catalogue, config.policy.to_policy(), self.store, fp_key)
+        self.pipeline = Pipeline(self.scanner, self.catalogue, config.policy.to_policy(), self.store, fp_key,
+                                 scan_timeout_s=config.limits.scan_timeout_s)
         self.clients = {c.key_sha256: c for c in config.auth.clients}
         limits = config.limits
         self.timeout = httpx.Timeout(limits.upstream_timeout_s, connect=limits.upstream_connect_timeout_s)
         self.http: httpx.AsyncClient | None = None
+
+    def probe_scan(self) -> bool:
+        """The detectors still find what they must: a NIR, a clinical vignette (readiness)."""
+        try:
+            found = {f.type for f in self.scanner.scan(PROBE_TEXT).findings}
+        except Exception:
+            log.exception("readiness probe: the scanner failed")
+            return False
+        return "FR_NIR" in found and any(f in found for f in ("HEALTH_DATA", "HEALTH_TEXT"))
 
     # -- request handling --------------------------------------------------------------------
     def authenticate(self, request: Request, ex: Exchange) -> bool:
@@ -132,6 +148,10 @@ class Gateway:
             )
         try:
             raw = await self.read_body(request)
+        except ClientDisconnect:  # the client left mid-upload: nothing to answer, but it is recorded
+            await self.pipeline.refuse_invalid(ex, 400, "client_disconnected", "Envoi interrompu par le client.",
+                                               "request.aborted")
+            return Response(status_code=400)
         except _BodyTooLarge:
             limit_mb = self.config.limits.max_body_bytes / 1024 / 1024
             return await self.refuse(
@@ -181,13 +201,25 @@ class Gateway:
         except BadRequest as exc:
             return await self.refuse(adapter, ex, exc.status, exc.code, exc.message, "request.invalid", exc.param)
 
+        try:  # what is forwarded, serialised before the decision: a body that cannot be sent is refused
+            upstream_body = json.dumps({**body, "model": ex.model}, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return await self.refuse(adapter, ex, 400, "invalid_request",
+                                     "Le corps de la requête contient du texte Unicode invalide (caractère isolé).",
+                                     "request.invalid_unicode")
+        if ex.extracted.chars > self.config.limits.max_scan_chars:
+            return await self.refuse(
+                adapter, ex, 413, "request_too_large",
+                f"Requête trop volumineuse pour être inspectée (limite : {self.config.limits.max_scan_chars:,} "
+                "caractères de texte).".replace(",", " "), "request.too_large_to_scan",
+            )
         verdict = await self.pipeline.inspect(ex)
         headers = _decision_headers(ex, verdict)
         if not verdict.forward:
             return _json(adapter, verdict.status, verdict.code, verdict.message, headers)
-        return await self.forward(adapter, ex, path, body, forwarded, headers)
+        return await self.forward(adapter, ex, path, upstream_body, forwarded, headers)
 
-    async def forward(self, adapter: Adapter, ex: Exchange, path: str, body: dict[str, Any],
+    async def forward(self, adapter: Adapter, ex: Exchange, path: str, upstream_body: bytes,
                       forwarded: dict[str, str], headers) -> Response:
         service = ex.service
         assert service is not None and self.http is not None
@@ -196,11 +228,8 @@ class Gateway:
         except BadRequest as exc:
             await self.pipeline.complete(ex, status_code=exc.status, upstream_error="not_configured")
             return _json(adapter, exc.status, exc.code, exc.message, headers)
-        body = {**body, "model": ex.model}
-        upstream = self.http.build_request(
-            "POST", adapter.upstream_url(service, path), content=json.dumps(body, ensure_ascii=False).encode(),
-            headers=up_headers,
-        )
+        upstream = self.http.build_request("POST", adapter.upstream_url(service, path), content=upstream_body,
+                                           headers=up_headers)
         t0 = time.perf_counter()
         try:
             resp = await self.http.send(upstream, stream=True)
@@ -321,14 +350,21 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
-        checks = {"detectors": bool(gw.scanner.recognizers), "audit_store": await anyio.to_thread.run_sync(gw.store.ping)}
+        checks = {"detectors": False, "audit_store": False}
+        with anyio.move_on_after(READY_TIMEOUT_S):  # a hung check is a failed check
+            checks["detectors"] = await anyio.to_thread.run_sync(gw.probe_scan, abandon_on_cancel=True)
+            checks["audit_store"] = await anyio.to_thread.run_sync(gw.store.ping, abandon_on_cancel=True)
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)
 
-    @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+                   include_in_schema=False)
     async def not_found(request: Request, rest: str) -> Response:
         adapter: Adapter = ANTHROPIC if "anthropic-version" in request.headers else OPENAI
         ex = Exchange(api=adapter.api, endpoint="unknown", client=Client(addr=request.client.host if request.client else None))
+        if request.method in ("HEAD", "OPTIONS"):
+            return await gw.refuse(adapter, ex, 405, "method_not_allowed",
+                                   "Méthode non prise en charge par Garde-fou (utilisez POST).", "request.method")
         return await gw.refuse(adapter, ex, 404, "unknown_endpoint",
                                "Point d'accès inconnu ou non pris en charge par Garde-fou.", "request.unknown_endpoint")
 

@@ -313,3 +313,23 @@ def test_login_body_is_bounded(admin):
     r = httpx.post(admin.url + "/admin/login", content=b"token=" + b"x" * 10_000,
                    headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
     assert r.status_code == 413
+
+
+def test_login_from_a_foreign_origin_is_refused(admin):
+    from tests.admin_support import TOKENS as T
+
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"}, {"Referer": "https://evil.example/x"},
+                    {"Sec-Fetch-Site": "cross-site", "Origin": "null"}):
+        r = httpx.post(admin.url + "/admin/login", data={"token": T["dpo"]}, headers=headers, timeout=10)
+        assert r.status_code == 403 and "set-cookie" not in r.headers
+    r = httpx.post(admin.url + "/admin/login", data={"token": T["dpo"]}, headers={"Origin": admin.url}, timeout=10)
+    assert r.status_code == 303
+
+
+def test_huge_cursor_is_a_400_not_a_500(admin):
+    import base64
+
+    cursor = base64.urlsafe_b64encode(b"s" + b"9" * 40).decode()
+    for path in ("/admin/api/decisions", "/admin/api/access-log"):
+        role = "admin"
+        assert get(admin, path, role, cursor=cursor).status_code == 400

@@ -231,9 +231,11 @@ def test_nir_split_over_messages(gw, fake, middle):
     assert_refused(post(gw, chat(messages=messages)), fake)
 
 
-def test_table_of_numbers_is_not_a_nir(gw, fake):
+def test_table_of_numbers_is_not_a_nir():
+    from detectors.nir import NirRecognizer
+
     text = "Effectifs par service : 12, 34, 56, 78, 90, 11, 23, 45, 67, 89, 10, 20, 30, 40 | 1 | 85 | 2"
-    assert post(gw, chat(messages=[{"role": "user", "content": text}])).status_code == 200
+    assert NirRecognizer().analyze(text) == []
 
 
 # -- 7. token arrays ------------------------------------------------------------------------------
@@ -243,3 +245,103 @@ def test_token_arrays_with_floats_are_token_input(gw, fake, prompt):
     resp = post(gw, {"model": "mistral/x", "prompt": prompt}, "/completions")
     assert_refused(resp, fake)
     assert "non inspectable" in resp.json()["error"]["message"]
+
+
+# -- readiness reflects reality ------------------------------------------------------------------
+
+def test_readyz_fails_when_the_sqlite_store_is_locked(gw, tmp_path):
+    import sqlite3
+    import time
+
+    assert httpx.get(gw.url + "/readyz", timeout=10).status_code == 200
+    holder = sqlite3.connect(tmp_path / "audit.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        t0 = time.monotonic()
+        r = httpx.get(gw.url + "/readyz", timeout=20)
+        assert r.status_code == 503 and r.json()["checks"]["audit_store"] is False
+        assert time.monotonic() - t0 < 8
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert httpx.get(gw.url + "/readyz", timeout=20).status_code == 200
+
+
+def test_readyz_fails_when_a_detector_raises(fake, tmp_path, scanner, monkeypatch):
+    gw = start_gateway(gateway_config(fake.url, f"sqlite:///{tmp_path / 'a.db'}"), scanner=scanner)
+    try:
+        assert httpx.get(gw.url + "/readyz", timeout=10).status_code == 200
+        rec = scanner.recognizers[0]
+        monkeypatch.setattr(rec, "analyze_ctx", lambda ctx: (_ for _ in ()).throw(RuntimeError("boom")))
+        r = httpx.get(gw.url + "/readyz", timeout=10)
+        assert r.status_code == 503 and r.json()["checks"]["detectors"] is False
+    finally:
+        gw.stop()
+
+
+# -- bounded work ----------------------------------------------------------------------------------
+
+def test_text_over_the_scan_budget_is_refused(gw_factory, fake):
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "max_scan_chars": 5000, "upstream_timeout_s": 1.5})
+    resp = post(gw, chat(messages=[{"role": "user", "content": "Bonjour. " * 1000}]))
+    assert resp.status_code == 413 and fake.received == []
+    assert post(gw, chat()).status_code == 200
+
+
+def test_scan_past_its_deadline_is_refused(gw_factory, fake, scanner, monkeypatch):
+    import time as _time
+
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "scan_timeout_s": 0.05, "upstream_timeout_s": 1.5})
+    rec = scanner.recognizers[0]
+    original = rec.analyze_ctx
+    monkeypatch.setattr(rec, "analyze_ctx", lambda ctx: (_time.sleep(0.2), original(ctx))[1])
+    resp = post(gw, chat())
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "gardefou_unavailable"
+    assert fake.received == []
+    (rec_,) = gw.records()
+    assert "gateway.scan_timeout" in rec_["rule_ids"]
+
+
+def test_findings_are_bounded_and_counts_exact(gw, fake):
+    text = " ".join(f"0{6 + i % 2} {i % 90 + 10:02d} 34 56 78," for i in range(400))
+    resp = post(gw, chat(messages=[{"role": "user", "content": text}]))
+    assert resp.status_code == 403
+    (rec,) = gw.records()
+    assert len(rec["findings"]) <= 200
+    assert rec["finding_counts"]["PHONE_NUMBER"] > 200
+
+
+# -- robustness ------------------------------------------------------------------------------------
+
+def test_lone_surrogate_is_a_clean_400(gw, fake):
+    raw = b'{"model": "mistral/x", "messages": [{"role": "user", "content": "bonjour \\ud800"}]}'
+    resp = httpx.post(gw.v1 + "/chat/completions", content=raw, headers={"content-type": "application/json"}, timeout=10)
+    assert resp.status_code == 400 and fake.received == []
+    (rec,) = gw.records()
+    assert rec["forwarded"] is False and rec["status_code"] == 400
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS"])
+def test_head_and_options_are_audited(gw, method):
+    resp = httpx.request(method, gw.v1 + "/chat/completions", timeout=10)
+    assert resp.status_code == 405
+    audit_id = resp.headers["x-gardefou-audit-id"]
+    assert audit_id != "unrecorded" and gw.store.get(audit_id)["status_code"] == 405
+
+
+def test_aborted_upload_is_recorded_without_a_500(gw, fake):
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    u = urlsplit(gw.url)
+    with socket.create_connection((u.hostname, u.port)) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100000\r\n\r\n" + b'{"model": "mistral/x", "messages": [')
+        time.sleep(0.3)
+    deadline = time.monotonic() + 5
+    while not gw.records() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (rec,) = gw.records()
+    assert rec["forwarded"] is False and "request.aborted" in rec["rule_ids"]
+    assert fake.received == []

@@ -75,6 +75,23 @@ class FailureLimiter:
 MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
 
 
+def _same_origin(request: Request) -> bool:
+    """A form post from this listener's own pages. Browsers say where a request comes from in
+    ``Sec-Fetch-Site``; older ones in ``Origin`` (``null`` under this site's no-referrer policy, so
+    only a real origin is compared) or ``Referer``. A client that sends none of them is no browser."""
+    from urllib.parse import urlsplit
+
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    host = request.headers.get("host", "")
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin != "null" and urlsplit(origin).netloc == host
+    referer = request.headers.get("referer")
+    return referer is None or urlsplit(referer).netloc == host
+
+
 def _safe_params(params: dict) -> dict:
     """What the access log keeps of a query: known parameter names, values cut to 64 characters."""
     return {str(k)[:32]: str(v)[:64] for k, v in list(params.items())[:20]}
@@ -282,6 +299,8 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
 
     @app.post("/admin/login")
     async def login(request: Request):
+        if not _same_origin(request):  # login CSRF: a foreign page must not log a browser in
+            return admin.render("login.html", status=403, error="Origine de la requête refusée.", who=None)
         raw_body = b""
         async for chunk in request.stream():
             raw_body += chunk

@@ -38,7 +38,7 @@ OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error
 #: CORE_FIELDS or OUTCOME_FIELDS (tests/test_audit_chain.py checks it): add new columns here.
 CORE_FIELDS = (
     "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "service_id", "model",
-    "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "prompt_parts",
+    "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "finding_counts", "prompt_parts",
     "prompt_chars", "inspect_ms", "error",
 )
 

@@ -143,7 +143,7 @@ def decode_cursor(raw: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        if text[0] == "s" and text[1:].isdigit():
+        if text[0] == "s" and text[1:].isdigit() and len(text) <= 20 and int(text[1:]) < 2**63:
             return int(text[1:])
     except (ValueError, IndexError, UnicodeDecodeError):
         pass

@@ -43,6 +43,7 @@ audit_records = Table(
     Column("finding_types", String(1024), nullable=False),
     # [{"type", "category", "part", "start", "end", "score"[, "fp"]}] - never a raw value.
     Column("findings", JSON, nullable=False),
+    Column("finding_counts", JSON),  # exact count per type; ``findings`` is bounded
     Column("prompt_parts", Integer, nullable=False),
     Column("prompt_chars", Integer, nullable=False),
     Column("status_code", Integer),
@@ -84,4 +85,12 @@ admin_access_log = Table(
     Column("params", JSON, nullable=False),
     Column("outcome", String(16), nullable=False),  # ok | denied | unauthenticated | invalid
     Column("client_addr", String(64)),
+)
+
+#: One row rewritten by the readiness probe (``AuditStore.ping``): proves the store takes writes.
+readiness_probe = Table(
+    "readiness_probe",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
 )

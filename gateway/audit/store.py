@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, audit_anchors, audit_records
+from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, readiness_probe
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -57,13 +57,31 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+#: PostgreSQL: a held lock or a stuck statement fails the request (503, fail closed) instead of
+#: hanging it for as long as the lock is held.
+PG_LOCK_TIMEOUT_MS = 5000
+PG_STATEMENT_TIMEOUT_MS = 30000
+
+
+def _pg_timeouts(dbapi_conn, _record) -> None:
+    autocommit = dbapi_conn.autocommit
+    dbapi_conn.autocommit = True
+    cur = dbapi_conn.cursor()
+    cur.execute(f"SET lock_timeout = {PG_LOCK_TIMEOUT_MS}")
+    cur.execute(f"SET statement_timeout = {PG_STATEMENT_TIMEOUT_MS}")
+    cur.close()
+    dbapi_conn.autocommit = autocommit
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10)
+    event.listen(engine, "connect", _pg_timeouts)
+    return engine
 
 
 @dataclass
@@ -106,11 +124,14 @@ class AuditStore:
             command.upgrade(cfg, "head")
 
     def ping(self) -> bool:
-        """True when the store answers and is writable."""
+        """True when the store answers and takes a write (a row of ``readiness_probe`` rewritten and
+        committed: a locked, read-only or full database fails it)."""
         try:
-            with self.engine.begin() as conn:
-                conn.execute(text("SELECT 1"))
+            with self._chain_tx() as conn, conn.begin():
                 conn.execute(select(audit_records.c.seq).limit(1))
+                now = datetime.now(UTC)
+                if conn.execute(update(readiness_probe).where(readiness_probe.c.id == 1).values(ts=now)).rowcount == 0:
+                    conn.execute(insert(readiness_probe).values(id=1, ts=now))
             return True
         except SQLAlchemyError:
             return False

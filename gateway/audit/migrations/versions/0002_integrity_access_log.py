@@ -69,10 +69,13 @@ def _chain_existing() -> None:
     from gateway.audit.schema import audit_records
 
     conn = op.get_bind()
+    # The columns as they were at this revision (later revisions add columns to ``audit_records``).
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("audit_records")}
+    columns = [c for c in audit_records.c if c.name in existing]
     prev, last = chain.GENESIS, 0
     while True:
         rows = conn.execute(
-            sa.select(audit_records).where(audit_records.c.seq > last).order_by(audit_records.c.seq).limit(500)
+            sa.select(*columns).where(audit_records.c.seq > last).order_by(audit_records.c.seq).limit(500)
         ).mappings().all()
         if not rows:
             break
