@@ -136,6 +136,8 @@ _UNPUBLISHED = re.compile(
     r"sous\s+embargo|(?:not\s+yet\s+|before\s+(?:being\s+)?)(?:published|announced|filed|approved|signed|disclosed|public)|unpublished|"
     r"(?:ne\s+)?doit\s+pas\s+(?:encore\s+)?(?:fuiter|sortir|[êe]tre\s+(?:su|diffus[ée]|connu)))"
 )
+_UNPUBLISHED_GATE = ("non ", "pas encore", "avant ", "en cours de", "embargo", "not yet", "before ", "unpublished",
+                     "doit pas")
 _FIRST_PERSON = re.compile(r"\b(?:nos|notre|nous|(?<!-)on|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes)\b")
 
 
@@ -162,7 +164,7 @@ class ConfidentialRecognizer(BaseRecognizer):
                 out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
             return out
-        for m in _UNPUBLISHED.finditer(low):
+        for m in (_UNPUBLISHED.finditer(low) if any(w in low for w in _UNPUBLISHED_GATE) else ()):
             if _FIRST_PERSON.search(low, max(0, m.start() - 200), min(len(low), m.end() + 120)):
                 return [ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.85, f"{self.name}:unpublished")]
         matches = _TOPIC_WINDOWS.first_matches(low)

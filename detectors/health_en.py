@@ -38,12 +38,16 @@ _GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom
                    r"\badmitted\b|\bovernight\b|\bward\b|\bthis\s+morning\b|\bhe\s+|\bshe\s+")
 
 
+# Some English at all (or the clinical abbreviations of a terse note): French prose skips the rest.
+_ENGLISH = re.compile(r"\b(?:the|and|with|was|is|has|of|for|his|her|y/o|yo|s/p|pod)\b")
+
+
 class EnglishClinicalRecognizer(BaseRecognizer):
     name = "health_en"
 
     def analyze_ctx(self, ctx: ScanContext):
         low = ctx.lower
-        if not _GATE.search(low):
+        if not _ENGLISH.search(low) or not _GATE.search(low):
             return []
         age = _AGE.search(low)
         strong = _STRONG.search(low)

@@ -23,6 +23,9 @@ _INTERNAL_HOST = re.compile(
 )
 
 
+_SUFFIXES = (".local", ".lan", ".intra", ".corp", ".internal", ".priv", ".ad")
+
+
 class InfrastructureRecognizer(BaseRecognizer):
     name = "infrastructure"
 
@@ -35,7 +38,7 @@ class InfrastructureRecognizer(BaseRecognizer):
         if "\\\\" in text:
             for m in _UNC.finditer(text):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.8, f"{self.name}:unc"))
-        if "." in text:
+        if any(sfx in ctx.lower for sfx in _SUFFIXES):
             for m in _INTERNAL_HOST.finditer(text):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.75, f"{self.name}:host"))
         return out

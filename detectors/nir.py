@@ -55,7 +55,9 @@ class NirRecognizer(BaseRecognizer):
         # windows cut where a NIR is written, so that tables of numbers do not make NIRs.
         out += self._cued(ctx, {(f.start, f.end) for f in out})
         seen = {(f.start, f.end) for f in out}
-        for run in ctx.loose_digit_runs:
+        # (too few digits in the whole text for a NIR: no loose runs to build)
+        loose = ctx.loose_digit_runs if sum(len(r.digits) for r in ctx.digit_runs) >= 15 else []
+        for run in loose:
             if len(run.digits) < 15 or len(run.sorted_starts) < 2:
                 continue
             for i, j in run.windows(15):
