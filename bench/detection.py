@@ -32,7 +32,8 @@ from detectors.scanner import build_default_scanner  # noqa: E402
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
 # Prompts in staff's own words, written independently of the rules: the development half (looked at,
 # used to choose thresholds) and the held-out half (never looked at item by item, never tuned on).
-STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl"}
+STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "dev2": ROOT / "bench" / "data" / "staff_dev2.jsonl",
+              "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl"}
 
 
 def decide(rec: dict) -> str:
@@ -54,7 +55,7 @@ def report_staff(scanner, name: str, path: Path, show_errors: bool = False) -> d
         else:
             fb[1] += 1
             fb[0] += blocked
-        if show_errors and name == "dev" and blocked != (it["expected"] == "block"):
+        if show_errors and name.startswith("dev") and blocked != (it["expected"] == "block"):
             print(f"   !! {it['id']} {it['expected']} -> {o['categories']} :: {it['text'][:120]!r}")
     leaks = sum(e for e, _ in per.values())
     total = sum(n for _, n in per.values())

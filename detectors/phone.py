@@ -7,6 +7,8 @@ validated. Digit runs (see ``detectors.context``) make separators and line break
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from detectors.context import BaseRecognizer, ScanContext
@@ -26,10 +28,19 @@ def _phone_grouping(run, i: int, j: int) -> bool:
     return lengths == [10] or all(x == 2 for x in lengths)
 
 
+# An institution's switchboard or a free public line is no person's number ("le standard de l'AP-HP
+# c'est le 01 40 27 30 00"). Finding offsets are original offsets; on the lower-cased normalised text
+# they can be off by the few characters normalisation removed, which a 45-character window absorbs.
+_PUBLIC_LINE = re.compile(r"\bstandard\b|\bswitchboard\b|num[ée]ro\s+vert|num[ée]ro\s+(?:d'appel\s+)?gratuit|\bmain\s+line\b")
+
+
 class PhoneRecognizer(BaseRecognizer):
     name = "phone"
 
     def analyze_ctx(self, ctx: ScanContext):
+        return [f for f in self._numbers(ctx) if not _PUBLIC_LINE.search(ctx.lower, max(0, f.start - 45), f.start)]
+
+    def _numbers(self, ctx: ScanContext):
         out = []
         text = ctx.text
         for run in ctx.digit_runs:

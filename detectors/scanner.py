@@ -67,6 +67,12 @@ def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     return findings if identifiers else [f for f in findings if f.type not in FRAMED_TYPES]
 
 
+def _compact(value: str) -> str:
+    """A value as compared with the allow-list: letters and digits only, case-folded, +33 as 0."""
+    v = "".join(c for c in value.casefold() if c.isalnum() or c in "@")
+    return "0" + v[2:] if v.startswith("33") and len(v) == 11 else v
+
+
 class ScanBudgetExceeded(Exception):
     """The scan of one text took longer than its budget."""
 
@@ -74,8 +80,10 @@ class ScanBudgetExceeded(Exception):
 class Scanner:
     """Runs a fixed list of recognizers. Built once at start-up, shared by all requests (thread-safe)."""
 
-    def __init__(self, recognizers: Sequence[Recognizer], decode: bool = True, decode_depth: int = 2):
+    def __init__(self, recognizers: Sequence[Recognizer], decode: bool = True, decode_depth: int = 2,
+                 allow_list: Iterable[str] = ()):
         self.recognizers = list(recognizers)
+        self.allow = frozenset(_compact(v) for v in allow_list)
         self.decode = decode
         self.decode_depth = max(1, decode_depth)
 
@@ -101,6 +109,8 @@ class Scanner:
         findings = self._run(text, deadline)
         if self.decode:
             findings.extend(self._decoded(text, self.decode_depth, deadline))
+        if self.allow:
+            findings = [f for f in findings if _compact(text[f.start : f.end]) not in self.allow]
         return ScanResult(drop_fiction(text, resolve_overlaps(findings)))
 
     def _decoded(self, text: str, depth: int, deadline: float | None = None) -> list[Finding]:
@@ -223,6 +233,9 @@ class DetectorOptions(_Options):
     health_threshold: float = Field(5.0, gt=0)
     confidential_threshold: int = Field(4, ge=1)
     decode: bool = True
+    #: the institution's own public numbers and functional mailboxes ("01 40 27 30 00",
+    #: "secretariat.urgences@chu-exemple.fr"): never reported (compared without spaces, dots, case)
+    allow_list: list[_Text] = []
     #: per-category probability thresholds of the free-text classifier (defaults ship with the model)
     free_text_thresholds: dict[Category, Annotated[float, Field(gt=0, lt=1)]] = {}
     # Last: its check looks at siren / dictionary, validated before it.
@@ -324,7 +337,7 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     recognizers = [r for r in recognizers if r.name not in disabled]
     if not recognizers:  # e.g. the dictionary file was empty and every other detector is disabled
         raise ValueError("detectors: every detector is disabled, nothing would be inspected")
-    scanner = Scanner(recognizers, decode=opts.decode)
+    scanner = Scanner(recognizers, decode=opts.decode, allow_list=opts.allow_list)
     # Warm up lazily loaded data (phonenumbers metadata, tldextract snapshot, spaCy) now rather than
     # on the first request.
     scanner.scan("Bonjour, je suis Jean Martin, patient de 40 ans. Tél 06 12 34 56 78, +33 1 23 45 67 89, "

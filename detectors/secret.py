@@ -33,6 +33,8 @@ _TOKENS = [
     ("azure_key", ["accountkey", "sharedaccesskey", "sharedaccesssignature"], r"(?:AccountKey|SharedAccessKey|SharedAccessSignature)\s*=\s*[A-Za-z0-9+/=%]{20,}"),
     ("sendgrid_key", ["sg."], r"\bSG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}"),
     ("npm_token", ["npm_"], r"\bnpm_[A-Za-z0-9]{36}\b"),
+    ("deepl_key", [":fx"], r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:fx\b"),
+    ("bitlocker_recovery", ["-"], r"(?<![\d-])\d{6}(?:-\d{6}){7}(?![\d-])"),
     ("private_key", ["-----begin"], r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----"),
     ("connection_string", ["://"], r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver|oracle|ldaps?|ftp|sftp|smtps?|imaps?)://[^\s:@/]+:[^\s@/]+@[^\s/]+"),
     ("odbc_password", ["password=", "pwd=", "password =", "pwd ="], r"(?i:password|pwd)\s*=\s*[^;\s'\"]{4,}\s*;"),
@@ -45,14 +47,19 @@ _PROSE_KEYS = ["mot de passe", "mots de passe", "mdp", "password", "passwd", "pa
                "code de la porte", "code wifi", "code wi-fi", "code secret"]
 # Keywords that must be followed directly by the separator (``pwd=...``, ``api_key: ...``).
 _STRICT_KEYS = ["pwd", "pass", "secret", "api_key", "api-key", "apikey", "access_token", "access-token", "auth_token",
-                "client_secret", "token", "secret_key"]
+                "client_secret", "token", "secret_key", "auth_key", "authkey", "access_key", "private_key",
+                "subscription_key", "x-api-key"]
 
 # Keywords after which a password-shaped token, even several words later, is taken for the secret
 # itself ("le mot de passe partagé du secrétariat, c'est maintenant Urg3nces_Sec_2025").
-_NEAR_KEYS = _PROSE_KEYS + ["wifi", "wi-fi", "wpa", "passe", "login"]
+_NEAR_KEYS = _PROSE_KEYS + ["wifi", "wi-fi", "wpa", "passe", "login", "ssid", "clé wifi", "cle wifi", "compte commun",
+                            "compte partagé", "compte partage", "shared account", "generic account", "compte générique"]
 _NEAR_WINDOW = 120
 _SHAPED = re.compile(r"(?<![\w@/.:<\[{-])(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_!@#$%&*?+.=-]{8,64}(?![\w@/>\]}])")
 _SPECIAL = re.compile(r"[_!@#$%&*?+=.-]")
+# A password by its shape alone: upper and lower case, a digit and a symbol ("Kiwi!Banane77",
+# "Cadre2025$"), in a token that is no URL, address, path or template.
+_STRONG = re.compile(r"(?<![\w@/.:<\[{$%-])(?=\S*[A-Z])(?=\S*[a-z])(?=\S*\d)(?=\S*[!@#$%&*?+=])[A-Za-z0-9!@#$%&*?+=._-]{8,40}(?![\w@/>\]}])")
 
 # Physical access codes: a short code with digits a few words after its keyword ("le code de la porte
 # de la pharmacie, c'est 4719B", "code alarme : 2580 puis #").
@@ -60,7 +67,16 @@ _CODE_KEYS = ["digicode", "code porte", "code de la porte", "code de porte", "co
               "code alarme", "code de l'alarme", "code d'alarme", "code du coffre", "code coffre", "code du local",
               "code d'accès", "code d'acces", "code du portail", "code portail", "code pin", "code badge",
               "door code", "alarm code", "keypad code", "code wifi", "code wi-fi", "code secret", "code de la salle"]
-_CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})[0-9A-Za-z#*]{3,10}(?![\w/%€])")
+_CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})(?:[0-9A-Za-z#*]{3,10}|\d(?: \d){3,7}(?: ?[#*])?)(?![\w/%€])")
+# "le code qu'on m'a donné c'est 2207", "code : 4471": the generic word, with a value right after a
+# copula or a colon (not "code postal", "code APE", "code CIM-10"...).
+_GENERIC_CODE = re.compile(
+    r"\bcode\b(?!\s+(?:postal|ape|naf|cim|uf|insee|article|produit|source|civil|p[ée]nal|du\s+travail|de\s+la\s+sant[ée]|"
+    r"de\s+l'action|de\s+la\s+route|promo|couleur|barre|ccam|acte|erreur|retour|html|python|vba))"
+    r"(?:[^.\n]{0,40}?(?:c'est|c’est|est|:|=)\s*(?P<v>\d{3,8}[#*]?|\d(?: \d){3,7}(?: ?[#*])?)"
+    r"|\s+(?P<w>\d(?: \d){3,7}(?: ?[#*])?|\d{3,8} ?[#*]))(?![\d/,.%€])",
+    re.IGNORECASE,
+)
 _CODE_WINDOW = 70
 _YEARLIKE = re.compile(r"(?:19|20)\d\d|\d{1,2}h\d{0,2}")
 
@@ -105,6 +121,8 @@ _DOC_EXAMPLES = re.compile(
     r"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9\.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ\."
     r"SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c|sk_test_4eC39HqLyjWDarjtT1zdp7dc|sk_test_BQokikJOvBiI2HlWgH4olfQ2"
 )
+# A template left to fill in: "Password=<password>;", "${DB_PASSWORD}", "{{ secret }}".
+_TEMPLATE = re.compile(r"=\s*(?:<[^>]*>|\$\{|\{\{|%\w+%)")
 # A value left to fill in: "sk-...", "xxxx", "<...>", "…".
 _ELLIPSIS = re.compile(r".*(?:\.\.\.|…|xxxx|XXXX|\*\*\*\*).*")
 
@@ -133,7 +151,7 @@ class SecretRecognizer(BaseRecognizer):
                     code_hits.append(end)
         for name in token_names:
             for m in _TOKEN_RES[name].finditer(text):
-                if _DOC_EXAMPLES.fullmatch(m.group()) or _ELLIPSIS.fullmatch(m.group()):
+                if _DOC_EXAMPLES.fullmatch(m.group()) or _ELLIPSIS.fullmatch(m.group()) or _TEMPLATE.search(m.group()):
                     continue
                 out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.95, f"{self.name}:{name}"))
         done_until = -1
@@ -148,6 +166,20 @@ class SecretRecognizer(BaseRecognizer):
                     out.append(f)
                     found_spans.append((f.start, f.end))
                 break
+        if any(c in text for c in "!@#$%&*?+="):
+            for m in _STRONG.finditer(text):
+                v = m.group().rstrip(".-")
+                if "@" in v or v.startswith(("http", "www")) or any(a <= m.start() < b for a, b in found_spans):
+                    continue
+                out.append(ctx.finding("SECRET", "secret", m.start(), m.start() + len(v), 0.75, f"{self.name}:shape"))
+                found_spans.append((m.start(), m.start() + len(v)))
+        if "code" in low:
+            for m in _GENERIC_CODE.finditer(text):
+                g = "v" if m.group("v") else "w"
+                if _YEARLIKE.fullmatch(m.group(g)) or any(a <= m.start(g) < b for a, b in found_spans):
+                    continue
+                out.append(ctx.finding("SECRET", "secret", m.start(g), m.end(g), 0.75, f"{self.name}:code"))
+                found_spans.append((m.start(g), m.end(g)))
         for end in code_hits:
             for m in _CODE_VALUE.finditer(text, end, min(len(text), end + _CODE_WINDOW)):
                 if _YEARLIKE.fullmatch(m.group()) or any(a <= m.start() < b for a, b in found_spans):

@@ -149,3 +149,20 @@ def test_options_model_and_recognizer_names():
     f = next(f for f in s.scan("Le dossier Atlas avance.").findings if f.recognizer == "dictionary")
     assert f.category == "secret"
     assert "siren" not in build_default_scanner(DetectorOptions(spacy=False, siren=False)).names  # YAML `off`
+
+
+def test_allow_list_of_the_institutions_own_numbers_and_mailboxes():
+    from detectors.scanner import build_default_scanner
+
+    s = build_default_scanner({"spacy": False, "allow_list": ["01 40 27 30 00", "secretariat.urgences@chu-exemple.fr"],
+                               "disabled": ["free_text"]})
+    text = "Joindre le 01.40.27.30.00 ou +33 1 40 27 30 00, ou secretariat.urgences@chu-exemple.fr"
+    assert s.scan(text).findings == []
+    other = s.scan("ou le 06 12 34 56 78, ou marie.durand@chu-exemple.fr").findings
+    assert {f.type for f in other} == {"PHONE_NUMBER", "EMAIL_ADDRESS"}
+
+
+def test_switchboards_are_not_personal_numbers(scanner_nospacy):
+    text = "le standard de l'hôpital c'est bien le 01 40 27 30 00 ? je le mets dans le livret d'accueil"
+    assert "PHONE_NUMBER" not in [f.type for f in scanner_nospacy.scan(text).findings]
+    assert "PHONE_NUMBER" in [f.type for f in scanner_nospacy.scan("son portable c'est le 06 12 34 56 78").findings]
