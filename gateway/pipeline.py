@@ -135,11 +135,11 @@ class Pipeline:
         return {
             "id": ex.audit_id,
             "ts": datetime.now(UTC),
-            "client_id": ex.client.id,
-            "department": ex.client.department,
+            "client_id": _clip(ex.client.id, 128),
+            "department": _clip(ex.client.department, 128),
             "client_addr": _address(ex.client.addr),
             "api": ex.api,
-            "endpoint": ex.endpoint,
+            "endpoint": _clip(ex.endpoint, 64),
             "service_id": ex.service.id if ex.service else client_name(ex.service_ref),
             "model": client_name(ex.model),
             "decision": decision.action,
@@ -264,6 +264,11 @@ class Pipeline:
             await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
         except AuditError as exc:  # the response is already on its way; log loudly
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
+
+
+def _clip(value: str | None, size: int) -> str | None:
+    """A value cut to its column's size: a long one must not fail the insert (and refuse the request)."""
+    return value if value is None or len(value) <= size else value[: size - 1] + "…"
 
 
 def _address(value: str | None) -> str | None:

@@ -345,3 +345,31 @@ def test_aborted_upload_is_recorded_without_a_500(gw, fake):
     (rec,) = gw.records()
     assert rec["forwarded"] is False and "request.aborted" in rec["rule_ids"]
     assert fake.received == []
+
+
+def test_long_endpoint_and_client_fields_fit_their_columns(fake, tmp_path, scanner, pg_ready):
+    """On PostgreSQL a value longer than its String(n) column would fail the insert and refuse the request."""
+    from tests.conftest import drop_pg_schema, new_pg_schema_url
+    from gateway.pipeline import Client, Exchange
+
+    url, schema = new_pg_schema_url()
+    gw = start_gateway(gateway_config(fake.url, url), scanner=scanner)
+    try:
+        pipeline = gw.server.config.app.state.gateway.pipeline
+        ex = Exchange(api="openai", endpoint="x" * 200, client=Client(id="c" * 300, department="d" * 300, addr="127.0.0.1"))
+        verdict = pipeline.inspect_sync(ex)
+        assert verdict.recorded and len(gw.store.get(ex.audit_id)["endpoint"]) == 64
+    finally:
+        gw.stop()
+        gw.store.dispose()
+        drop_pg_schema(schema)
+
+
+def test_vignette_framed_by_knowledge_questions_is_blocked(gw, fake):
+    vignette = ("Patiente de 67 ans, hospitalisée depuis le 3 mars en cardiologie pour une insuffisance cardiaque "
+                "décompensée, créatinine à 180, sous furosémide 80 mg, elle a chuté cette nuit.")
+    before = "Question de cours : quels sont les critères diagnostiques de l'insuffisance cardiaque selon la HAS ? "
+    after = " Question de cours : quelle est la posologie habituelle du furosémide chez l'adulte ?"
+    resp = post(gw, chat(messages=[{"role": "user", "content": before * 3 + vignette + after * 3}]))
+    assert_refused(resp, fake)
+    assert "santé" in resp.json()["error"]["message"]
