@@ -45,7 +45,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # collector's generations, or each full collection walks every spaCy object again.
     gc.collect()
     gc.freeze()
-    servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies)) for app, h, p in listeners]
+    servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies,
+                                             limit_concurrency=config.limits.max_connections))
+               for app, h, p in listeners]
 
     async def run_all() -> None:
         await asyncio.gather(*(s.serve() for s in servers))

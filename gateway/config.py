@@ -121,6 +121,16 @@ class Limits(_Strict):
     max_scan_chars: int = Field(2_000_000, ge=1000)
     #: time the detectors may take for one request: past it the request is refused (503, fail closed)
     scan_timeout_s: float = Field(10.0, gt=0)
+    #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After
+    max_concurrent_scans: int = Field(8, ge=1)
+    max_queued_scans: int = Field(64, ge=0)
+    #: per client (API key, or address without keys): requests a minute and requests at once (429 past them)
+    client_requests_per_minute: int = Field(600, ge=1)
+    client_concurrency: int = Field(32, ge=1)
+    #: time to receive a request body (408 past it: a trickling upload does not hold a worker)
+    body_timeout_s: float = Field(30.0, gt=0)
+    #: open connections per listener (uvicorn answers 503 past it)
+    max_connections: int = Field(1000, ge=1)
     upstream_connect_timeout_s: float = Field(10.0, gt=0)
     upstream_timeout_s: float = Field(120.0, gt=0)
 

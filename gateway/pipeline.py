@@ -160,9 +160,10 @@ class Pipeline:
         }
 
     # -- entry points ------------------------------------------------------------------------
-    async def inspect(self, ex: Exchange) -> Verdict:
-        """Detect, decide and commit the audit record, in one hop off the event loop."""
-        return await anyio.to_thread.run_sync(self.inspect_sync, ex)
+    async def inspect(self, ex: Exchange, limiter: anyio.CapacityLimiter | None = None) -> Verdict:
+        """Detect, decide and commit the audit record, in one hop off the event loop (on one of the
+        ``limiter``'s worker threads when given)."""
+        return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=limiter)
 
     def inspect_sync(self, ex: Exchange) -> Verdict:
         t0 = time.perf_counter()

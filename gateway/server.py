@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 import os
 import time
 from contextlib import asynccontextmanager
@@ -73,6 +74,38 @@ def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
     return headers
 
 
+class ClientLimiter:
+    """Per client: at most ``per_minute`` requests in a sliding minute and ``concurrency`` at once.
+    ``enter`` returns None to go on, or the seconds to wait (Retry-After). Event-loop only: no lock."""
+
+    def __init__(self, per_minute: int, concurrency: int):
+        self.per_minute, self.concurrency = per_minute, concurrency
+        self._times: dict[str, deque[float]] = {}
+        self._open: dict[str, int] = {}
+
+    def enter(self, who: str) -> int | None:
+        now = time.monotonic()
+        times = self._times.setdefault(who, deque())
+        while times and now - times[0] > 60:
+            times.popleft()
+        if len(times) >= self.per_minute:
+            return max(1, int(61 - (now - times[0])))
+        if self._open.get(who, 0) >= self.concurrency:
+            return 1
+        if len(self._times) > 50_000:  # bounded memory under a spray of addresses
+            self._times = {who: times}
+        times.append(now)
+        self._open[who] = self._open.get(who, 0) + 1
+        return None
+
+    def leave(self, who: str) -> None:
+        n = self._open.get(who, 1) - 1
+        if n > 0:
+            self._open[who] = n
+        else:
+            self._open.pop(who, None)
+
+
 class Gateway:
     """Everything a request needs, built once at start-up (no global state but the app)."""
 
@@ -96,6 +129,9 @@ class Gateway:
         limits = config.limits
         self.timeout = httpx.Timeout(limits.upstream_timeout_s, connect=limits.upstream_connect_timeout_s)
         self.http: httpx.AsyncClient | None = None
+        self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
+        self.scans_in_flight = 0
+        self.clients_seen = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
 
     def probe_scan(self) -> bool:
         """The detectors still find what they must: a NIR, a clinical vignette (readiness)."""
@@ -146,8 +182,26 @@ class Gateway:
                 adapter, ex, 401, "invalid_api_key",
                 "Clé d'accès à Garde-fou absente ou invalide.", "auth.failed",
             )
+        who = ex.client.id or ex.client.addr or "?"
+        retry = self.clients_seen.enter(who)
+        if retry is not None:
+            response = await self.refuse(adapter, ex, 429, "rate_limited",
+                                         "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
+                                         "request.rate_limited")
+            response.headers["Retry-After"] = str(retry)
+            return response
         try:
-            raw = await self.read_body(request)
+            return await self._handle(request, adapter, ex, endpoint, path)
+        finally:
+            self.clients_seen.leave(who)
+
+    async def _handle(self, request: Request, adapter: Adapter, ex: Exchange, endpoint: str, path: str) -> Response:
+        try:
+            with anyio.fail_after(self.config.limits.body_timeout_s):
+                raw = await self.read_body(request)
+        except TimeoutError:
+            return await self.refuse(adapter, ex, 408, "request_timeout",
+                                     "Le corps de la requête est arrivé trop lentement.", "request.body_timeout")
         except ClientDisconnect:  # the client left mid-upload: nothing to answer, but it is recorded
             await self.pipeline.refuse_invalid(ex, 400, "client_disconnected", "Envoi interrompu par le client.",
                                                "request.aborted")
@@ -213,7 +267,18 @@ class Gateway:
                 f"Requête trop volumineuse pour être inspectée (limite : {self.config.limits.max_scan_chars:,} "
                 "caractères de texte).".replace(",", " "), "request.too_large_to_scan",
             )
-        verdict = await self.pipeline.inspect(ex)
+        limits = self.config.limits
+        if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans:
+            response = await self.refuse(adapter, ex, 503, "gardefou_busy",
+                                         "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
+                                         "gateway.busy")
+            response.headers["Retry-After"] = "1"
+            return response
+        self.scans_in_flight += 1
+        try:
+            verdict = await self.pipeline.inspect(ex, self.scan_slots)
+        finally:
+            self.scans_in_flight -= 1
         headers = _decision_headers(ex, verdict)
         if not verdict.forward:
             return _json(adapter, verdict.status, verdict.code, verdict.message, headers)

@@ -373,3 +373,52 @@ def test_vignette_framed_by_knowledge_questions_is_blocked(gw, fake):
     resp = post(gw, chat(messages=[{"role": "user", "content": before * 3 + vignette + after * 3}]))
     assert_refused(resp, fake)
     assert "santé" in resp.json()["error"]["message"]
+
+
+# -- per-client limits, a full pool, slow bodies ------------------------------------------------------
+
+def test_client_rate_limit_answers_429_with_retry_after(gw_factory, fake):
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "client_requests_per_minute": 3, "upstream_timeout_s": 1.5})
+    codes = [post(gw, chat()).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    resp = post(gw, chat())
+    assert resp.status_code == 429 and int(resp.headers["retry-after"]) >= 1
+    assert resp.json()["error"]["code"] == "rate_limited" and len(fake.received) == 3
+
+
+def test_full_scan_pool_answers_503_promptly(gw_factory, fake, scanner, monkeypatch):
+    import threading
+    import time as _time
+
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "max_concurrent_scans": 1, "max_queued_scans": 0,
+                            "upstream_timeout_s": 1.5})
+    release = threading.Event()
+    rec = scanner.recognizers[0]
+    original = rec.analyze_ctx
+    monkeypatch.setattr(rec, "analyze_ctx", lambda ctx: (release.wait(10), original(ctx))[1])
+    slow = threading.Thread(target=lambda: post(gw, chat()))
+    slow.start()
+    _time.sleep(0.5)
+    t0 = _time.monotonic()
+    resp = post(gw, chat())
+    assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
+    assert _time.monotonic() - t0 < 2
+    release.set()
+    slow.join(10)
+    assert len(fake.received) == 1
+
+
+def test_trickling_body_gets_408(gw_factory, fake):
+    import socket
+    import time as _time
+    from urllib.parse import urlsplit
+
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "body_timeout_s": 0.5, "upstream_timeout_s": 1.5})
+    u = urlsplit(gw.url)
+    with socket.create_connection((u.hostname, u.port), timeout=5) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 1000\r\n\r\n{")
+        t0 = _time.monotonic()
+        answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 408") and _time.monotonic() - t0 < 3
+    assert fake.received == []
