@@ -109,6 +109,8 @@ async def run(args) -> None:
         "listen": {"host": "127.0.0.1", "port": port},
         "audit": {"url": f"sqlite:///{tmp / 'audit.db'}"},
         "services": [{"id": "mistral", "base_url": f"{fake.url}/v1"}],
+        # one load generator stands for many clients: the per-client limits would only measure themselves
+        "limits": {"client_requests_per_minute": 1_000_000, "client_concurrency": 10_000},
     }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg))
     env = {**os.environ, "MISTRAL_API_KEY": "bench"}
