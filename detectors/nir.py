@@ -53,7 +53,6 @@ class NirRecognizer(BaseRecognizer):
                     out.append(ctx.finding("FR_NIR", "personal", s, e, 1.0, self.name))
         # Any punctuation between the groups (``1,85,05,78...``, a split over two messages): only
         # windows cut where a NIR is written, so that tables of numbers do not make NIRs.
-        out += self._cued(ctx, {(f.start, f.end) for f in out})
         seen = {(f.start, f.end) for f in out}
         # (too few digits in the whole text for a NIR: no loose runs to build)
         loose = ctx.loose_digit_runs if sum(len(r.digits) for r in ctx.digit_runs) >= 15 else []
@@ -69,6 +68,7 @@ class NirRecognizer(BaseRecognizer):
                     f = ctx.finding("FR_NIR", "personal", *run.span(i, j), 1.0, self.name)
                     if (f.start, f.end) not in seen:
                         out.append(f)
+        out += self._cued(ctx, {(f.start, f.end) for f in out})  # last: only what no valid NIR explains
         if "a" in ctx.lower or "b" in ctx.lower:
             for m in _CORSICA.finditer(ctx.text):
                 value = re.sub(r"[^0-9A-Za-z]", "", m.group()).upper()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections import deque
 import os
 import time
@@ -57,6 +58,31 @@ PROBE_TEXT = ("Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalis�
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class _UnsupportedEncoding(Exception):
+    pass
+
+
+def decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
+    """A gzip or deflate body, decompressed (never more than ``limit`` bytes: a decompression bomb is a
+    413); identity as is; any other encoding (br, zstd...) is refused rather than forwarded unread."""
+    codings = [c.strip().lower() for c in encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
+    for coding in reversed(codings):  # applied in order, so undone last first
+        if coding in ("gzip", "x-gzip"):
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            d = zlib.decompressobj(zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
+        else:
+            raise _UnsupportedEncoding(coding)
+        try:
+            out = d.decompress(raw, limit + 1)
+        except zlib.error:
+            raise _UnsupportedEncoding(coding) from None
+        if len(out) > limit or d.unconsumed_tail:
+            raise _BodyTooLarge
+        raw = out
+    return raw
 
 
 def _json(adapter: Adapter, status: int, code: str, message: str, headers: dict, param: str | None = None) -> JSONResponse:
@@ -167,7 +193,7 @@ class Gateway:
             if size > limit:
                 raise _BodyTooLarge
             chunks.append(chunk)
-        return b"".join(chunks)
+        return decode_body(b"".join(chunks), request.headers.get("content-encoding", ""), limit)
 
     async def refuse(self, adapter: Adapter, ex: Exchange, status: int, code: str, message: str, rule: str, param=None):
         verdict = await self.pipeline.refuse_invalid(ex, status, code, message, rule)
@@ -206,6 +232,10 @@ class Gateway:
             await self.pipeline.refuse_invalid(ex, 400, "client_disconnected", "Envoi interrompu par le client.",
                                                "request.aborted")
             return Response(status_code=400)
+        except _UnsupportedEncoding:
+            return await self.refuse(adapter, ex, 415, "unsupported_encoding",
+                                     "Encodage du corps non pris en charge (utilisez gzip, deflate ou aucun).",
+                                     "request.unsupported_encoding")
         except _BodyTooLarge:
             limit_mb = self.config.limits.max_body_bytes / 1024 / 1024
             return await self.refuse(

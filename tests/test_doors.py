@@ -422,3 +422,41 @@ def test_trickling_body_gets_408(gw_factory, fake):
         answer = sock.recv(4096)
         assert answer.startswith(b"HTTP/1.1 408") and _time.monotonic() - t0 < 3
     assert fake.received == []
+
+
+# -- compressed bodies: inspected after decoding, bounded, never forwarded unread ----------------------
+
+def _compressed(body: dict, coding: str) -> bytes:
+    import gzip
+    import zlib
+
+    raw = json.dumps(body).encode()
+    return gzip.compress(raw) if coding == "gzip" else zlib.compress(raw)
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_compressed_bodies_are_inspected(gw, fake, coding):
+    blocked = chat(messages=[{"role": "user", "content": f"NIR {NIR}"}])
+    resp = httpx.post(gw.v1 + "/chat/completions", content=_compressed(blocked, coding), timeout=10,
+                      headers={"content-type": "application/json", "content-encoding": coding})
+    assert_refused(resp, fake)
+    resp = httpx.post(gw.v1 + "/chat/completions", content=_compressed(chat(), coding), timeout=10,
+                      headers={"content-type": "application/json", "content-encoding": coding})
+    assert resp.status_code == 200 and fake.received[0].body["messages"] == [USER]
+
+
+def test_decompression_bomb_is_413(gw, fake):
+    import gzip
+
+    bomb = gzip.compress(b'{"model": "mistral/x", "messages": [{"role": "user", "content": "' + b"a" * 5_000_000 + b'"}]}')
+    assert len(bomb) < 200_000
+    resp = httpx.post(gw.v1 + "/chat/completions", content=bomb, timeout=20,
+                      headers={"content-type": "application/json", "content-encoding": "gzip"})
+    assert resp.status_code == 413 and fake.received == []
+
+
+@pytest.mark.parametrize("coding", ["br", "zstd", "gzip"])
+def test_unreadable_encodings_are_refused(gw, fake, coding):
+    resp = httpx.post(gw.v1 + "/chat/completions", content=b"\x00\x01not compressed", timeout=10,
+                      headers={"content-type": "application/json", "content-encoding": coding})
+    assert resp.status_code == 415 and fake.received == []
