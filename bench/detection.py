@@ -33,6 +33,7 @@ REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_
 # Prompts in staff's own words, written independently of the rules: the development half (looked at,
 # used to choose thresholds) and the held-out half (never looked at item by item, never tuned on).
 STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "dev2": ROOT / "bench" / "data" / "staff_dev2.jsonl",
+              "dev3": ROOT / "bench" / "data" / "staff_dev3.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl"}
 
 

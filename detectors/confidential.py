@@ -134,10 +134,23 @@ _UNPUBLISHED = re.compile(
     r"pas\s+encore\s+(?:[ée]t[ée]\s+)?(?:publi|annonc|arbitr|d[ée]pos|valid|vot|pr[ée]sent|officiel|communiqu|sign|attribu|diffus|inform)\w*|"
     r"avant\s+(?:sa\s+|leur\s+|la\s+)?(?:publication|annonce|soumission)|en\s+cours\s+de\s+(?:relecture|n[ée]gociation|soumission)|"
     r"sous\s+embargo|(?:not\s+yet\s+|before\s+(?:being\s+)?)(?:published|announced|filed|approved|signed|disclosed|public)|unpublished|"
-    r"(?:ne\s+)?doit\s+pas\s+(?:encore\s+)?(?:fuiter|sortir|[êe]tre\s+(?:su|diffus[ée]|connu)))"
+    r"(?:ne\s+)?doit\s+pas\s+(?:encore\s+)?(?:fuiter|sortir|[êe]tre\s+(?:su|diffus[ée]|connu))|"
+    r"(?:has|have)\s+not\s+(?:yet\s+)?been\s+(?:announced|published|made\s+public|disclosed)|"
+    r"nothing\s+(?:has\s+been|is)\s+(?:announced|public|official)|not\s+(?:been\s+)?(?:announced|made\s+public)\s+yet|"
+    r"rien\s+n'(?:est|a\s+[ée]t[ée])\s+(?:encore\s+)?(?:officiel|annonc[ée]|public|sorti))"
 )
 _UNPUBLISHED_GATE = ("non ", "pas encore", "avant ", "en cours de", "embargo", "not yet", "before ", "unpublished",
-                     "doit pas")
+                     "doit pas", "not been", "nothing ", "yet", "rien n")
+# An attack on our systems in progress: which systems, since when, what they do, is IS security.
+_INCIDENT = re.compile(
+    r"\b(?:ransomware|ran[çc]ongiciel|cyber-?attaque|cyber-?attack|ransom\s+note|lockbit|ryuk|conti\b|black\s*cat|"
+    r"chiffr[ée]s?\s+par\s+un|attaque\s+en\s+cours|under\s+attack|compromis(?:e|sion)\s+(?:de\s+)?(?:notre|nos|du\s+serveur)|"
+    r"intrusion\s+(?:en\s+cours|sur\s+(?:notre|nos)))",
+    re.IGNORECASE,
+)
+_NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:ce|cette|hier|\d)|\bsince\s+\d|\btoday\b|"
+                  r"\baujourd'hui\b|\bcette\s+nuit\b|\bwe'?re\s+(?:under|being|hit)|\bon\s+est\s+(?:attaqu|touch)|"
+                  r"\bnous\s+sommes\s+(?:attaqu|touch|victimes)", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:nos|notre|nous|(?<!-)on|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes)\b")
 
 
@@ -164,6 +177,9 @@ class ConfidentialRecognizer(BaseRecognizer):
                 out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
             return out
+        incident = _INCIDENT.search(text)
+        if incident and _NOW.search(text):
+            return [ctx.finding("CONFIDENTIAL", "confidential", incident.start(), incident.end(), 0.85, f"{self.name}:incident")]
         for m in (_UNPUBLISHED.finditer(low) if any(w in low for w in _UNPUBLISHED_GATE) else ()):
             if _FIRST_PERSON.search(low, max(0, m.start() - 200), min(len(low), m.end() + 120)):
                 return [ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.85, f"{self.name}:unpublished")]

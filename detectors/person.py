@@ -81,9 +81,24 @@ _EPONYM = re.compile(
     r"polygones?|points?|stades?|grades?|types?|kystes?|plexus|trompes?|spirales?|granulations?)"
     r"\s+(?:de\s+|d'|du\s+|des\s+)?(?:[A-ZÀ-Ý][\w\-]+\s+(?:et\s+(?:de\s+)?)?)?$",
 )
+# A question about a public, historical or fictional person: culture, history, biography. Stronger
+# than care words ("la fondation de X qui aide les enfants hospitalisés"), weaker than a person in care
+# ("chambre", "lit", "né le", "mon patient"...).
+_CULTURE = re.compile(
+    r"\bqui\s+(?:est|était|etait|sont|étaient)\b|\bc'(?:est|était|etait)\s+qui\b|\bwho\s+(?:is|was|were)\b|biograph|"
+    r"\bvie\s+de\b|\bhistoire\s+(?:de|derri[èe]re|du|des)\b|\bapports?\b|\binspir[ée]|\bchansons?\b|\bsongs?\b|\blivres?\b|"
+    r"\bbooks?\b|\broman|\bnovel|\bfilms?\b|\bmovies?\b|\bs[ée]ries?\b|\bpersonnages?\b|\bcharacters?\b|\bfondation\b|"
+    r"\bfrise\b|fiche\s+de\s+lecture|\b[œo]e?uvres?\b|c[ée]l[èe]bre|\bnobel\b|\bexpo(?:sition)?\b|\bhommage\b|"
+    r"\bhistorique\b|\bdécouvert|\bdecouvert|\binvent[ée]\s+par|\bpourquoi\s+(?:il\s+y\s+a|autant|des|les)\b|\bwhy\s+(?:are|is)\b",
+    re.IGNORECASE,
+)
+_IN_CARE = re.compile(r"\bchambre\b|\blit\s+\d|\bn[ée]e?\s+le\b|\bmon\s+patient|\bma\s+patiente|\bdossier\b|\bhospitalis[ée]e?\s+(?:le|depuis|en)\b",
+                      re.IGNORECASE)
 _CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
 
 _STOP_FIRST = {
+    "my", "the", "this", "our", "your", "his", "her", "their", "what", "why", "how", "when", "where", "which", "who",
+    "please", "hello", "hi", "thanks", "can", "could", "should", "would", "is", "are", "does", "do", "if", "in", "on",
     "le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "ce", "cette", "ces", "mon", "ma", "mes", "son", "sa", "ses",
     "notre", "nos", "votre", "vos", "leur", "leurs", "et", "ou", "mais", "donc", "or", "ni", "car", "si", "en", "par", "pour",
     "avec", "sans", "sous", "sur", "dans", "chez", "entre", "vers", "depuis", "pendant", "selon", "après", "avant", "lors",
@@ -251,6 +266,8 @@ class PersonRecognizer(BaseRecognizer):
         sent_end = min(e + 120, sent_end_dot if sent_end_dot >= 0 else e + 120)
         sentence = text[max(0, sent_start) : sent_end]
         near = text[max(0, s - 60) : e + 60]
+        if _CULTURE.search(text) and not _IN_CARE.search(text):
+            return True
         return bool(_PUBLIC.search(near)) and not _CARE.search(sentence)
 
     def analyze_ctx(self, ctx: ScanContext):

@@ -59,9 +59,17 @@ _FICTION = re.compile(
 FRAMED_TYPES = frozenset({"HEALTH_DATA", "HEALTH_TEXT", "PERSONAL_TEXT", "PERSON"})
 
 
+# A template to fill in ("[NOM Prénom]", "<prénom>", "___", "XXX"): two placeholders or more make a
+# document about nobody yet.
+_PLACEHOLDER = re.compile(r"\[[^\]\n]{1,30}\]|<[a-zà-ÿ ]{2,20}>|_{3,}|\bX{3,}\b|\{\{?\s*\w+\s*\}?\}", re.IGNORECASE)
+
+
 def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
-    """Without identifiers, a prompt framed as fiction keeps no finding about its made-up people."""
-    if not any(f.type in FRAMED_TYPES for f in findings) or not _FICTION.search(text):
+    """Without identifiers, a prompt framed as fiction, or a template with placeholders, keeps no finding
+    about its made-up people."""
+    if not any(f.type in FRAMED_TYPES for f in findings):
+        return findings
+    if not _FICTION.search(text) and len(_PLACEHOLDER.findall(text)) < 2:
         return findings
     identifiers = [f for f in findings if f.category == "personal" and f.type not in FRAMED_TYPES]
     return findings if identifiers else [f for f in findings if f.type not in FRAMED_TYPES]
@@ -111,7 +119,7 @@ class Scanner:
             findings.extend(self._decoded(text, self.decode_depth, deadline))
         if self.allow:
             findings = [f for f in findings if _compact(text[f.start : f.end]) not in self.allow]
-        return ScanResult(drop_fiction(text, resolve_overlaps(findings)))
+        return ScanResult(drop_fiction(text, resolve_overlaps(findings)))  # fiction and templates
 
     def _decoded(self, text: str, depth: int, deadline: float | None = None) -> list[Finding]:
         """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.

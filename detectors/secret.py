@@ -219,8 +219,12 @@ class SecretRecognizer(BaseRecognizer):
 
 def _password_shaped(v: str) -> bool:
     """Letters and digits, and mixed case or a symbol; 10 characters or a symbol for short ones; not
-    a date, a version, a reference or a host name."""
+    a date, a version, a reference, a host name or a dotted code name (``psycopg2.OperationalError``)."""
     if re.fullmatch(r"[\d.:/-]+|v?\d+(?:\.\d+)+|[A-Z]{2,5}-?\d+|\d+[a-z]{1,3}", v) or v.count(".") >= 2:
+        return False
+    if re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v) or re.search(r"(?:Error|Exception|Warning)$", v):
+        return False
+    if re.fullmatch(r"[A-Z][A-Z0-9_]*=\d+", v):  # a setting and its number: DB_PORT=5432
         return False
     mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
     special = bool(_SPECIAL.search(v))

@@ -88,3 +88,19 @@ def test_our_unpublished_matters_are_confidential(text):
 ])
 def test_unpublished_in_general_is_not(text):
     assert ConfidentialRecognizer(4).analyze(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "We're under attack right now, several A&E workstations show a LockBit ransom note since 6am.",
+    "Depuis ce matin un rançongiciel chiffre les serveurs de la pharmacie, que fait-on en premier ?",
+])
+def test_attack_in_progress_is_confidential(text):
+    assert "confidential" in {f.category for f in ConfidentialRecognizer(4).analyze(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "Comment préparer un hôpital à une cyberattaque par rançongiciel ?",
+    "Explique ce qu'est un ransomware à des agents non informaticiens.",
+])
+def test_attacks_in_general_are_not(text):
+    assert ConfidentialRecognizer(4).analyze(text) == []
