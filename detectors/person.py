@@ -23,6 +23,7 @@ grades after an evaluation cue ("notes : Martin 14, Durand 11") are reported.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 
@@ -176,6 +177,12 @@ def _looks_like_knowledge(ctx: ScanContext) -> bool:
 _ROMAN = re.compile(r"[IVXLC]{1,5}")
 
 
+def _any_in(positions: list[int], a: int, b: int) -> bool:
+    """Is one of the sorted ``positions`` in [a, b)?"""
+    i = bisect.bisect_left(positions, a)
+    return i < len(positions) and positions[i] < b
+
+
 def _first_last_ok(name: str) -> bool:
     """Both words must look like names: no stop word, acronym or common-noun suffix, vowels."""
     words = [w for w in name.split() if w.lower() not in ("de", "du", "le", "la")]
@@ -251,6 +258,8 @@ class PersonRecognizer(BaseRecognizer):
         self.max_spacy_chars = max_spacy_chars
         names = list(allow_names or []) + (DEFAULT_PUBLIC_FIGURES if public_figures else [])
         self.allow = {n.lower() for n in names}
+        multi = sorted((a for a in self.allow if " " in a), key=len, reverse=True)
+        self._allow_multi = re.compile("|".join(map(re.escape, multi))) if multi else None
         self._nlp = nlp
         self._lock = threading.Lock()
         if use_spacy and nlp is None:
@@ -259,16 +268,15 @@ class PersonRecognizer(BaseRecognizer):
             # Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names.
             self._nlp = spacy.load(spacy_model, exclude=["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter", "tagger"])
 
-    def _public_context(self, ctx: ScanContext, s: int, e: int) -> bool:
+    def _public_context(self, ctx: ScanContext, s: int, e: int, cues: tuple[list[int], list[int]]) -> bool:
+        """A public-life cue within 60 characters and no care word in the sentence. ``cues`` holds the
+        start offsets of every public and care cue, found once per text (per name it was quadratic)."""
         text = ctx.text
-        sent_start = max(text.rfind(".", 0, s), text.rfind("\n", 0, s), s - 120)
-        sent_end_dot = text.find(".", e)
+        sent_start = max(text.rfind(".", max(0, s - 120), s), text.rfind("\n", max(0, s - 120), s), s - 120)
+        sent_end_dot = text.find(".", e, e + 120)
         sent_end = min(e + 120, sent_end_dot if sent_end_dot >= 0 else e + 120)
-        sentence = text[max(0, sent_start) : sent_end]
-        near = text[max(0, s - 60) : e + 60]
-        if _CULTURE.search(text) and not _IN_CARE.search(text):
-            return True
-        return bool(_PUBLIC.search(near)) and not _CARE.search(sentence)
+        public, care = cues
+        return _any_in(public, s - 60, e + 60) and not _any_in(care, max(0, sent_start), sent_end)
 
     def analyze_ctx(self, ctx: ScanContext):
         text = ctx.text
@@ -302,11 +310,16 @@ class PersonRecognizer(BaseRecognizer):
         out = []
         seen = set()
         knowledge_like = any(how == "spacy" for _, _, _, how in spans) and _looks_like_knowledge(ctx)
+        # A question about culture or history (computed once: per name it would be quadratic).
+        cultural = bool(spans) and bool(_CULTURE.search(text)) and not _IN_CARE.search(text)
+        cues = ([m.start() for m in _PUBLIC.finditer(text)], [m.start() for m in _CARE.finditer(text)]) if spans else ([], [])
         for s, e, score, how in spans:
-            name_low = text[s:e].lower()
-            if name_low in self.allow or any(a in name_low for a in self.allow if " " in a):
+            if cultural:
                 continue
-            if self._public_context(ctx, s, e):
+            name_low = text[s:e].lower()
+            if name_low in self.allow or (self._allow_multi is not None and self._allow_multi.search(name_low)):
+                continue
+            if self._public_context(ctx, s, e, cues):
                 continue
             if how != "title" and _EPONYM.search(text[max(0, s - 40) : s]):
                 continue

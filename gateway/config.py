@@ -118,7 +118,7 @@ class AdminUser(_Strict):
 class Limits(_Strict):
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     #: text inspected per request (characters of every extracted string together): more is refused (413)
-    max_scan_chars: int = Field(2_000_000, ge=1000)
+    max_scan_chars: int = Field(1_000_000, ge=1000)
     #: time the detectors may take for one request: past it the request is refused (503, fail closed)
     scan_timeout_s: float = Field(10.0, gt=0)
     #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After

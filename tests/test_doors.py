@@ -460,3 +460,16 @@ def test_unreadable_encodings_are_refused(gw, fake, coding):
     resp = httpx.post(gw.v1 + "/chat/completions", content=b"\x00\x01not compressed", timeout=10,
                       headers={"content-type": "application/json", "content-encoding": coding})
     assert resp.status_code == 415 and fake.received == []
+
+
+def test_a_body_full_of_names_is_scanned_in_linear_time(gw, fake):
+    import time as _time
+
+    text = "Marie MARTIN, " * 10_000  # 140,000 characters, 10,000 names
+    t0 = _time.monotonic()
+    resp = post(gw, chat(messages=[{"role": "user", "content": text}]))
+    elapsed = _time.monotonic() - t0
+    assert resp.status_code == 403 and fake.received == []
+    assert elapsed < 15, elapsed  # was minutes: a per-name scan of the whole text
+    (rec,) = gw.records()
+    assert len(rec["findings"]) <= 200 and rec["finding_counts"]["PERSON"] >= 9_000
