@@ -148,6 +148,8 @@ _INCIDENT = re.compile(
     r"intrusion\s+(?:en\s+cours|sur\s+(?:notre|nos)))",
     re.IGNORECASE,
 )
+_INCIDENT_GATE = ("ranso", "rançon", "rancon", "cyber", "lockbit", "ryuk", "conti", "black", "attaque", "attack",
+                  "intrusion", "chiffr", "compromis")
 _NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:ce|cette|hier|\d)|\bsince\s+\d|\btoday\b|"
                   r"\baujourd'hui\b|\bcette\s+nuit\b|\bwe'?re\s+(?:under|being|hit)|\bon\s+est\s+(?:attaqu|touch)|"
                   r"\bnous\s+sommes\s+(?:attaqu|touch|victimes)", re.IGNORECASE)
@@ -177,7 +179,7 @@ class ConfidentialRecognizer(BaseRecognizer):
                 out.append(ctx.finding("CONFIDENTIAL", "confidential", m.start(), m.end(), 0.95, f"{self.name}:marking"))
         if out:
             return out
-        incident = _INCIDENT.search(text)
+        incident = _INCIDENT.search(text) if any(w in low for w in _INCIDENT_GATE) else None
         if incident and _NOW.search(text):
             return [ctx.finding("CONFIDENTIAL", "confidential", incident.start(), incident.end(), 0.85, f"{self.name}:incident")]
         for m in (_UNPUBLISHED.finditer(low) if any(w in low for w in _UNPUBLISHED_GATE) else ()):

@@ -36,9 +36,9 @@ THRESHOLDS = {"health": 0.7, "personal": 0.7, "confidential": 0.7, "secret": 0.9
 N_CUES = 300
 
 
-def load(folder: Path) -> list[dict]:
+def load(folder: Path, extra: tuple[Path, ...] = ()) -> list[dict]:
     rows = []
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in sorted(folder.glob("*.jsonl")) + list(extra):
         for line in path.open(encoding="utf-8"):
             if line.strip():
                 rows.append(json.loads(line))
