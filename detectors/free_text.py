@@ -29,10 +29,11 @@ class FreeTextRecognizer(BaseRecognizer):
     def __init__(self, thresholds: dict[str, float] | None = None, model_path: Path | str = MODEL_PATH):
         self.model = TextModel(model_path)
         self.thresholds = {**self.model.thresholds, **(thresholds or {})}
+        self._lowest = min(self.thresholds.values())
 
     def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:
         out = []
-        for s in self.model.score(ctx.text):
+        for s in self.model.score(ctx.text, explain_above=self._lowest):
             if s.probability >= self.thresholds[s.category]:
                 start, end = ctx.norm.span(s.start, s.end)
                 out.append(Finding(TYPES[s.category], s.category, start, end, s.probability, self.name, s.cues))

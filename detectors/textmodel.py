@@ -262,6 +262,10 @@ class TextModel:
         t = table[rows]
         word_w, char_w, n_grams = t[:, :k], t[:, k : 2 * k], t[:, 2 * k]
         pair_w = self._word[bigram_hashes(hashes[rows]) & _WORD_MASK]
+        if len(spans) == 1 and spans[0] == (0, len(toks)):  # one window, the whole text: plain sums
+            n = len(toks)
+            return ((word_w.sum(axis=0) + pair_w.sum(axis=0)) / np.sqrt(max(2 * n - 1, 1))
+                    + char_w.sum(axis=0) / np.sqrt(max(n_grams.sum(), 1)) + self.intercept)[None, :]
         cw, cc, cg = _cumsum(word_w), _cumsum(char_w), _cumsum(n_grams)
         cp = _cumsum(pair_w) if len(pair_w) else np.zeros((1, k))
         a = np.array([s[0] for s in spans])
@@ -274,18 +278,24 @@ class TextModel:
         return (word_sum / np.sqrt(np.maximum(n_word, 1))[:, None]
                 + char_sum / np.sqrt(np.maximum(n_char, 1))[:, None] + self.intercept)
 
-    def score(self, text: str) -> list[Score]:
+    def score(self, text: str, explain_above: float = 0.0) -> list[Score]:
+        """The best window per category; cue words only for scores of at least ``explain_above``."""
         matches = self.featurizer.tokens(text)
         if not matches:
             return []
         toks = [m.group() for m in matches]
         spans = windows(len(toks))
         probs = 1.0 / (1.0 + np.exp(-self.logits(toks, spans)))
+        best = probs.argmax(axis=0)
         out = []
         for ci, cat in enumerate(self.categories):
-            k = int(np.argmax(probs[:, ci]))
+            k = int(best[ci])
             a, b = spans[k]
-            window_words = {toks[j] for j in range(a, b)}
-            cues = sorted((t for t in window_words if t in self.cues[cat]), key=lambda t: -self.cues[cat][t])[:3]
-            out.append(Score(cat, float(probs[k, ci]), matches[a].start(), matches[b - 1].end(), tuple(cues)))
+            p = float(probs[k, ci])
+            cues: tuple[str, ...] = ()
+            if p >= explain_above:
+                weights = self.cues[cat]
+                found = {toks[j] for j in range(a, b)} & weights.keys()
+                cues = tuple(sorted(found, key=lambda t: -weights[t])[:3])
+            out.append(Score(cat, p, matches[a].start(), matches[b - 1].end(), cues))
         return out
