@@ -27,13 +27,12 @@ _GROUP = re.compile(r"\d+")
 @dataclass(slots=True)
 class DigitRun:
     """A run of digits with separators. ``digits`` is compact; ``pos[i]`` is the normalised offset
-    of ``digits[i]``; ``starts``/``ends`` are compact indices where a digit group starts / ends."""
+    of ``digits[i]``; ``sorted_starts``/``ends`` are compact indices where a digit group starts / ends."""
 
     start: int
     end: int
     digits: str
     pos: list[int]
-    starts: frozenset[int]
     ends: frozenset[int]
     sorted_starts: tuple[int, ...] = ()
 
@@ -94,8 +93,7 @@ class ScanContext:
                     digits.append(ch)
                     pos.append(base + k)
                 ends.add(len(digits))
-            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(starts), frozenset(ends),
-                                 tuple(sorted(starts))))
+            runs.append(DigitRun(m.start(), m.end(), "".join(digits), pos, frozenset(ends), tuple(sorted(starts))))
         return runs
 
     def finding(self, type_: str, category: str, start: int, end: int, score: float, recognizer: str) -> Finding:

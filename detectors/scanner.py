@@ -158,9 +158,6 @@ class Scanner:
                 i += 1
         return out
 
-    def scan_many(self, texts: Iterable[str]) -> list[ScanResult]:
-        return [self.scan(t) for t in texts]
-
 
 #: Names of the recognizers ``build_default_scanner`` can build (``detectors.disabled`` values).
 RecognizerName = Literal[

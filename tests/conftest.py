@@ -164,14 +164,13 @@ def scanner():
     return build_default_scanner({})
 
 
-@pytest.fixture
-def gateway_factory(fake, db_url, scanner):
-    """Start gateways with the test configuration (plus overrides); stopped after the test."""
+def _serve_gateways(fake, audit_url: str, scanner):
+    """A factory of gateways with the test configuration (plus overrides), all stopped afterwards."""
     started: list[RunningGateway] = []
 
     def factory(app_kwargs: dict | None = None, **extra) -> RunningGateway:
         kwargs = {"scanner": scanner, **(app_kwargs or {})}
-        gw = start_gateway(gateway_config(fake.url, db_url, **extra), **kwargs)
+        gw = start_gateway(gateway_config(fake.url, audit_url, **extra), **kwargs)
         started.append(gw)
         return gw
 
@@ -179,6 +178,18 @@ def gateway_factory(fake, db_url, scanner):
     yield factory
     for gw in started:
         gw.stop()
+
+
+@pytest.fixture
+def gateway_factory(fake, db_url, scanner):
+    """Start gateways with the test configuration (plus overrides), on SQLite and on PostgreSQL."""
+    yield from _serve_gateways(fake, db_url, scanner)
+
+
+@pytest.fixture
+def sqlite_gateway_factory(fake, tmp_path, scanner):
+    """The same on SQLite only, for what does not depend on the store (tmp_path / "audit.db")."""
+    yield from _serve_gateways(fake, f"sqlite:///{tmp_path / 'audit.db'}", scanner)
 
 
 @pytest.fixture

@@ -25,18 +25,8 @@ USER = {"role": "user", "content": "Reformule ce paragraphe pour le rendre plus 
 
 
 @pytest.fixture
-def gw_factory(fake, tmp_path, scanner):
-    started = []
-
-    def factory(**extra):
-        gw = start_gateway(gateway_config(fake.url, f"sqlite:///{tmp_path / 'audit.db'}", **extra), scanner=scanner)
-        started.append(gw)
-        return gw
-
-    fake.clear()
-    yield factory
-    for gw in started:
-        gw.stop()
+def gw_factory(sqlite_gateway_factory):
+    return sqlite_gateway_factory
 
 
 @pytest.fixture

@@ -28,7 +28,6 @@ from pathlib import Path
 
 from gateway.config import AdminUser, Config, hash_key, load_config
 
-ROLES = ("dpo", "rssi", "admin")
 ROLE_MATRIX: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"dpo", "rssi", "admin"}),
     "access_log.read": frozenset({"admin"}),
