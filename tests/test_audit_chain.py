@@ -274,3 +274,31 @@ def test_setting_or_clearing_a_null_field_is_detected(store):
         conn.execute(text("UPDATE audit_records SET model='mistral-small-latest' WHERE id=:i"), {"i": recs[0]["id"]})
         conn.execute(text("UPDATE audit_records SET error='x' WHERE id=:i"), {"i": recs[1]["id"]})
     assert store.verify().problem.id == recs[1]["id"]
+
+
+def test_forged_purge_anchor_is_detected_with_the_audit_key(db_url):
+    """Deleting records and writing an anchor for them hides the deletion from an unkeyed verify; with
+    the audit key every anchor carries an HMAC that a forger cannot compute."""
+    from gateway.audit.schema import audit_anchors
+
+    keyed = AuditStore(db_url, anchor_key=b"cle-audit-de-test")
+    keyed.migrate()
+    try:
+        recs = fill(keyed, 10)
+        n, through = keyed.purge(T0 + timedelta(minutes=3), actor="dpo")
+        assert n == 3 and keyed.verify().ok  # a real purge is signed
+        victim = keyed.get(recs[6]["id"])
+        with keyed.engine.begin() as conn:  # delete 4 more records and forge the anchor that hides it
+            conn.execute(text("DELETE FROM audit_records WHERE seq <= :s"), {"s": victim["seq"]})
+            conn.execute(audit_anchors.insert().values(
+                ts=T0 + timedelta(days=400), through_seq=victim["seq"], last_hash=victim["record_hash"], purged=4,
+                older_than=T0 + timedelta(minutes=7), actor="dpo"))
+        res = keyed.verify()
+        assert not res.ok and res.problem.kind == "anchor_forged"
+        unkeyed = AuditStore(db_url)
+        try:
+            assert unkeyed.verify().ok  # the limit this key removes
+        finally:
+            unkeyed.dispose()
+    finally:
+        keyed.dispose()

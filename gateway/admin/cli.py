@@ -36,8 +36,12 @@ def _actor() -> str:
 def _store(config_path: str):
     from gateway.audit import AuditStore
 
+    import os
+
     config = load_config(config_path)
-    store = AuditStore(config.audit.url)
+    key_env = config.audit.fingerprint_key_env
+    key = os.environ.get(key_env, "").encode() if key_env else b""
+    store = AuditStore(config.audit.url, anchor_key=key or None)
     store.migrate()
     return config, store
 

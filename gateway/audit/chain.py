@@ -88,3 +88,15 @@ def record_hash(prev_hash: str, record: dict[str, Any]) -> str:
 
 def outcome_hash(rec_hash: str, record: dict[str, Any]) -> str:
     return hashlib.sha256(rec_hash.encode() + b"|" + _canonical(record, OUTCOME_FIELDS)).hexdigest()
+
+
+def anchor_mac(key: bytes, anchor: dict[str, Any]) -> str:
+    """HMAC-SHA-256 of a purge anchor's fields: without the key an anchor cannot be forged."""
+    import hmac
+
+    fields = ("ts", "through_seq", "last_hash", "purged", "older_than", "actor")
+    data = {k: _value(k, norm_ts(anchor[k]) if k in ("ts", "older_than") else anchor[k]) for k in fields}
+    if isinstance(data["older_than"], datetime):
+        data["older_than"] = norm_ts(data["older_than"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(key, b"anchor:" + payload, hashlib.sha256).hexdigest()

@@ -70,6 +70,7 @@ audit_anchors = Table(
     Column("purged", Integer, nullable=False),
     Column("older_than", DateTime(timezone=True), nullable=False),
     Column("actor", String(128), nullable=False),
+    Column("mac", String(64)),  # HMAC of the anchor with the audit key, when one is configured
 )
 
 #: Every read of the audit data (API, dashboard, command line): who, when, what.

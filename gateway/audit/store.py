@@ -6,6 +6,8 @@ follows commit order even with several gateway instances on one PostgreSQL datab
 
 from __future__ import annotations
 
+import hmac
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,8 +109,10 @@ class VerifyResult:
 
 
 class AuditStore:
-    def __init__(self, url: str):
+    def __init__(self, url: str, anchor_key: bytes | None = None):
         self.url = url
+        #: key of the purge anchors' HMAC (the audit fingerprint key); None: anchors are unkeyed
+        self.anchor_key = anchor_key
         self.engine = make_engine(url)
         self.is_pg = self.engine.dialect.name == "postgresql"
 
@@ -231,10 +235,12 @@ class AuditStore:
                 if not rows:
                     return total, through
                 through, last_hash = rows[-1]
-                conn.execute(insert(audit_anchors).values(
-                    ts=datetime.now(UTC), through_seq=through, last_hash=last_hash or chain.GENESIS,
-                    purged=len(rows), older_than=cutoff, actor=actor,
-                ))
+                anchor = {"ts": chain.norm_ts(datetime.now(UTC)), "through_seq": through,
+                          "last_hash": last_hash or chain.GENESIS, "purged": len(rows), "older_than": cutoff,
+                          "actor": actor}
+                if self.anchor_key:
+                    anchor["mac"] = chain.anchor_mac(self.anchor_key, anchor)
+                conn.execute(insert(audit_anchors).values(**anchor))
                 conn.execute(delete(audit_records).where(audit_records.c.seq <= through))
                 total += len(rows)
 
@@ -246,9 +252,17 @@ class AuditStore:
         that record must still be in the chain with that hash (detects the deletion of the latest
         records and a chain recomputed from some point on)."""
         with self.engine.connect() as conn:
-            anchor = conn.execute(
-                select(audit_anchors).order_by(audit_anchors.c.through_seq.desc()).limit(1)
-            ).mappings().first()
+            anchors = conn.execute(select(audit_anchors).order_by(audit_anchors.c.seq)).mappings().all()
+        anchor = max(anchors, key=lambda a: a["through_seq"]) if anchors else None
+        if self.anchor_key:  # keyed: an anchor written without the key is a forgery
+            for a in anchors:
+                if not a["mac"] or not hmac.compare_digest(a["mac"], chain.anchor_mac(self.anchor_key, dict(a))):
+                    res = VerifyResult(checked=0, head_seq=None, head_hash="", anchor_seq=a["through_seq"])
+                    res.problem = ChainProblem(a["through_seq"], None, "anchor_forged",
+                                               f"purge anchor seq={a['seq']} (through record seq={a['through_seq']}) "
+                                               "is not signed with the audit key: records may have been deleted "
+                                               "and the anchor forged")
+                    return res
         prev = anchor["last_hash"] if anchor else chain.GENESIS
         anchor_seq = anchor["through_seq"] if anchor else None
         res = VerifyResult(checked=0, head_seq=None, head_hash=prev, anchor_seq=anchor_seq)
