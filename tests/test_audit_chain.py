@@ -302,3 +302,18 @@ def test_forged_purge_anchor_is_detected_with_the_audit_key(db_url):
             unkeyed.dispose()
     finally:
         keyed.dispose()
+
+
+def test_access_log_is_chained(store):
+    for i in range(4):
+        store.log_access(user_id=f"u{i}", role="dpo", channel="api", action="decisions.list", params={"limit": "5"})
+    assert store.verify_access_log() is None
+    rows = list(reversed(store.access_log(10)))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE admin_access_log SET user_id='intrus' WHERE seq=:s"), {"s": rows[1]["seq"]})
+    assert store.verify_access_log().kind == "access_changed"
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE admin_access_log SET user_id='u1' WHERE seq=:s"), {"s": rows[1]["seq"]})
+        conn.execute(text("DELETE FROM admin_access_log WHERE seq=:s"), {"s": rows[2]["seq"]})
+    problem = store.verify_access_log()
+    assert problem.kind == "access_unlinked" and problem.seq == rows[3]["seq"]

@@ -131,8 +131,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     _, store = _store(args.config)
     try:
         res = store.verify(expect=args.expect)
+        access = store.verify_access_log()
     finally:
         store.dispose()
+    if access is not None:
+        print(f"gardefou: admin access log chain BROKEN at {access.message}", file=sys.stderr)
+        return EXIT_FAILED
     anchor = f", resumed after purge anchor seq={res.anchor_seq}" if res.anchor_seq is not None else ""
     if res.purged_expect:
         print(f"note: record seq={args.expect[0]} was purged since; it cannot be compared any more.")

@@ -100,3 +100,14 @@ def anchor_mac(key: bytes, anchor: dict[str, Any]) -> str:
         data["older_than"] = norm_ts(data["older_than"]).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     payload = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
     return hmac.new(key, b"anchor:" + payload, hashlib.sha256).hexdigest()
+
+
+#: Fields of an admin access-log row covered by its chain.
+ACCESS_FIELDS = ("ts", "user_id", "role", "channel", "action", "params", "outcome", "client_addr")
+
+
+def access_hash(prev_hash: str, row: dict[str, Any]) -> str:
+    """The access log's chain: SHA-256(prev_hash || canonical(row))."""
+    data = {k: _value(k, row.get(k)) for k in ACCESS_FIELDS if row.get(k) is not None}
+    payload = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(prev_hash.encode() + payload).hexdigest()

@@ -86,6 +86,8 @@ admin_access_log = Table(
     Column("params", JSON, nullable=False),
     Column("outcome", String(16), nullable=False),  # ok | denied | unauthenticated | invalid
     Column("client_addr", String(64)),
+    Column("prev_hash", String(64)),  # hash chain of the access log (migration 0005)
+    Column("row_hash", String(64)),
 )
 
 #: One row rewritten by the readiness probe (``AuditStore.ping``): proves the store takes writes.

@@ -34,6 +34,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 #: Advisory lock key serialising chain appends on PostgreSQL ("gardefou" in ASCII).
 PG_CHAIN_LOCK = 0x6761726465666F75
+PG_ACCESS_LOCK = PG_CHAIN_LOCK + 1
 
 BATCH = 1000
 
@@ -342,14 +343,33 @@ class AuditStore:
         self, *, user_id: str | None, role: str | None, channel: str, action: str, params: dict,
         outcome: str = "ok", client_addr: str | None = None,
     ) -> None:
+        row = {"ts": chain.norm_ts(datetime.now(UTC)), "user_id": user_id, "role": role, "channel": channel,
+               "action": action, "params": params, "outcome": outcome, "client_addr": client_addr}
         try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(admin_access_log).values(
-                    ts=datetime.now(UTC), user_id=user_id, role=role, channel=channel, action=action,
-                    params=params, outcome=outcome, client_addr=client_addr,
-                ))
+            with self._chain_tx() as conn, conn.begin():
+                if self.is_pg:  # appends serialised, like the records' chain (its own lock key)
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_ACCESS_LOCK})
+                last = conn.execute(select(admin_access_log.c.row_hash).order_by(admin_access_log.c.seq.desc())
+                                    .limit(1)).scalar_one_or_none()
+                prev = last or chain.GENESIS
+                conn.execute(insert(admin_access_log).values(**row, prev_hash=prev, row_hash=chain.access_hash(prev, row)))
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
+
+    def verify_access_log(self) -> ChainProblem | None:
+        """Walk the access log's chain: the first row changed, deleted or inserted, or None."""
+        prev, prev_seq = chain.GENESIS, None
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(admin_access_log).order_by(admin_access_log.c.seq)).mappings():
+                where = f"access-log row seq={row['seq']}"
+                if row["row_hash"] != chain.access_hash(row["prev_hash"] or "", dict(row)):
+                    return ChainProblem(row["seq"], None, "access_changed", f"{where}: content does not match its hash")
+                if row["prev_hash"] != prev:
+                    after = f"seq={prev_seq}" if prev_seq is not None else "the start of the log"
+                    return ChainProblem(row["seq"], None, "access_unlinked",
+                                        f"{where}: does not link to the row before it ({after}): a row was deleted")
+                prev, prev_seq = row["row_hash"], row["seq"]
+        return None
 
     def access_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
         q = select(admin_access_log).order_by(admin_access_log.c.seq.desc()).limit(limit)
