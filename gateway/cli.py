@@ -46,6 +46,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies,
+                                             header_timeout_s=config.limits.header_timeout_s,
                                              limit_concurrency=config.limits.max_connections))
                for app, h, p in listeners]
 
@@ -56,13 +57,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], **kwargs):
-    """The listener's settings: X-Forwarded-For is read only from the configured trusted proxies."""
+def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], header_timeout_s: float = 10.0, **kwargs):
+    """The listener's settings: X-Forwarded-For is read only from the configured trusted proxies, and
+    a request whose headers take longer than ``header_timeout_s`` loses its connection (slowloris)."""
     import uvicorn
+
+    from gateway.protocol import header_timeout_protocol
 
     return uvicorn.Config(app, host=host, port=port, log_level=kwargs.pop("log_level", "info"), access_log=False,
                           proxy_headers=bool(trusted_proxies), forwarded_allow_ips=list(trusted_proxies) or None,
-                          **kwargs)
+                          http=header_timeout_protocol(header_timeout_s), **kwargs)
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:

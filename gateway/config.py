@@ -127,6 +127,8 @@ class Limits(_Strict):
     #: per client (API key, or address without keys): requests a minute and requests at once (429 past them)
     client_requests_per_minute: int = Field(600, ge=1)
     client_concurrency: int = Field(32, ge=1)
+    #: time to receive a request's headers: past it the connection is closed (slowloris)
+    header_timeout_s: float = Field(10.0, gt=0)
     #: time to receive a request body (408 past it: a trickling upload does not hold a worker)
     body_timeout_s: float = Field(30.0, gt=0)
     #: open connections per listener (uvicorn answers 503 past it)

@@ -137,7 +137,10 @@ def serve_in_thread(app) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Run an ASGI app on a free loopback port in a thread; returns its base URL once it listens."""
     from gateway.cli import uvicorn_config
 
-    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], log_level="warning", lifespan="on"))
+    gw = getattr(app.state, "gateway", None)
+    header_timeout = gw.config.limits.header_timeout_s if gw is not None else 10.0
+    server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], header_timeout_s=header_timeout,
+                                           log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -463,3 +463,26 @@ def test_a_body_full_of_names_is_scanned_in_linear_time(gw, fake):
     assert elapsed < 15, elapsed  # was minutes: a per-name scan of the whole text
     (rec,) = gw.records()
     assert len(rec["findings"]) <= 200 and rec["finding_counts"]["PERSON"] >= 9_000
+
+
+def test_trickling_headers_lose_their_connection(gw_factory, fake):
+    import socket
+    import time as _time
+    from urllib.parse import urlsplit
+
+    gw = gw_factory(limits={"max_body_bytes": 200_000, "header_timeout_s": 0.5, "upstream_timeout_s": 1.5})
+    u = urlsplit(gw.url)
+    socks = []
+    try:
+        for _ in range(20):  # a small slowloris: request line, one header, then silence
+            s = socket.create_connection((u.hostname, u.port), timeout=5)
+            s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n")
+            socks.append(s)
+        t0 = _time.monotonic()
+        for s in socks:
+            assert s.recv(1024) == b""  # closed by the gateway
+        assert _time.monotonic() - t0 < 4
+    finally:
+        for s in socks:
+            s.close()
+    assert post(gw, chat()).status_code == 200  # normal clients are unaffected
