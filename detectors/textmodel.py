@@ -95,9 +95,7 @@ class Featurizer:
         tok = shape(tok)
         hit = self._cache.get(tok)
         if hit is None:
-            padded = f" {tok} "
-            grams = [padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
-            hit = (_h(tok), np.fromiter((_h(g) & _CHAR_MASK for g in grams), dtype=np.int64, count=len(grams)))
+            hit = hashed(tok)
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             self._cache[tok] = hit
@@ -133,6 +131,13 @@ class Featurizer:
             ptrs.append(base)
         return csr_matrix((np.concatenate(vals), np.concatenate(inds), np.asarray(ptrs)),
                           shape=(len(texts), n_features()))
+
+
+def hashed(tok: str) -> tuple[int, np.ndarray]:
+    """(word hash, character n-gram hashes) of a shaped token."""
+    padded = f" {tok} "
+    grams = [padded[i : i + n] for n in CHAR_NGRAMS for i in range(len(padded) - n + 1)]
+    return _h(tok), np.fromiter((_h(g) & _CHAR_MASK for g in grams), dtype=np.int64, count=len(grams))
 
 
 def bigram_hashes(words: np.ndarray) -> np.ndarray:
@@ -228,7 +233,7 @@ class TextModel:
         row = self._shaped.get(shaped)
         if row is None:
             row = self._next_row()
-            h, grams = self.featurizer.token(tok)  # shapes it the same way
+            h, grams = hashed(shaped)  # computed once into the row: the featurizer's cache is not needed
             k = len(self.categories)
             self._table[row, :k] = self._word[h & _WORD_MASK]
             self._table[row, k : 2 * k] = self._char[grams].sum(axis=0)

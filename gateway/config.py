@@ -66,6 +66,11 @@ class AuditConfig(_Strict):
     #: Name of the environment variable holding the HMAC key for value fingerprints (off when unset).
     fingerprint_key_env: str | None = None
 
+    def fingerprint_key(self, environ) -> bytes | None:
+        """The audit HMAC key (value fingerprints, purge anchors) from ``environ``, or None."""
+        raw = environ.get(self.fingerprint_key_env) if self.fingerprint_key_env else None
+        return raw.encode() if raw else None
+
     @field_validator("url")
     @classmethod
     def _known_store(cls, v: str) -> str:

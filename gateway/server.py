@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections import deque
 import os
 import time
 from contextlib import asynccontextmanager
@@ -22,6 +21,7 @@ from gateway.adapters import Adapter, AnthropicAdapter, BadRequest, OpenAIAdapte
 from gateway.adapters.base import client_headers
 from gateway.audit import AuditStore
 from gateway.config import Config, hash_key
+from gateway.limits import ClientLimiter
 from gateway.pipeline import Client, Exchange, Pipeline, Verdict
 
 log = logging.getLogger("gardefou.server")
@@ -100,38 +100,6 @@ def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
     return headers
 
 
-class ClientLimiter:
-    """Per client: at most ``per_minute`` requests in a sliding minute and ``concurrency`` at once.
-    ``enter`` returns None to go on, or the seconds to wait (Retry-After). Event-loop only: no lock."""
-
-    def __init__(self, per_minute: int, concurrency: int):
-        self.per_minute, self.concurrency = per_minute, concurrency
-        self._times: dict[str, deque[float]] = {}
-        self._open: dict[str, int] = {}
-
-    def enter(self, who: str) -> int | None:
-        now = time.monotonic()
-        times = self._times.setdefault(who, deque())
-        while times and now - times[0] > 60:
-            times.popleft()
-        if len(times) >= self.per_minute:
-            return max(1, int(61 - (now - times[0])))
-        if self._open.get(who, 0) >= self.concurrency:
-            return 1
-        if len(self._times) > 50_000:  # bounded memory under a spray of addresses
-            self._times = {who: times}
-        times.append(now)
-        self._open[who] = self._open.get(who, 0) + 1
-        return None
-
-    def leave(self, who: str) -> None:
-        n = self._open.get(who, 1) - 1
-        if n > 0:
-            self._open[who] = n
-        else:
-            self._open.pop(who, None)
-
-
 class Gateway:
     """Everything a request needs, built once at start-up (no global state but the app)."""
 
@@ -141,14 +109,9 @@ class Gateway:
         self.store = store or AuditStore(config.audit.url)
         self.store.migrate()
         self.scanner = scanner or build_default_scanner(config.detectors)
-        fp_key = None
-        if config.audit.fingerprint_key_env:
-            raw = os.environ.get(config.audit.fingerprint_key_env)
-            if not raw:
-                raise RuntimeError(
-                    f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set"
-                )
-            fp_key = raw.encode()
+        fp_key = config.audit.fingerprint_key(os.environ)
+        if config.audit.fingerprint_key_env and fp_key is None:
+            raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
         self.pipeline = Pipeline(self.scanner, self.catalogue, config.policy.to_policy(), self.store, fp_key,
                                  scan_timeout_s=config.limits.scan_timeout_s)
         self.clients = {c.key_sha256: c for c in config.auth.clients}
@@ -195,11 +158,15 @@ class Gateway:
             chunks.append(chunk)
         return decode_body(b"".join(chunks), request.headers.get("content-encoding", ""), limit)
 
-    async def refuse(self, adapter: Adapter, ex: Exchange, status: int, code: str, message: str, rule: str, param=None):
+    async def refuse(self, adapter: Adapter, ex: Exchange, status: int, code: str, message: str, rule: str, param=None,
+                     retry_after: int | None = None):
         verdict = await self.pipeline.refuse_invalid(ex, status, code, message, rule)
+        headers = _decision_headers(ex, verdict)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         if not verdict.recorded:
-            return _json(adapter, verdict.status, verdict.code, verdict.message, _decision_headers(ex, verdict))
-        return _json(adapter, status, code, message, _decision_headers(ex, verdict), param)
+            return _json(adapter, verdict.status, verdict.code, verdict.message, headers)
+        return _json(adapter, status, code, message, headers, param)
 
     async def handle(self, request: Request, adapter: Adapter, endpoint: str, path: str) -> Response:
         ex = Exchange(api=adapter.api, endpoint=endpoint, client=Client(addr=request.client.host if request.client else None))
@@ -211,11 +178,9 @@ class Gateway:
         who = ex.client.id or ex.client.addr or "?"
         retry = self.clients_seen.enter(who)
         if retry is not None:
-            response = await self.refuse(adapter, ex, 429, "rate_limited",
-                                         "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
-                                         "request.rate_limited")
-            response.headers["Retry-After"] = str(retry)
-            return response
+            return await self.refuse(adapter, ex, 429, "rate_limited",
+                                     "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
+                                     "request.rate_limited", retry_after=retry)
         try:
             return await self._handle(request, adapter, ex, endpoint, path)
         finally:
@@ -291,19 +256,16 @@ class Gateway:
             return await self.refuse(adapter, ex, 400, "invalid_request",
                                      "Le corps de la requête contient du texte Unicode invalide (caractère isolé).",
                                      "request.invalid_unicode")
-        if ex.extracted.chars > self.config.limits.max_scan_chars:
-            return await self.refuse(
-                adapter, ex, 413, "request_too_large",
-                f"Requête trop volumineuse pour être inspectée (limite : {self.config.limits.max_scan_chars:,} "
-                "caractères de texte).".replace(",", " "), "request.too_large_to_scan",
-            )
         limits = self.config.limits
+        if ex.extracted.chars > limits.max_scan_chars:
+            size = format(limits.max_scan_chars, ",").replace(",", " ")
+            return await self.refuse(adapter, ex, 413, "request_too_large",
+                                     f"Requête trop volumineuse pour être inspectée (limite : {size} caractères de texte).",
+                                     "request.too_large_to_scan")
         if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans:
-            response = await self.refuse(adapter, ex, 503, "gardefou_busy",
-                                         "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
-                                         "gateway.busy")
-            response.headers["Retry-After"] = "1"
-            return response
+            return await self.refuse(adapter, ex, 503, "gardefou_busy",
+                                     "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
+                                     "gateway.busy", retry_after=1)
         self.scans_in_flight += 1
         try:
             verdict = await self.pipeline.inspect(ex, self.scan_slots)

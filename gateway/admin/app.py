@@ -7,8 +7,6 @@ any data is returned; if that write fails, nothing is returned (503).
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from gateway.admin.auth import COOKIE, SESSION_TTL_S, Authenticator, Principal
 from gateway.audit import AuditError, AuditStore
 from gateway.audit import query as Q
 from gateway.config import Config
+from gateway.limits import SlidingWindow
 from policies.decision import CATEGORY_LABELS_FR
 
 log = logging.getLogger("gardefou.admin")
@@ -50,26 +49,6 @@ class Denied(Exception):
 
 def _err(status: int, code: str, message: str, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
-
-
-class FailureLimiter:
-    """At most ``limit`` failed authentications per client address in a sliding ``window`` (seconds)."""
-
-    def __init__(self, limit: int = 10, window: float = 60.0):
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque[float]] = {}
-
-    def blocked(self, addr: str | None) -> bool:
-        q = self._failures.get(addr or "")
-        now = time.monotonic()
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return bool(q) and len(q) >= self.limit
-
-    def failed(self, addr: str | None) -> None:
-        if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-            self._failures.clear()
-        self._failures.setdefault(addr or "", deque()).append(time.monotonic())
 
 
 MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
@@ -101,7 +80,7 @@ class Admin:
     def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
         self.config = config
         self.store = store
-        self.failures = FailureLimiter()
+        self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
         self.auth = Authenticator(config, config_path)
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
@@ -149,11 +128,11 @@ class Admin:
     async def unauthenticated(self, request: Request, channel: str, action: str) -> None:
         """Record a failed authentication: the route only (a query string can hold a token), and
         refuse with 429 once an address has tried too many wrong credentials."""
-        addr = request.client.host if request.client else None
-        if self.failures.blocked(addr):
+        addr = (request.client.host if request.client else None) or ""
+        if self.failures.retry_after(addr) is not None:
             raise Denied(429, "too_many_requests", MSG_429)
         if request.headers.get("authorization") or request.cookies.get(COOKIE) or action == "login":
-            self.failures.failed(addr)  # a credential was tried: a guess counts, a bare visit does not
+            self.failures.hit(addr)  # a credential was tried: a guess counts, a bare visit does not
         await self.log(request, None, channel, action, {}, "unauthenticated")
 
     def render(self, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:

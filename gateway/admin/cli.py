@@ -39,9 +39,7 @@ def _store(config_path: str):
     import os
 
     config = load_config(config_path)
-    key_env = config.audit.fingerprint_key_env
-    key = os.environ.get(key_env, "").encode() if key_env else b""
-    store = AuditStore(config.audit.url, anchor_key=key or None)
+    store = AuditStore(config.audit.url, anchor_key=config.audit.fingerprint_key(os.environ))
     store.migrate()
     return config, store
 

@@ -149,9 +149,9 @@ class AuditStore:
             conn = conn.execution_options(gardefou_immediate=True)
         return conn
 
-    def _lock(self, conn: Connection) -> None:
+    def _lock(self, conn: Connection, key: int = PG_CHAIN_LOCK) -> None:
         if self.is_pg:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_CHAIN_LOCK})
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
     def _lock_and_head(self, conn: Connection) -> tuple[int, str]:
         """Take the chain lock, then read the head (PostgreSQL: one round trip, see migration 0002)."""
@@ -347,8 +347,7 @@ class AuditStore:
                "action": action, "params": params, "outcome": outcome, "client_addr": client_addr}
         try:
             with self._chain_tx() as conn, conn.begin():
-                if self.is_pg:  # appends serialised, like the records' chain (its own lock key)
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_ACCESS_LOCK})
+                self._lock(conn, PG_ACCESS_LOCK)  # appends serialised, like the records' chain (its own key)
                 last = conn.execute(select(admin_access_log.c.row_hash).order_by(admin_access_log.c.seq.desc())
                                     .limit(1)).scalar_one_or_none()
                 prev = last or chain.GENESIS
