@@ -137,6 +137,7 @@ class SecretRecognizer(BaseRecognizer):
         token_names: set[str] = set()
         key_hits = []
         near_hits: list[int] = []
+        taken: list[tuple[int, int]] = []  # normalised spans already reported
         code_hits: list[int] = []
         for start, end, key in _GATE.hits(ctx):
             kind, value = key
@@ -154,39 +155,37 @@ class SecretRecognizer(BaseRecognizer):
                 if _DOC_EXAMPLES.fullmatch(m.group()) or _ELLIPSIS.fullmatch(m.group()) or _TEMPLATE.search(m.group()):
                     continue
                 out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.95, f"{self.name}:{name}"))
+                taken.append((m.start(), m.end()))
         done_until = -1
-        found_spans = [(f.start, f.end) for f in out]
+        def claim(start: int, end: int, score: float, how: str) -> bool:
+            """Report a value unless a finding already starts there (normalised offsets)."""
+            if any(a <= start < b for a, b in taken):
+                return False
+            taken.append((start, end))
+            out.append(ctx.finding("SECRET", "secret", start, end, score, f"{self.name}:{how}"))
+            return True
+
         for end in near_hits:
             for m in _SHAPED.finditer(text, end, min(len(text), end + _NEAR_WINDOW)):
                 v = m.group().rstrip(".-")
                 if not _password_shaped(v) or _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v):
                     continue
-                f = ctx.finding("SECRET", "secret", m.start(), m.start() + len(v), 0.75, f"{self.name}:near")
-                if not any(a <= f.start < b for a, b in found_spans):
-                    out.append(f)
-                    found_spans.append((f.start, f.end))
+                claim(m.start(), m.start() + len(v), 0.75, "near")
                 break
         if any(c in text for c in "!@#$%&*?+="):
             for m in _STRONG.finditer(text):
                 v = m.group().rstrip(".-")
-                if "@" in v or v.startswith(("http", "www")) or any(a <= m.start() < b for a, b in found_spans):
-                    continue
-                out.append(ctx.finding("SECRET", "secret", m.start(), m.start() + len(v), 0.75, f"{self.name}:shape"))
-                found_spans.append((m.start(), m.start() + len(v)))
+                if "@" not in v and not v.startswith(("http", "www")):
+                    claim(m.start(), m.start() + len(v), 0.75, "shape")
         if "code" in low:
             for m in _GENERIC_CODE.finditer(text):
                 g = "v" if m.group("v") else "w"
-                if _YEARLIKE.fullmatch(m.group(g)) or any(a <= m.start(g) < b for a, b in found_spans):
-                    continue
-                out.append(ctx.finding("SECRET", "secret", m.start(g), m.end(g), 0.75, f"{self.name}:code"))
-                found_spans.append((m.start(g), m.end(g)))
+                if not _YEARLIKE.fullmatch(m.group(g)):
+                    claim(m.start(g), m.end(g), 0.75, "code")
         for end in code_hits:
             for m in _CODE_VALUE.finditer(text, end, min(len(text), end + _CODE_WINDOW)):
-                if _YEARLIKE.fullmatch(m.group()) or any(a <= m.start() < b for a, b in found_spans):
-                    continue
-                out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.8, f"{self.name}:code"))
-                found_spans.append((m.start(), m.end()))
-                break
+                if not _YEARLIKE.fullmatch(m.group()) and claim(m.start(), m.end(), 0.8, "code"):
+                    break
         for start, end, kind in sorted(key_hits):
             if kind in ("near", "code"):
                 continue
