@@ -34,13 +34,12 @@ REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_
 # used to choose thresholds) and the held-out half (never looked at item by item, never tuned on).
 STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "dev2": ROOT / "bench" / "data" / "staff_dev2.jsonl",
               "dev3": ROOT / "bench" / "data" / "staff_dev3.jsonl",
+              "dev4": ROOT / "bench" / "data" / "staff_dev4.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               # written after the last change of rules and thresholds, measured once, never looked at
-              "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl"}
-
-
-def decide(rec: dict) -> str:
-    return rec["decision"]
+              "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
+              # written by independent helpers this session, after dev4; measured once per release
+              "fresh2": ROOT / "bench" / "data" / "staff_fresh2.jsonl"}
 
 
 def report_staff(scanner, name: str, path: Path, show_errors: bool = False) -> dict:
@@ -50,7 +49,7 @@ def report_staff(scanner, name: str, path: Path, show_errors: bool = False) -> d
     per = defaultdict(lambda: [0, 0])
     fb = [0, 0]
     for it, o in zip(items, outs):
-        blocked = decide(o) == "block"
+        blocked = o["decision"] == "block"
         if it["expected"] == "block":
             c = it["categories"][0]
             per[c][1] += 1
@@ -98,7 +97,7 @@ def report_synthetic(records, outs, dt, show_errors=False):
     by_cat = defaultdict(lambda: [0, 0])
     errors = []
     for r, o in zip(records, outs):
-        d = decide(o)
+        d = o["decision"]
         c = r["category"]
         by_cat[c][1] += 1
         if d != r["expected"]:
@@ -169,8 +168,8 @@ def report_real(scanner, folder: Path, show_errors=False):
             continue
         items = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
         outs, dt = run_set(scanner, items)
-        wrong = [(it, o) for it, o in zip(items, outs) if decide(o) != expected]
-        blocked = sum(decide(o) == "block" for o in outs)
+        wrong = [(it, o) for it, o in zip(items, outs) if o["decision"] != expected]
+        blocked = sum(o["decision"] == "block" for o in outs)
         label = "blocked (target high)" if expected == "block" else "blocked (target low)"
         print(f"   {name:18s} {label:22s} {pct(blocked, len(items))}   {1000 * dt / len(items):.2f} ms/text")
         cats = Counter(c for o in outs for c in o["categories"])

@@ -27,7 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes import start_fake_provider  # noqa: E402
+from gateway.testing.provider import start_fake_provider  # noqa: E402
 
 SHORT = "Peux-tu reformuler cette phrase pour un courriel à l'équipe : la réunion est reportée à jeudi ?"
 PARAGRAPH = (

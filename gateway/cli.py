@@ -34,7 +34,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if config.admins:
             from gateway.admin import create_admin_app
 
-            admin_app = create_admin_app(config, store=gateway_app.state.gateway.store, config_path=args.config)
+            admin_app = create_admin_app(config, store=gateway_app.state.pipeline.store, config_path=args.config)
             listeners.append((admin_app, config.admin.host, config.admin.port))
         else:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
-from policies.vocabulary import AuditCategory
+from policies.vocabulary import Role
 
 
 class ConfigError(Exception):
@@ -116,7 +116,7 @@ class AuthConfig(_Strict):
 
 class AdminUser(_Strict):
     id: str
-    role: Literal["dpo", "rssi", "admin"]
+    role: Role
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
@@ -142,28 +142,24 @@ class Limits(_Strict):
     upstream_timeout_s: float = Field(120.0, gt=0)
 
 
-class ServiceEntry(_Strict):
-    """A configured service: every field but ``id`` is optional and merged over the built-in entry."""
+def _entry_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
+    """``model`` with every field but ``id`` optional: the configuration's override of a catalogue entry,
+    derived from the catalogue's own model so that the two can never disagree."""
+    fields: dict[str, typing.Any] = {}
+    for key, info in model.model_fields.items():
+        fields[key] = (info.annotation, info) if key == "id" else (info.annotation | None, None)
+    return create_model(name, __base__=_Strict, __doc__=doc, **fields)
 
-    id: str
-    name: str | None = None
-    api: Literal["openai", "anthropic"] | None = None
-    base_url: str | None = None
-    api_key_env: str | None = None
-    hosts: list[str] | None = None
-    hosting: Literal["eu", "non-eu", "internal"] | None = None
-    trains_on_inputs: bool | None = None
-    nominative_account: bool | None = None
-    accepts: list[AuditCategory] | None = None
-    status: Literal["allowed", "denied"] | None = None
-    models: list[str] | None = None
+
+ServiceEntry = _entry_of(Service, "ServiceEntry",
+                         "A configured service: every field but ``id`` is optional and merged over the built-in entry.")
 
 
 class Config(_Strict):
     listen: Listen = Listen()
     admin: AdminListen = AdminListen()
     audit: AuditConfig = AuditConfig()
-    services: list[ServiceEntry] = []
+    services: list[ServiceEntry] = []  # type: ignore[valid-type]
     aliases: dict[str, str] = {}
     policy: PolicyConfig = PolicyConfig()
     auth: AuthConfig = AuthConfig()
@@ -216,12 +212,7 @@ class Config(_Strict):
         return out
 
     def _service_overrides(self) -> list[dict]:
-        overrides = [s.model_dump(exclude_none=True) for s in self.services]
-        for entry in overrides:
-            for key in ("hosts", "accepts", "models"):
-                if key in entry:
-                    entry[key] = tuple(entry[key])
-        return overrides
+        return [s.model_dump(exclude_none=True) for s in self.services]
 
     def catalogue(self) -> Catalogue:
         return Catalogue(merge_services(self._service_overrides()), self.aliases)

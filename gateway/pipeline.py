@@ -1,8 +1,16 @@
-"""The one place where the steps are called in order: extract → detect → decide → audit.
+"""The request pipeline, the same for every ingress: every step, in order, in ``Pipeline.process``.
 
-Both API adapters (and later the browser path) build an ``Exchange`` - who, where, what text - and
-hand it to ``Pipeline.inspect``. The pipeline fails closed: if the detectors or the audit store fail,
-the verdict is a refusal and nothing is forwarded.
+An ingress (the API server, later the browser proxy) turns what it received into an ``Incoming`` and
+hands it with the request's ``Adapter`` (its wire format) to ``process``:
+
+    authenticate → admit (rate, concurrency) → read the body → route (service, model)
+      → extract (every piece of text) → detect → decide → audit → Verdict
+
+The ingress then forwards (``Verdict.forward``) or refuses in its own words, and reports the
+upstream outcome with ``complete``. The pipeline fails closed: a request the gateway could not read,
+inspect or record is refused, never forwarded unchecked.
+
+Every part is built once, by ``gateway.build.build_pipeline``.
 """
 
 from __future__ import annotations
@@ -11,23 +19,41 @@ import bisect
 import hashlib
 import hmac
 import ipaddress
+import json
 import logging
 import time
 import unicodedata
 import uuid
+import zlib
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from detectors import ScanResult, Scanner
 from detectors.scanner import ScanBudgetExceeded
 from gateway.audit import AuditError, AuditStore
+from gateway.config import Limits, hash_key
 from gateway.extract import SEPARATOR, Extracted
+from gateway.limits import ClientLimiter
 from policies.catalogue import Catalogue, Service, client_name
-from policies.decision import UNINSPECTABLE, Decision, Policy, decide
+from policies.decision import Decision, Policy, decide
+from policies.vocabulary import UNINSPECTABLE
+
+if TYPE_CHECKING:
+    from gateway.adapters.base import Adapter
 
 log = logging.getLogger("gardefou.pipeline")
+
+#: findings kept in one audit record (the counts per type stay exact)
+MAX_FINDINGS = 200
+
+UNAVAILABLE_FR = (
+    "Garde-fou n'a pas pu contrôler cette requête ({what}) : par sécurité elle n'a pas été transmise. "
+    "Réessayez plus tard ou contactez la DSN."
+)
 
 
 @dataclass
@@ -35,6 +61,19 @@ class Client:
     id: str | None = None
     department: str | None = None
     addr: str | None = None
+
+
+@dataclass
+class Incoming:
+    """A request as an ingress received it, before the pipeline reads anything of it."""
+
+    endpoint: str
+    headers: Mapping[str, str]  # case-insensitive (Starlette's, mitmproxy's)
+    peer: str | None
+    #: reads the raw body (the ingress enforces ``limit`` bytes as it reads, raising ``BodyTooLarge``)
+    read_body: Callable[[int], Awaitable[bytes]]
+    #: path parameters of the route (a model in the URL, for formats that put it there)
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +88,10 @@ class Exchange:
     service: Service | None = None
     model: str | None = None
     acknowledged: bool = False
+    #: what is sent upstream if the verdict forwards: the body (serialised before the decision, so a
+    #: body that cannot be sent is refused) and the client headers relayed from the allow-list
+    upstream_body: bytes = b""
+    forwarded_headers: dict[str, str] = field(default_factory=dict)
     audit_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
     inspect_ms: float | None = None
@@ -57,7 +100,7 @@ class Exchange:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the adapter must do: forward, or refuse with ``status``/``code``/``message``."""
+    """What the ingress must do: forward, or refuse with ``status``/``code``/``message``."""
 
     decision: Decision
     forward: bool
@@ -65,38 +108,221 @@ class Verdict:
     code: str | None = None
     message: str | None = None
     recorded: bool = True
+    param: str | None = None
+    retry_after: int | None = None
+    #: the client went away: there is nobody to answer
+    silent: bool = False
 
 
-#: findings kept in one audit record (the counts per type stay exact)
-MAX_FINDINGS = 200
+class Refusal(Exception):
+    """A request the gateway refuses for a technical reason (recorded as ``refuse``, never as a
+    charter ``block``). ``message`` is in French, for the user."""
 
-UNAVAILABLE_FR = (
-    "Garde-fou n'a pas pu contrôler cette requête ({what}) : par sécurité elle n'a pas été transmise. "
-    "Réessayez plus tard ou contactez la DSN."
-)
+    def __init__(self, status: int, code: str, message: str, rule: str, param: str | None = None,
+                 retry_after: int | None = None, silent: bool = False):
+        super().__init__(message)
+        self.status, self.code, self.message, self.rule = status, code, message, rule
+        self.param, self.retry_after, self.silent = param, retry_after, silent
+
+
+class BodyTooLarge(Exception):
+    """Raised by an ingress's body reader past the limit it was given."""
 
 
 class Pipeline:
-    def __init__(
-        self,
-        scanner: Scanner,
-        catalogue: Catalogue,
-        policy: Policy,
-        store: AuditStore,
-        fingerprint_key: bytes | None = None,
-        scan_timeout_s: float = 10.0,
-    ):
-        self.scan_timeout_s = scan_timeout_s
+    def __init__(self, scanner: Scanner, catalogue: Catalogue, policy: Policy, store: AuditStore, limits: Limits,
+                 *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None):
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
         self.store = store
+        self.limits = limits
+        #: API key hash -> client entry (``id``, ``department``); None: no keys (``auth.mode: none``)
+        self.clients = clients
         self.fingerprint_key = fingerprint_key
+        self.client_limits = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
+        self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
+        self.scans_in_flight = 0
 
-    # -- steps -------------------------------------------------------------------------------
+    # -- the flow -----------------------------------------------------------------------------
+    async def process(self, adapter: Adapter, inc: Incoming) -> tuple[Exchange, Verdict]:
+        """Every step of a request, in order, up to the verdict the ingress acts on."""
+        ex = Exchange(api=adapter.api, endpoint=inc.endpoint, client=Client(addr=inc.peer))
+        try:
+            self.authenticate(adapter, inc, ex)                        # 1. who: the client's key
+            who = ex.client.id or ex.client.addr or "?"
+            self.admit(who)                                            # 2. rate and concurrency limits
+            try:
+                body = adapter.parse(await self.read(inc))             # 3. the body, read and parsed
+                self.route(adapter, body, inc, ex)                     # 4. where: service and model
+                self.extract(adapter, body, inc, ex)                   # 5. what: every piece of text
+                return ex, await self.inspect(ex)                      # 6. detect, decide, audit
+            finally:
+                self.client_limits.leave(who)
+        except Refusal as refusal:
+            return ex, await self.refuse(ex, refusal)
+
+    # -- steps --------------------------------------------------------------------------------
+    def authenticate(self, adapter: Adapter, inc: Incoming, ex: Exchange) -> None:
+        if self.clients is None:
+            return
+        key = adapter.client_key(inc.headers)
+        entry = self.clients.get(hash_key(key)) if key else None
+        if entry is None:
+            raise Refusal(401, "invalid_api_key", "Clé d'accès à Garde-fou absente ou invalide.", "auth.failed")
+        ex.client.id, ex.client.department = entry.id, entry.department
+
+    def admit(self, who: str) -> None:
+        retry = self.client_limits.enter(who)
+        if retry is not None:
+            raise Refusal(429, "rate_limited",
+                          "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
+                          "request.rate_limited", retry_after=retry)
+
+    async def read(self, inc: Incoming) -> bytes:
+        limits = self.limits
+        try:
+            with anyio.fail_after(limits.body_timeout_s):
+                raw = await inc.read_body(limits.max_body_bytes)
+            return decode_body(raw, inc.headers.get("content-encoding", ""), limits.max_body_bytes)
+        except TimeoutError:
+            raise Refusal(408, "request_timeout", "Le corps de la requête est arrivé trop lentement.",
+                          "request.body_timeout") from None
+        except UnsupportedEncoding:
+            raise Refusal(415, "unsupported_encoding",
+                          "Encodage du corps non pris en charge (utilisez gzip, deflate ou aucun).",
+                          "request.unsupported_encoding") from None
+        except BodyTooLarge:
+            limit_mb = limits.max_body_bytes / 1024 / 1024
+            raise Refusal(413, "request_too_large", f"Requête trop volumineuse (limite : {limit_mb:g} Mo).",
+                          "request.too_large") from None
+
+    def route(self, adapter: Adapter, body: Any, inc: Incoming, ex: Exchange) -> None:
+        """The service and the model the request is for (a policy matter only once it is known)."""
+        ex.service_ref, ex.model = adapter.target(inc, body, self.catalogue)
+        ex.service = self.catalogue.get(ex.service_ref)
+        ex.acknowledged = inc.headers.get("x-gardefou-ack", "").strip() == "1"
+        service = ex.service
+        if service is not None and service.status == "allowed" and service.api != adapter.api:
+            if service.api is None:
+                raise Refusal(400, "invalid_request",
+                              f"Le service « {service.name} » n'a pas d'API utilisable par la passerelle.",
+                              "request.invalid", "model")
+            raise Refusal(400, "wrong_api_format",
+                          f"Le service « {service.name} » utilise le format d'API « {service.api} », "
+                          f"pas « {adapter.api} » : utilisez le client correspondant.", "request.invalid", "model")
+
+    def extract(self, adapter: Adapter, body: Any, inc: Incoming, ex: Exchange) -> None:
+        """Every piece of text that would leave: the body's scalars and the relayed headers' values."""
+        try:
+            ex.extracted = adapter.extract(inc.endpoint, body)
+        except RecursionError:
+            raise Refusal(400, "invalid_request", "Le corps de la requête est trop imbriqué.",
+                          "request.too_deep") from None
+        ex.forwarded_headers = adapter.client_headers(inc.headers)
+        for value in ex.forwarded_headers.values():
+            ex.extracted.add(value)
+        try:
+            ex.upstream_body = adapter.upstream_body(body, ex.model)
+        except UnicodeEncodeError:
+            raise Refusal(400, "invalid_request",
+                          "Le corps de la requête contient du texte Unicode invalide (caractère isolé).",
+                          "request.invalid_unicode") from None
+        if ex.extracted.chars > self.limits.max_scan_chars:
+            size = format(self.limits.max_scan_chars, ",").replace(",", " ")
+            raise Refusal(413, "request_too_large",
+                          f"Requête trop volumineuse pour être inspectée (limite : {size} caractères de texte).",
+                          "request.too_large_to_scan")
+
+    async def inspect(self, ex: Exchange) -> Verdict:
+        """Detect, decide and commit the audit record, in one hop off the event loop, on one of the
+        scan pool's threads (a full pool and queue is a 503: the gateway never forwards unread)."""
+        limits = self.limits
+        if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans:
+            raise Refusal(503, "gardefou_busy",
+                          "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
+                          "gateway.busy", retry_after=1)
+        self.scans_in_flight += 1
+        try:
+            return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=self.scan_slots)
+        finally:
+            self.scans_in_flight -= 1
+
+    def inspect_sync(self, ex: Exchange) -> Verdict:
+        t0 = time.perf_counter()
+        try:
+            scan, joined = self._detect(ex)
+            ex.finding_counts = scan.counts()
+            findings = self._findings_record(ex, scan, joined)
+        except ScanBudgetExceeded as exc:  # fail closed: too long to inspect is not forwarded
+            log.warning("scan budget exceeded after %s (audit id %s)", exc, ex.audit_id)
+            ex.inspect_ms = (time.perf_counter() - t0) * 1000
+            return self._refuse_sync(ex, Refusal(503, "gardefou_unavailable", UNAVAILABLE_FR.format(
+                what="inspection trop longue pour cette requête"), "gateway.scan_timeout"))
+        except Exception:  # fail closed: an inspection error never forwards the request
+            log.exception("detector failure (audit id %s)", ex.audit_id)
+            ex.inspect_ms = (time.perf_counter() - t0) * 1000
+            return self._refuse_sync(ex, Refusal(503, "gardefou_unavailable", UNAVAILABLE_FR.format(
+                what="échec des détecteurs"), "gateway.detector_failure"))
+        categories = list(scan.categories)
+        if ex.extracted.uninspectable:
+            categories.append(UNINSPECTABLE)
+        decision = decide(categories, ex.service, self.policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged)
+        ex.inspect_ms = (time.perf_counter() - t0) * 1000
+        if decision.action == "block":
+            return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
+        if decision.ack_required:  # the ingress says how to acknowledge (a header, a button...)
+            return self._store(ex, decision, findings, 403, "gardefou_ack_required", decision.reasons[0])
+        return self._store(ex, decision, findings, 200)
+
+    # -- refusals and local answers -----------------------------------------------------------
+    async def refuse(self, ex: Exchange, refusal: Refusal) -> Verdict:
+        """Record a technical refusal (``refuse``, not a charter ``block``) and say how to answer."""
+        return await anyio.to_thread.run_sync(self._refuse_sync, ex, refusal)
+
+    def _refuse_sync(self, ex: Exchange, r: Refusal) -> Verdict:
+        decision = Decision("refuse", (r.rule,), (r.message,))
+        verdict = self._store(ex, decision, [], r.status, r.code, r.message)
+        if not verdict.recorded:
+            return verdict
+        return Verdict(decision, forward=False, status=r.status, code=r.code, message=r.message,
+                       param=r.param, retry_after=r.retry_after, silent=r.silent)
+
+    async def record_local(self, ex: Exchange, rule: str, message: str) -> Verdict:
+        """Audit a request the gateway answers itself without forwarding anything (e.g. the model list)."""
+        decision = Decision("allow", (rule,), (message,))
+        return await anyio.to_thread.run_sync(self._store, ex, decision, [], 200, None, None, False)
+
+    async def complete(self, ex: Exchange, *, status_code: int, upstream_status: int | None = None,
+                       upstream_error: str | None = None, upstream_ms: float | None = None) -> None:
+        """Add the upstream outcome to a forwarded request's record."""
+        fields: dict[str, Any] = {
+            "status_code": status_code,
+            "upstream_status": upstream_status,
+            "upstream_error": upstream_error,
+            "upstream_ms": upstream_ms,
+            "total_ms": (time.perf_counter() - ex.started) * 1000,
+        }
+        if status_code >= 400:
+            fields["forwarded"] = upstream_status is not None
+        try:
+            await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
+        except AuditError as exc:  # the response is already on its way; log loudly
+            log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
+
+    def probe_scan(self) -> bool:
+        """The detectors still find what they must: a NIR, a clinical vignette (readiness)."""
+        try:
+            found = {f.type for f in self.scanner.scan(PROBE_TEXT).findings}
+        except Exception:
+            log.exception("readiness probe: the scanner failed")
+            return False
+        return "FR_NIR" in found and any(f in found for f in ("HEALTH_DATA", "HEALTH_TEXT"))
+
+    # -- the audit record ---------------------------------------------------------------------
     def _detect(self, ex: Exchange) -> tuple[ScanResult, str]:
         joined = SEPARATOR.join(ex.extracted.parts)
-        return self.scanner.scan(joined, time.monotonic() + self.scan_timeout_s), joined
+        return self.scanner.scan(joined, time.monotonic() + self.limits.scan_timeout_s), joined
 
     def _findings_record(self, ex: Exchange, scan: ScanResult, joined: str) -> list[dict]:
         """The findings as stored: at most ``MAX_FINDINGS`` (exact counts go in ``finding_counts``)."""
@@ -107,18 +333,13 @@ class Pipeline:
         out = []
         for f in scan.findings[:MAX_FINDINGS]:
             part = max(bisect.bisect_right(starts, f.start) - 1, 0)
-            item = {
-                "type": f.type,
-                "category": f.category,
-                "part": part,
-                "start": f.start - starts[part],
-                "end": f.end - starts[part],
-                "score": round(f.score, 3),
-            }
+            item: dict[str, Any] = {"type": f.type, "category": f.category, "part": part,
+                                    "start": f.start - starts[part], "end": f.end - starts[part],
+                                    "score": round(f.score, 3)}
             if f.cues:
                 item["cues"] = list(f.cues)
             if self.fingerprint_key:
-                item["fp"] = self.fingerprint(f.type, joined[f.start : f.end])
+                item["fp"] = self.fingerprint(f.type, joined[f.start: f.end])
             out.append(item)
         return out
 
@@ -128,9 +349,8 @@ class Pipeline:
         assert self.fingerprint_key is not None
         return hmac.new(self.fingerprint_key, f"{ftype}:{norm}".encode(), hashlib.sha256).hexdigest()[:24]
 
-    def _record(
-        self, ex: Exchange, decision: Decision, findings: list[dict], status: int, error: str | None, forward: bool
-    ) -> dict:
+    def _record(self, ex: Exchange, decision: Decision, findings: list[dict], status: int, error: str | None,
+                forward: bool) -> dict:
         types = sorted(ex.finding_counts or {f["type"] for f in findings})
         return {
             "id": ex.audit_id,
@@ -159,112 +379,60 @@ class Pipeline:
             "error": error,
         }
 
-    # -- entry points ------------------------------------------------------------------------
-    async def inspect(self, ex: Exchange, limiter: anyio.CapacityLimiter | None = None) -> Verdict:
-        """Detect, decide and commit the audit record, in one hop off the event loop (on one of the
-        ``limiter``'s worker threads when given)."""
-        return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=limiter)
-
-    def inspect_sync(self, ex: Exchange) -> Verdict:
-        t0 = time.perf_counter()
-        try:
-            scan, joined = self._detect(ex)
-            ex.finding_counts = scan.counts()
-            findings = self._findings_record(ex, scan, joined)
-        except ScanBudgetExceeded as exc:  # fail closed: too long to inspect is not forwarded
-            log.warning("scan budget exceeded after %s (audit id %s)", exc, ex.audit_id)
-            ex.inspect_ms = (time.perf_counter() - t0) * 1000
-            decision = Decision("block", ("gateway.scan_timeout",), ("Inspection trop longue.",))
-            return self._store(ex, decision, [], 503, "gardefou_unavailable",
-                               UNAVAILABLE_FR.format(what="inspection trop longue pour cette requête"))
-        except Exception:  # fail closed: an inspection error never forwards the request
-            log.exception("detector failure (audit id %s)", ex.audit_id)
-            ex.inspect_ms = (time.perf_counter() - t0) * 1000
-            decision = Decision("block", ("gateway.detector_failure",), ("Échec des détecteurs.",))
-            return self._store(
-                ex, decision, [], 503, "gardefou_unavailable", UNAVAILABLE_FR.format(what="échec des détecteurs")
-            )
-        categories = list(scan.categories)
-        if ex.extracted.uninspectable:
-            categories.append(UNINSPECTABLE)
-        decision = decide(
-            categories, ex.service, self.policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged
-        )
-        ex.inspect_ms = (time.perf_counter() - t0) * 1000
-        if decision.action == "block":
-            return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
-        if decision.ack_required:
-            msg = (
-                decision.reasons[0]
-                + " Pour confirmer l'envoi malgré cet avertissement, renvoyez la requête avec l'en-tête "
-                "« X-Gardefou-Ack: 1 »."
-            )
-            return self._store(ex, decision, findings, 403, "gardefou_ack_required", msg)
-        return self._store(ex, decision, findings, 200)
-
-    async def refuse_invalid(self, ex: Exchange, status: int, code: str, message: str, rule: str) -> Verdict:
-        """Audit a request refused before inspection (malformed, unknown endpoint, auth...)."""
-        decision = Decision("block", (rule,), (message,))
-        return await anyio.to_thread.run_sync(self._store, ex, decision, [], status, code, message)
-
-    async def record_local(self, ex: Exchange, rule: str, message: str) -> Verdict:
-        """Audit a request the gateway answers itself without forwarding anything (e.g. the model list)."""
-        decision = Decision("allow", (rule,), (message,))
-        return await anyio.to_thread.run_sync(self._store, ex, decision, [], 200, None, None, False)
-
-    def _store(
-        self,
-        ex: Exchange,
-        decision: Decision,
-        findings: list[dict],
-        status: int,
-        code: str | None = None,
-        message: str | None = None,
-        forward: bool | None = None,
-    ) -> Verdict:
+    def _store(self, ex: Exchange, decision: Decision, findings: list[dict], status: int, code: str | None = None,
+               message: str | None = None, forward: bool | None = None) -> Verdict:
         """Commit the record; forward only what was decided forwardable and recorded (fail closed)."""
         forward = decision.forwarded and status < 400 if forward is None else forward
         try:
             self.store.insert(self._record(ex, decision, findings, status, code, forward))
         except AuditError as exc:
-            return self._audit_failed(ex, decision, exc)
+            log.error("audit store failure (%s): request refused (audit id %s)", exc, ex.audit_id)
+            refused = Decision("refuse", (*decision.rule_ids, "gateway.audit_failure"), decision.reasons,
+                               decision.categories)
+            return Verdict(refused, forward=False, status=503, code="gardefou_unavailable",
+                           message=UNAVAILABLE_FR.format(what="journal d'audit indisponible"), recorded=False)
         return Verdict(decision, forward=forward, status=status, code=code, message=message)
 
-    def _audit_failed(self, ex: Exchange, decision: Decision, exc: AuditError) -> Verdict:
-        log.error("audit store failure (%s): request refused (audit id %s)", exc, ex.audit_id)
-        blocked = Decision("block", (*decision.rule_ids, "gateway.audit_failure"), decision.reasons, decision.categories)
-        return Verdict(
-            blocked,
-            forward=False,
-            status=503,
-            code="gardefou_unavailable",
-            message=UNAVAILABLE_FR.format(what="journal d'audit indisponible"),
-            recorded=False,
-        )
 
-    async def complete(
-        self,
-        ex: Exchange,
-        *,
-        status_code: int,
-        upstream_status: int | None = None,
-        upstream_error: str | None = None,
-        upstream_ms: float | None = None,
-    ) -> None:
-        """Add the upstream outcome to a forwarded request's record."""
-        fields = {
-            "status_code": status_code,
-            "upstream_status": upstream_status,
-            "upstream_error": upstream_error,
-            "upstream_ms": upstream_ms,
-            "total_ms": (time.perf_counter() - ex.started) * 1000,
-        }
-        if status_code >= 400:
-            fields["forwarded"] = upstream_status is not None
+PROBE_TEXT = ("Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03. "
+              "NIR 1 85 05 78 006 084 91.")
+
+
+class UnsupportedEncoding(Exception):
+    pass
+
+
+def decode_body(raw: bytes, encoding: str, limit: int) -> bytes:
+    """A gzip or deflate body, decompressed (never more than ``limit`` bytes: a decompression bomb is a
+    413); identity as is; any other encoding (br, zstd...) is refused rather than forwarded unread."""
+    codings = [c.strip().lower() for c in encoding.split(",") if c.strip() and c.strip().lower() != "identity"]
+    for coding in reversed(codings):  # applied in order, so undone last first
+        if coding in ("gzip", "x-gzip"):
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            d = zlib.decompressobj(zlib.MAX_WBITS if raw[:1] == b"\x78" else -zlib.MAX_WBITS)
+        else:
+            raise UnsupportedEncoding(coding)
         try:
-            await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
-        except AuditError as exc:  # the response is already on its way; log loudly
-            log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
+            out = d.decompress(raw, limit + 1)
+        except zlib.error:
+            raise UnsupportedEncoding(coding) from None
+        if len(out) > limit or d.unconsumed_tail:
+            raise BodyTooLarge
+        raw = out
+    return raw
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The body of an API request: one JSON object (anything else is a 400)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise Refusal(400, "invalid_json", "Le corps de la requête n'est pas un JSON valide.",
+                      "request.invalid_json") from None
+    if not isinstance(body, dict):
+        raise Refusal(400, "invalid_request", "Le corps de la requête doit être un objet JSON.", "request.invalid")
+    return body
 
 
 def _clip(value: str | None, size: int) -> str | None:

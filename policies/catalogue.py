@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-Hosting = Literal["eu", "non-eu", "internal"]
-Api = Literal["openai", "anthropic"]
+from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus
+
 
 
 class Service(BaseModel):
@@ -28,8 +26,8 @@ class Service(BaseModel):
     hosting: Hosting = "non-eu"
     trains_on_inputs: bool = True
     nominative_account: bool = False
-    accepts: tuple[str, ...] = ()
-    status: Literal["allowed", "denied"] = "allowed"
+    accepts: tuple[AuditCategory, ...] = ()
+    status: ServiceStatus = "allowed"
     models: tuple[str, ...] = ()
 
 

@@ -11,19 +11,12 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.catalogue import Service, client_name, is_compliant
-from policies.vocabulary import CATEGORIES, UNINSPECTABLE
+from policies.vocabulary import CATEGORIES, CATEGORY_LABELS_FR, UNINSPECTABLE, Action
 
-Action = Literal["allow", "warn", "block"]
+__all__ = ["CATEGORY_LABELS_FR", "Action", "Decision", "Policy", "decide", "labels_fr"]
 
 SENSITIVE = CATEGORIES
 
-CATEGORY_LABELS_FR = {
-    "personal": "données personnelles",
-    "health": "données de santé",
-    "confidential": "informations confidentielles ou stratégiques",
-    "secret": "secrets d'authentification (clé, jeton, mot de passe)",
-    UNINSPECTABLE: "contenu non inspectable (image, audio ou fichier)",
-}
 
 
 @dataclass(frozen=True)
@@ -89,7 +82,7 @@ def decide(
         return Decision("block", rules, (reason,), cats, blocked_categories=tuple(refused))
 
     if is_compliant(service):
-        return Decision("allow", ("charter.compliant",), ("Service conforme, aucune donnée sensible détectée.",), cats)
+        return Decision("allow", *_allowed_because(cats, service), cats)
 
     reason = (
         f"Le service « {service.name} » n'est pas conforme à la charte (hébergement hors UE ou "
@@ -99,3 +92,20 @@ def decide(
     if policy.warn_mode == "require_ack" and not acknowledged:
         return Decision("warn", ("charter.non_compliant", "warn.ack_required"), (reason,), cats, ack_required=True)
     return Decision("warn", ("charter.non_compliant",), (reason,), cats)
+
+
+def _allowed_because(cats: tuple[str, ...], service: Service) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Rules and reason of an ``allow`` that say what was let through, and why."""
+    accepted = [c for c in cats if c in service.accepts]
+    unread = UNINSPECTABLE in cats and UNINSPECTABLE not in service.accepts
+    if not accepted and not unread:
+        return ("charter.compliant",), ("Service conforme, aucune donnée sensible détectée.",)
+    rules, reasons = [], []
+    if accepted:
+        where = "ce service interne" if service.hosting == "internal" else f"le service « {service.name} »"
+        rules.append("service.accepts")
+        reasons.append(f"Service conforme : {labels_fr(accepted)} acceptées par {where}.")
+    if unread:
+        rules.append("policy.uninspectable_allowed")
+        reasons.append("Contenu non inspectable transmis sans contrôle (politique de l'établissement).")
+    return tuple(rules), tuple(reasons)

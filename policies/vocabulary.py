@@ -1,9 +1,9 @@
-"""The categories vocabulary, defined once for the detectors, the policy, the configuration and the audit.
+"""The project's vocabulary, defined once: categories, decisions, service attributes and admin roles.
 
-A detector finding carries one of the four sensitive ``CATEGORIES``; ``uninspectable`` is added by the
-gateway for content it cannot read (images, audio, files). A category outside this vocabulary would be
-picked up by no rule, so every place that names one (a dictionary term's ``category``, a service's
-``accepts``) is typed with these literals and checked when the configuration is loaded.
+The detectors, the policy, the configuration, the audit queries, the CLI and the dashboard all take
+their words from here. A category outside this vocabulary would be picked up by no rule, so every
+place that names one (a dictionary term's ``category``, a service's ``accepts``) is typed with these
+literals and checked when the configuration is loaded.
 """
 
 from __future__ import annotations
@@ -22,3 +22,29 @@ UNINSPECTABLE = "uninspectable"
 #: What a service may be allowed to receive (``accepts``) and what an audit record may list.
 AuditCategory = Literal[Category, "uninspectable"]
 AUDIT_CATEGORIES: tuple[str, ...] = (*CATEGORIES, UNINSPECTABLE)
+
+CATEGORY_LABELS_FR = {
+    "personal": "données personnelles",
+    "health": "données de santé",
+    "confidential": "informations confidentielles ou stratégiques",
+    "secret": "secrets d'authentification (clé, jeton, mot de passe)",
+    UNINSPECTABLE: "contenu non inspectable (image, audio ou fichier)",
+}
+
+#: What happened to a request. ``block`` is the charter stopping content; ``refuse`` is a technical
+#: refusal (malformed request, bad key, too large, unknown route, the gateway unable to inspect or
+#: to record): nothing was forwarded in either case, but only ``block`` counts as a stopped leak.
+Action = Literal["allow", "warn", "block", "refuse"]
+DECISIONS: tuple[str, ...] = get_args(Action)
+DECISION_LABELS_FR = {"allow": "autorisée", "warn": "avertissement", "block": "bloquée", "refuse": "refusée (technique)"}
+DECISION_PLURALS_FR = {"allow": "autorisées", "warn": "avertissements", "block": "bloquées",
+                       "refuse": "refusées (technique)"}
+
+#: Where a service runs, which wire format it speaks, whether the institution allows it.
+Hosting = Literal["eu", "non-eu", "internal"]
+Api = Literal["openai", "anthropic"]
+ServiceStatus = Literal["allowed", "denied"]
+
+#: Roles on the admin listener (their permissions: ``gateway/admin/auth.py``).
+Role = Literal["dpo", "rssi", "admin"]
+ROLES: tuple[str, ...] = get_args(Role)

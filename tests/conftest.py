@@ -18,7 +18,7 @@ import yaml
 from gateway.audit import AuditStore
 from gateway.config import parse_config
 from gateway.server import create_app
-from tests.fakes import FakeProvider, start_fake_provider
+from gateway.testing.provider import FakeProvider, start_fake_provider
 
 PG_BASE = os.environ.get("GARDEFOU_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -137,8 +137,8 @@ def serve_in_thread(app) -> tuple[str, uvicorn.Server, threading.Thread]:
     """Run an ASGI app on a free loopback port in a thread; returns its base URL once it listens."""
     from gateway.cli import uvicorn_config
 
-    gw = getattr(app.state, "gateway", None)
-    header_timeout = gw.config.limits.header_timeout_s if gw is not None else 10.0
+    config = getattr(app.state, "config", None)
+    header_timeout = config.limits.header_timeout_s if config is not None else 10.0
     server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], header_timeout_s=header_timeout,
                                            log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -156,7 +156,7 @@ def start_gateway(cfg: dict, **app_kwargs) -> RunningGateway:
     config = parse_config(yaml.safe_dump(cfg))
     app = create_app(config, **app_kwargs)
     url, server, thread = serve_in_thread(app)
-    return RunningGateway(url, app.state.gateway.store, server, thread)
+    return RunningGateway(url, app.state.pipeline.store, server, thread)
 
 
 @pytest.fixture(scope="session")

@@ -167,7 +167,7 @@ def test_stats(admin):
     assert by_day["total"] == 30
     assert [(g["key"], g["count"]) for g in by_day["groups"]] == [
         ("2026-03-02", 10), ("2026-03-03", 10), ("2026-03-04", 10)]
-    assert by_day["by_decision"] == {"allow": 12, "warn": 6, "block": 12}
+    assert by_day["by_decision"] == {"allow": 12, "warn": 6, "block": 12, "refuse": 0}
     assert sum(g["block"] for g in by_day["groups"]) == 12
     svc = s(group_by="service")
     assert {g["key"]: g["count"] for g in svc["groups"]} == {"mistral": 10, "openai": 10, "anthropic": 10}

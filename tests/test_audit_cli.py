@@ -115,9 +115,9 @@ def test_export_and_stats(env, capsys, tmp_path):
     code, out, _ = run(capsys, "audit", "stats", "--config", str(cfg), "--group-by", "department")
     assert code == 0
     lines = out.splitlines()
-    assert lines[1].split() == ["urgences", "4", "2", "0", "2"] and lines[-1].split()[:2] == ["TOTAL", "7"]
+    assert lines[0].split()[-1] == "refuse" and lines[1].split() == ["urgences", "4", "2", "0", "2", "0"] and lines[-1].split()[:2] == ["TOTAL", "7"]
     code, out, _ = run(capsys, "audit", "stats", "--config", str(cfg), "--group-by", "category", "--json")
-    assert json.loads(out)["groups"] == [{"key": "health", "count": 3, "allow": 0, "warn": 0, "block": 3}]
+    assert json.loads(out)["groups"] == [{"key": "health", "count": 3, "allow": 0, "warn": 0, "block": 3, "refuse": 0}]
     log = store.access_log(10)
     assert [(r["channel"], r["action"]) for r in reversed(log)] == [
         ("cli", "export.csv"), ("cli", "export.jsonl"), ("cli", "stats"), ("cli", "stats")]

@@ -106,7 +106,7 @@ def test_service_missing_its_name_says_which_service_and_line():
 
 def test_invalid_service_id_says_which_line():
     msg = config_error("services:\n  - id: mistral\n  - {id: Mon_LLM, name: x}\n")
-    assert "c.yaml: line 3: services.1.id: service 'Mon_LLM': String should match pattern" in msg
+    assert "c.yaml: line 3: services.1.id: String should match pattern" in msg
 
 
 @pytest.mark.parametrize("url, hint", [

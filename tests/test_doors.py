@@ -345,7 +345,7 @@ def test_long_endpoint_and_client_fields_fit_their_columns(fake, tmp_path, scann
     url, schema = new_pg_schema_url()
     gw = start_gateway(gateway_config(fake.url, url), scanner=scanner)
     try:
-        pipeline = gw.server.config.app.state.gateway.pipeline
+        pipeline = gw.server.config.app.state.pipeline
         ex = Exchange(api="openai", endpoint="x" * 200, client=Client(id="c" * 300, department="d" * 300, addr="127.0.0.1"))
         verdict = pipeline.inspect_sync(ex)
         assert verdict.recorded and len(gw.store.get(ex.audit_id)["endpoint"]) == 64

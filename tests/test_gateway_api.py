@@ -281,9 +281,25 @@ def test_bad_input_gets_clear_openai_error(gateway, fake, content, status, code)
     assert resp.status_code == status
     err = resp.json()["error"]
     assert err["code"] == code and err["message"] and "Traceback" not in resp.text
-    assert resp.headers["x-gardefou-decision"] == "block"
-    assert record(gateway, resp.headers["x-gardefou-audit-id"])["status_code"] == status
+    assert resp.headers["x-gardefou-decision"] == "refuse"  # a technical refusal, not a charter block
+    rec = record(gateway, resp.headers["x-gardefou-audit-id"])
+    assert rec["status_code"] == status and rec["decision"] == "refuse"
     assert fake.received == []
+
+
+def test_count_tokens_errors_are_anthropic_shaped(gateway, fake):
+    resp = httpx.post(gateway.url + "/v1/messages/count_tokens", content=b"{oops",
+                      headers={"content-type": "application/json"})
+    assert resp.status_code == 400 and resp.json()["type"] == "error"
+    assert resp.json()["error"]["type"] == "invalid_request_error" and fake.received == []
+    resp = httpx.get(gateway.url + "/v1/messages/count_tokens")
+    assert resp.status_code == 405 and resp.json()["type"] == "error"
+
+
+def test_wrong_method_on_a_known_route_is_405(gateway, fake):
+    resp = httpx.get(gateway.v1 + "/chat/completions")
+    assert resp.status_code == 405 and resp.json()["error"]["code"] == "method_not_allowed"
+    assert record(gateway, resp.headers["x-gardefou-audit-id"])["decision"] == "refuse"
 
 
 def test_bad_input_anthropic_format(gateway, fake):
@@ -368,9 +384,10 @@ def test_detector_failure_refuses(gateway_factory, fake):
     gw = gateway_factory(app_kwargs={"scanner": Scanner([ExplodingRecognizer()])})
     resp = httpx.post(gw.v1 + "/chat/completions", json={"model": "mistral/m", "messages": [{"role": "user", "content": "x"}]})
     assert resp.status_code == 503 and resp.json()["error"]["code"] == "gardefou_unavailable"
-    assert resp.headers["x-gardefou-decision"] == "block"
+    assert resp.headers["x-gardefou-decision"] == "refuse"
     assert fake.received == []
-    assert record(gw, resp.headers["x-gardefou-audit-id"])["rule_ids"] == ["gateway.detector_failure"]
+    rec = record(gw, resp.headers["x-gardefou-audit-id"])
+    assert rec["rule_ids"] == ["gateway.detector_failure"] and rec["decision"] == "refuse"
 
 
 def test_audit_failure_refuses(gateway, fake):

@@ -1,7 +1,10 @@
-"""Wire formats only: each adapter turns its API's body into the pipeline's text and back into errors."""
+"""Wire formats: each adapter turns its API's requests into the pipeline's text and back into errors."""
 
 from gateway.adapters.anthropic import AnthropicAdapter
-from gateway.adapters.base import Adapter, BadRequest
+from gateway.adapters.base import Adapter, Route
 from gateway.adapters.openai import OpenAIAdapter
 
-__all__ = ["Adapter", "AnthropicAdapter", "BadRequest", "OpenAIAdapter"]
+#: the API formats the gateway serves, in the order their routes are matched
+API_ADAPTERS: tuple[Adapter, ...] = (OpenAIAdapter(), AnthropicAdapter())
+
+__all__ = ["API_ADAPTERS", "Adapter", "AnthropicAdapter", "OpenAIAdapter", "Route"]

@@ -23,7 +23,7 @@ from gateway.audit import AuditError, AuditStore
 from gateway.audit import query as Q
 from gateway.config import Config
 from gateway.limits import SlidingWindow
-from policies.decision import CATEGORY_LABELS_FR
+from policies.vocabulary import CATEGORY_LABELS_FR, DECISION_LABELS_FR, DECISION_PLURALS_FR
 
 log = logging.getLogger("gardefou.admin")
 
@@ -32,7 +32,6 @@ CSP = (
     "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
 )
-DECISION_LABELS_FR = {"allow": "autorisée", "warn": "avertissement", "block": "bloquée"}
 PERMISSION_FR = {
     "audit.read": "consulter le journal d'audit",
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
@@ -87,7 +86,7 @@ class Admin:
             trim_blocks=True, lstrip_blocks=True,
         )
         self.templates.globals.update(
-            decision_fr=DECISION_LABELS_FR, category_fr=CATEGORY_LABELS_FR, fmt_ts=fmt_ts,
+            decision_fr=DECISION_LABELS_FR, decision_plural_fr=DECISION_PLURALS_FR, category_fr=CATEGORY_LABELS_FR, fmt_ts=fmt_ts,
             categories=Q.CATEGORIES, decisions=Q.DECISIONS,
         )
 

@@ -6,8 +6,10 @@ from datetime import date, timedelta
 
 from markupsafe import Markup, escape
 
-COLORS = {"allow": "#2e7d32", "warn": "#ef6c00", "block": "#c62828"}
-LABELS = {"allow": "autorisées", "warn": "avertissements", "block": "bloquées"}
+from policies.vocabulary import DECISION_PLURALS_FR, DECISIONS
+
+COLORS = {"allow": "#2e7d32", "warn": "#ef6c00", "block": "#c62828", "refuse": "#757575"}
+LABELS = DECISION_PLURALS_FR
 
 
 def _nice_max(v: int) -> int:
@@ -32,7 +34,7 @@ def fill_days(groups: list[dict]) -> list[dict]:
     out, d = [], days[0]
     while d <= days[-1]:
         key = d.isoformat()
-        out.append(known.get(key) or {"key": key, "count": 0, "allow": 0, "warn": 0, "block": 0})
+        out.append(known.get(key) or {"key": key, "count": 0, **dict.fromkeys(DECISIONS, 0)})
         d += timedelta(days=1)
     return out
 
@@ -59,7 +61,7 @@ def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> M
     for i, g in enumerate(groups):
         x = left + i * slot + (slot - bar) / 2
         y = top + h
-        for d in ("allow", "warn", "block"):
+        for d in DECISIONS:
             v = g.get(d, 0)
             if not v:
                 continue
@@ -77,7 +79,7 @@ def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> M
     parts.append("</svg>")
     legend = "".join(
         f'<span class="legend"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '
-        f'fill="{COLORS[d]}"/></svg> {LABELS[d]}</span>' for d in ("allow", "warn", "block")
+        f'fill="{COLORS[d]}"/></svg> {LABELS[d]}</span>' for d in DECISIONS
     )
     return Markup("".join(parts) + f'<div class="legends">{legend}</div>')
 
@@ -100,7 +102,7 @@ def hbars(groups: list[dict], title: str, labels: dict | None = None, width: int
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12">'
                      f'<title>{escape(name)}</title>{escape(short)}</text>')
         x = label_w
-        for d in ("allow", "warn", "block"):
+        for d in DECISIONS:
             v = g.get(d, 0)
             if not v:
                 continue

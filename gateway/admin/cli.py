@@ -21,7 +21,7 @@ import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.config import ConfigError, hash_key, load_config, parse_config
-from policies.vocabulary import AUDIT_CATEGORIES
+from policies.vocabulary import AUDIT_CATEGORIES, DECISIONS, ROLES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
 
@@ -222,12 +222,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(res, ensure_ascii=False, indent=2))
         return EXIT_OK
-    print(f"{args.group_by:<24} {'total':>8} {'allow':>8} {'warn':>8} {'block':>8}")
+    print(f"{args.group_by:<24} {'total':>8} " + " ".join(f"{d:>8}" for d in DECISIONS))
     for g in res["groups"]:
         key = "(none)" if g["key"] is None else str(g["key"])
-        print(f"{key:<24} {g['count']:>8} {g['allow']:>8} {g['warn']:>8} {g['block']:>8}")
+        print(f"{key:<24} {g['count']:>8} " + " ".join(f"{g[d]:>8}" for d in DECISIONS))
     b = res["by_decision"]
-    print(f"{'TOTAL':<24} {res['total']:>8} {b['allow']:>8} {b['warn']:>8} {b['block']:>8}")
+    print(f"{'TOTAL':<24} {res['total']:>8} " + " ".join(f"{b[d]:>8}" for d in DECISIONS))
     return EXIT_OK
 
 
@@ -237,7 +237,7 @@ def _add_filter_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("filters (same as the admin API)")
     g.add_argument("--since", help="ISO 8601 date or date-time (inclusive)")
     g.add_argument("--until", help="ISO 8601 date-time (exclusive); a bare date includes that day")
-    g.add_argument("--decision", help="allow | warn | block")
+    g.add_argument("--decision", help=" | ".join(DECISIONS))
     g.add_argument("--service")
     g.add_argument("--client")
     g.add_argument("--category", help=" | ".join(AUDIT_CATEGORIES))
@@ -270,7 +270,7 @@ def register(sub) -> None:
     asub = p.add_subparsers(dest="admin_command", required=True)
     q = asub.add_parser("add-user", help="add an admin user; prints the new token once, as the last line")
     q.add_argument("id")
-    q.add_argument("--role", required=True, choices=("dpo", "rssi", "admin"))
+    q.add_argument("--role", required=True, choices=ROLES)
     q.add_argument("--config", required=True, help="YAML configuration file to update")
     q.set_defaults(func=_guard(cmd_add_user))
 

@@ -22,8 +22,8 @@ from gateway.audit.chain import norm_ts
 from gateway.audit.schema import audit_records as t
 from gateway.audit.store import AuditStore
 from policies.vocabulary import AUDIT_CATEGORIES as CATEGORIES
+from policies.vocabulary import DECISIONS
 
-DECISIONS = ("allow", "warn", "block")
 GROUP_BY = ("day", "service", "client", "department", "category", "decision")
 FILTER_KEYS = ("since", "until", "decision", "service", "client", "category", "finding_type", "department")
 MAX_LIMIT = 1000
@@ -108,7 +108,7 @@ def parse_filters(params: Mapping[str, str]) -> Filters:
             values[key] = parse_time(key, raw, end=key == "until")
         elif key == "decision":
             if raw not in DECISIONS:
-                raise FilterError("Paramètre « decision » invalide : valeurs possibles allow, warn, block.")
+                raise FilterError("Paramètre « decision » invalide : valeurs possibles " + ", ".join(DECISIONS) + ".")
             values[key] = raw
         elif key == "category":
             if raw not in CATEGORIES:

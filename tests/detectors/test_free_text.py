@@ -93,11 +93,12 @@ def test_window_sums_equal_the_training_features():
 
 def test_shipped_weights_are_reproduced_from_the_corpus():
     pytest.importorskip("sklearn")
-    from detectors.training.train import CORPUS, load, train
+    from detectors.training.train import CORPUS, load, reproduces, same_meta, train
 
     arrays = train(load(CORPUS))
     with np.load(MODEL_PATH, allow_pickle=False) as z:
-        assert json.loads(str(z["meta"])) == json.loads(str(arrays["meta"]))
-        for k in arrays:
-            if k != "meta":
-                assert np.allclose(z[k], arrays[k], atol=1e-5), k
+        assert same_meta(json.loads(str(z["meta"])), json.loads(str(arrays["meta"])))
+        assert reproduces(z, arrays)
+    tampered = json.loads(str(arrays["meta"]))
+    tampered["thresholds"]["health"] += 0.01
+    assert not same_meta(tampered, json.loads(str(arrays["meta"])))

@@ -1,0 +1,36 @@
+"""``build_pipeline``: every part of the request path built once, from the configuration.
+
+Nothing here runs per request. The scanner (dictionaries, automata, the spaCy model, the classifier's
+weights) and the audit store (connection pool, migrations) are the expensive parts; tests pass their
+own, built once for the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from detectors import Scanner, build_default_scanner
+from gateway.audit import AuditStore
+from gateway.config import Config
+from gateway.pipeline import Pipeline
+
+
+def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: AuditStore | None = None,
+                   environ: Mapping[str, str] | None = None) -> Pipeline:
+    environ = os.environ if environ is None else environ
+    fingerprint_key = config.audit.fingerprint_key(environ)
+    if config.audit.fingerprint_key_env and fingerprint_key is None:  # checked before any database is created
+        raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
+    if store is None:
+        store = AuditStore(config.audit.url)
+    store.migrate()
+    return Pipeline(
+        scanner or build_default_scanner(config.detectors),
+        config.catalogue(),
+        config.policy.to_policy(),
+        store,
+        config.limits,
+        clients=None if config.auth.mode == "none" else {c.key_sha256: c for c in config.auth.clients},
+        fingerprint_key=fingerprint_key,
+    )
