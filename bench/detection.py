@@ -30,15 +30,14 @@ from gateway.scan import scan_text  # noqa: E402
 from detectors.scanner import build_default_scanner  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
-# Prompts in staff's own words, written independently of the rules: the development half (looked at,
-# used to choose thresholds) and the held-out half (never looked at item by item, never tuned on).
-STAFF_SETS = {"dev": ROOT / "bench" / "data" / "staff_dev.jsonl", "dev2": ROOT / "bench" / "data" / "staff_dev2.jsonl",
-              "dev3": ROOT / "bench" / "data" / "staff_dev3.jsonl",
-              "dev4": ROOT / "bench" / "data" / "staff_dev4.jsonl",
+# Prompts in staff's own words, written independently of the rules. The earlier development sets
+# (dev1-3) are now training data of the classifier (detectors/training/corpus/staff_dev*.jsonl);
+# dev4 is the development set (looked at, used to choose rules and thresholds); held-out, fresh and
+# fresh2 are never looked at item by item and never tuned on.
+STAFF_SETS = {"dev4": ROOT / "bench" / "data" / "staff_dev4.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
-              # written after the last change of rules and thresholds, measured once, never looked at
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
-              # written by independent helpers this session, after dev4; measured once per release
+              # written by independent helpers after dev4, measured once per change of rules or model
               "fresh2": ROOT / "bench" / "data" / "staff_fresh2.jsonl"}
 
 

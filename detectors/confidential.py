@@ -153,6 +153,12 @@ _INCIDENT_GATE = ("ranso", "rançon", "rancon", "cyber", "lockbit", "ryuk", "con
 _NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:ce|cette|hier|\d)|\bsince\s+\d|\btoday\b|"
                   r"\baujourd'hui\b|\bcette\s+nuit\b|\bwe'?re\s+(?:under|being|hit)|\bon\s+est\s+(?:attaqu|touch)|"
                   r"\bnous\s+sommes\s+(?:attaqu|touch|victimes)", re.IGNORECASE)
+# Asking what the trade's words mean ("c'est quoi un EPRD", "différence entre BPU et DQE", "check-list
+# des pièces d'un DCE"): without any sign of an internal document, a glossary question.
+_GLOSSARY = re.compile(
+    r"\bexpliqu|\bc'?\s?est\s+quoi\b|\bqu'est-ce\s+qu|\bdiff[ée]rences?\s+entre\b|\bd[ée]finition|\bcheck-?list\b|"
+    r"\bliste\s+des\s+pi[èe]ces|\b[àa]\s+quoi\s+sert|\bexplain\b|\bwhat\s+(?:is|are)\b|\bdifference\s+between\b"
+)
 _FIRST_PERSON = re.compile(r"\b(?:nos|notre|nous|(?<!-)on|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes)\b")
 
 
@@ -191,29 +197,38 @@ class ConfidentialRecognizer(BaseRecognizer):
         score = 0
         strong = 0
         first = None
-        for i in sorted(matches):
+        counted: list[tuple[int, int]] = []
+        # Heaviest groups first; one phrase counts once even when several groups list it ("EPRD",
+        # "BPU"): a glossary question naming two acronyms is not an internal budget.
+        for i in sorted(matches, key=lambda i: (-_TOPIC_RES[i][0], i)):
             weight = _TOPIC_RES[i][0]
             m = matches[i]
+            if m and _overlaps(m, counted):  # this group's first phrase is counted: another one?
+                m = next((o for o in _TOPIC_RES[i][1].finditer(low, m.end()) if not _overlaps(o, counted)), None)
             if m:
+                counted.append((m.start(), m.end()))
                 score += weight
                 strong += weight >= 2
                 if first is None or weight > first[2]:
                     first = (m.start(), m.end(), weight)
         if not first or not strong:
             return out
-        if score >= self.threshold + 2:
-            internal = 0  # strong enough on its own
-        else:
-            signs = set()
-            for m in _INTERNAL.finditer(low):
-                signs.add(m.group())
-                if len(signs) >= 2:
-                    break
-            internal = len(signs) or (1 if _INTERNAL_NAMED.search(text) else 0)
+        signs = set()
+        for m in _INTERNAL.finditer(low):
+            signs.add(m.group())
+            if len(signs) >= 2:
+                break
+        internal = len(signs) or (1 if _INTERNAL_NAMED.search(text) else 0)
+        if not internal and _GLOSSARY.search(low):
+            return out  # "c'est quoi un EPRD et un PGFP ?": the vocabulary of the trade, not a document
         total = score + 2 * min(internal, 2)
         if total >= self.threshold and (internal or score >= self.threshold + 2):
             out.append(ctx.finding("CONFIDENTIAL", "confidential", first[0], first[1], 0.7, f"{self.name}:topic"))
         return out
+
+
+def _overlaps(m: re.Match, spans: list[tuple[int, int]]) -> bool:
+    return any(m.start() < e and s < m.end() for s, e in spans)
 
 
 class DictionaryRecognizer(BaseRecognizer):

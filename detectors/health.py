@@ -59,12 +59,12 @@ _ANCHORS = [
 # Anchors run on the lower-cased text (no IGNORECASE: several times faster with Python's re).
 _ANCHOR_RES = [(w, re.compile(p, re.DOTALL if "arr" in p else 0)) for w, p in _ANCHORS]
 # Title+name anchors must keep the capital letter: compile the last one case-sensitively for names.
-_CASED_ANCHOR = (3, re.compile(r"(?i:\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+)|\b[A-Z][a-zà-ÿ]+,\s+\d{1,3}\s+(?:ans|mois)\b|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
+_CASED_ANCHOR = (3, re.compile(r"(?i:\b(?:chambre|chbre?|ch\.)\s*\d+|\blit\s+\d+|\bbox\s+\d+)|\b[A-Z][a-zà-ÿ]+,\s+\d{1,3}\s+(?:ans|mois)\b|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
 
 _ANCHOR_RES = _ANCHOR_RES[:-1]
 _CLINICAL = re.compile(
     r"diab[èe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
-    r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
+    r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|frissons?|h[ée]mocs?\b|h[ée]mocultures?|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
     r"\bavc\b|infarctus|pneumopathie|pneumonie|tuberculo|\bvih\b|h[ée]patite|cirrhose|an[ée]mie|[ée]pilep|convuls|d[ée]mence|alzheimer|parkinson|"
     r"d[ée]pression|psychiatr|schizophr|bipolaire|suicid|addict|alcool|tabag|ob[ée]sit|asthme|bpco|allergi|lupus|scl[ée]rose|kyste|abc[èe]s|"
     r"n[ée]crose|h[ée]morragi|thrombo|embolie|isch[ée]mi|st[ée]nose|an[ée]vrisme|malformation|syndrom|insulin|chimioth|radioth|chirurgi|"
@@ -104,7 +104,9 @@ _KNOWLEDGE = re.compile(
     r"que\s+faire\s+devant|\brecommandations\b|\bcas\s+clinique\s+fictif|\bfictif|\bfictive|\bexemple\s+de\s+cas|"
     r"\bquel(?:le)?\s+est\s+le\s+(?:risque|taux|m[ée]canisme|traitement\s+de\s+r[ée]f[ée]rence)|\bfaut-il\b|\bpeut-on\b|\bdoit-on\b|"
     r"\best-il\s+recommand|\bpour\s+(?:une\s+formation|un\s+cours|des\s+[ée]tudiants|un\s+examen)|\bquiz\b|\bexercice\b|"
-    r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence",
+    r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence|"
+    # populations, not a person: "la personne âgée de 70 ans et plus", "critères diagnostiques"
+    r"\b(?:la|les)\s+personnes?\s+[âa]g[ée]es?\b|\bans\s+et\s+plus\b|\bcrit[èe]res\s+(?:diagnostiques|de\s+diagnostic)",
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
@@ -129,7 +131,7 @@ _ANCHOR_TRIGGERS = [
     (["antéc", "antec", "examen", "évolution", "evolution", "suite"], 12, 70),
     (["/", ".", "à j", " j", "depuis"], 30, 40),
 ]
-_CASED_TRIGGERS = (["chambre", "lit ", "box ", "m.", "mme", "monsieur", "madame", "mlle", "patient", "résident",
+_CASED_TRIGGERS = (["chambre", "chb", "ch.", "lit ", "box ", "m.", "mme", "monsieur", "madame", "mlle", "patient", "résident",
                     "resident", "ans", "mois"], 30, 30)
 assert len(_ANCHOR_TRIGGERS) == len(_ANCHOR_RES)
 _WINDOWED = WindowedPatterns(

@@ -39,7 +39,8 @@ _GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom
 
 
 # Some English at all (or the clinical abbreviations of a terse note): French prose skips the rest.
-_ENGLISH = re.compile(r"\b(?:the|and|with|was|is|has|of|for|his|her|y/o|yo|s/p|pod)\b")
+_ENGLISH = re.compile(r"\b(?:the|and|with|was|is|has|of|for|his|her|y/o|yo|s/p|pod|bed|what|more|next|sats|pls)\b|"
+                      r"\b\d{1,3}\s*[mf]\b")
 
 
 class EnglishClinicalRecognizer(BaseRecognizer):

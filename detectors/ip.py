@@ -1,7 +1,9 @@
 """IPv4 / IPv6 addresses, validated by the standard ``ipaddress`` module.
 
 Loopback and unspecified addresses (127.0.0.1, 0.0.0.0, ::1) are ignored: they identify nobody.
-Version numbers ("version 1.2.3.4") are skipped.
+Version numbers ("version 1.2.3.4") are skipped, and so are textbook addresses: the RFC 5737 / 3849
+documentation ranges (192.0.2.x, 198.51.100.x, 203.0.113.x, 2001:db8::) and a reserved block written as
+the block itself ("10.0.0.0/8", "192.168.0.0/16": the definition, not anybody's network).
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from detectors.context import BaseRecognizer, ScanContext
 _V4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 _V6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)
 _VERSION = re.compile(r"(?:version|v\.?|release)\s*$", re.IGNORECASE)
+_PREFIX = re.compile(r"/(\d{1,3})(?!\d)")
+_DOCUMENTATION = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+_RESERVED_BLOCKS = {ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+                                                       "100.64.0.0/10", "fc00::/7", "fe80::/10")}
 
 
 class IpRecognizer(BaseRecognizer):
@@ -34,7 +40,7 @@ class IpRecognizer(BaseRecognizer):
                 continue
             if ip.is_loopback or ip.is_unspecified or _is_netmask(ip):
                 continue
-            if _VERSION.search(text[max(0, m.start() - 12) : m.start()]):
+            if _VERSION.search(text[max(0, m.start() - 12) : m.start()]) or _textbook(ip, _PREFIX.match(text, m.end())):
                 continue
             # An internal address describes the institution's network (IS security); a public one may
             # identify a person's connection.
@@ -50,3 +56,15 @@ def _is_netmask(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     bits = int(ip)
     inverted = ~bits & 0xFFFFFFFF
     return bits != 0 and (inverted & (inverted + 1)) == 0
+
+
+def _textbook(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, prefix: re.Match | None) -> bool:
+    """A documentation address, or a reserved block named by its own network and prefix."""
+    if any(ip in net for net in _DOCUMENTATION):
+        return True
+    if prefix is None:
+        return False
+    try:
+        return ipaddress.ip_network(f"{ip}/{prefix.group(1)}") in _RESERVED_BLOCKS
+    except ValueError:
+        return False

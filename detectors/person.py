@@ -115,6 +115,8 @@ _STOP_FIRST = {
     "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre",
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "urgences", "réanimation", "cardiologie",
     "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "parmi", "voici", "voir", "cf", "nb", "ps", "re", "tr", "fw",
+    "grille", "échelle", "echelle", "fiche", "formulaire", "modèle", "modele", "questionnaire", "indice", "méthode",
+    "methode", "outil", "logiciel", "norme", "référentiel", "referentiel", "guide", "procédure", "procedure", "schéma",
 }
 _ACRONYMS = {
     # medico-social, social and public-sector structures, professions and tools
@@ -135,6 +137,9 @@ _ACRONYMS = {
     "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
     "SARL", "SAS", "SASU", "EURL", "SCI", "SNC", "SCOP", "GIE", "SA", "SELARL", "SCM", "SEM", "SPL", "EPIC", "EPA",
     "SAU", "USI", "USIC", "SSR", "HAD", "MCO", "PMSI", "GHM", "GHS", "DIM", "DMP", "DPI", "SIH", "CR", "CRH", "CRO",
+    # clinical scales and grids ("Grille AGGIR", "Score NIHSS", "Échelle MMSE")
+    "AGGIR", "GIR", "GMP", "PMP", "PATHOS", "MMSE", "MOCA", "NIHSS", "GCS", "EVA", "EVS", "EN", "MNA", "IMC", "NYHA", "ASA",
+    "APGAR", "ALGOPLUS", "DOLOPLUS", "ECPA", "NEWS", "SOFA", "IGS", "CHADS", "HAS-BLED", "BRADEN", "NORTON", "ADL", "IADL",
 }
 
 

@@ -67,12 +67,22 @@ _PLACEHOLDER = re.compile(r"\[[^\]\n]{1,30}\]|<[a-zà-ÿ ]{2,20}>|_{3,}|\bX{3,}\
 def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     """Without identifiers, a prompt framed as fiction, or a template with placeholders, keeps no finding
     about its made-up people."""
-    if not any(f.type in FRAMED_TYPES for f in findings):
+    if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
-    if not _FICTION.search(text) and len(_PLACEHOLDER.findall(text)) < 2:
+    fiction = len({m.group().lower() for m in _FICTION.finditer(text)})
+    if not fiction and len(_PLACEHOLDER.findall(text)) < 2:
         return findings
     identifiers = [f for f in findings if f.category == "personal" and f.type not in FRAMED_TYPES]
-    return findings if identifiers else [f for f in findings if f.type not in FRAMED_TYPES]
+    if identifiers:
+        return findings
+    # An exercise that insists it is made up ("cas entièrement fictif", "commune imaginaire") keeps no
+    # topical confidential finding either; a marking ("confidentiel") or a secret always counts.
+    return [f for f in findings if f.type not in FRAMED_TYPES and not (fiction >= 2 and _topical(f))]
+
+
+def _topical(f: Finding) -> bool:
+    """A confidential finding on the topic of a text (not a marking, an address or a secret)."""
+    return f.type == "CONFIDENTIAL_TEXT" or f.recognizer == "confidential:topic"
 
 
 def _compact(value: str) -> str:

@@ -225,6 +225,10 @@ def _password_shaped(v: str) -> bool:
         return False
     if re.fullmatch(r"[A-Z][A-Z0-9_]*=\d+", v):  # a setting and its number: DB_PORT=5432
         return False
+    if re.fullmatch(r"\d{1,2}[hH]\d{0,2}(?:-\d{1,2}[hH]\d{0,2})*", v):  # clock times: 20h45-7h15
+        return False
+    if re.fullmatch(r"[A-Z]{2,6}\d{0,2}-[A-Za-zÀ-ÿ]+", v):  # a standard's name: WPA2-Entreprise, IPv6-like
+        return False
     mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
     special = bool(_SPECIAL.search(v))
     return (mixed or special) and (len(v) >= 10 or special)

@@ -5,10 +5,7 @@ import pytest
 from detectors.scanner import build_default_scanner
 
 
-@pytest.fixture(scope="session")
-def scanner():
-    """The default scanner (spaCy enabled), built once like the gateway does."""
-    return build_default_scanner({})
+# ``scanner`` (the default scanner, spaCy enabled) comes from tests/conftest.py: one for the whole run.
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,14 @@ def found(text):
 
 def test_ipv4_ipv6():
     assert found("poste 192.168.12.40 bloqué") == ["192.168.12.40"]
-    assert found("serveur 2001:db8::8a2e:370:7334") == ["2001:db8::8a2e:370:7334"]
+    assert found("serveur 2a01:e0a:1f2::8a2e:370:7334") == ["2a01:e0a:1f2::8a2e:370:7334"]
+    assert found("le sous-réseau 192.168.10.0/24 du bloc") == ["192.168.10.0"]  # a real subnet of the institution
+
+
+def test_textbook_addresses_are_not_anybodys():
+    assert found("exemple : 192.0.2.15, 198.51.100.7, 2001:db8::8a2e:370:7334") == []
+    assert found("différence entre 10.0.0.0/8, 172.16.0.0/12 et 192.168.0.0/16 ?") == []
+    assert found("notre réseau 10.0.0.0/16") == ["10.0.0.0"]  # not the reserved block itself
 
 
 def test_negatives():
