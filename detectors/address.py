@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from detectors.base import Finding
 from detectors.context import BaseRecognizer, ScanContext
 
 _STREET_TYPES = (
@@ -48,7 +49,7 @@ class AddressRecognizer(BaseRecognizer):
     name = "address"
 
     def analyze_ctx(self, ctx: ScanContext):
-        out = []
+        out: list[Finding] = []
         if not _STREET_GATE.search(ctx.lower):
             return out
         matches = list(_ADDRESS.finditer(ctx.text))

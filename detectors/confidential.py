@@ -202,15 +202,15 @@ class ConfidentialRecognizer(BaseRecognizer):
         # "BPU"): a glossary question naming two acronyms is not an internal budget.
         for i in sorted(matches, key=lambda i: (-_TOPIC_RES[i][0], i)):
             weight = _TOPIC_RES[i][0]
-            m = matches[i]
-            if m and _overlaps(m, counted):  # this group's first phrase is counted: another one?
-                m = next((o for o in _TOPIC_RES[i][1].finditer(low, m.end()) if not _overlaps(o, counted)), None)
-            if m:
-                counted.append((m.start(), m.end()))
+            hit: re.Match | None = matches[i]
+            if hit and _overlaps(hit, counted):  # this group's first phrase is counted: another one?
+                hit = next((o for o in _TOPIC_RES[i][1].finditer(low, hit.end()) if not _overlaps(o, counted)), None)
+            if hit:
+                counted.append((hit.start(), hit.end()))
                 score += weight
                 strong += weight >= 2
                 if first is None or weight > first[2]:
-                    first = (m.start(), m.end(), weight)
+                    first = (hit.start(), hit.end(), weight)
         if not first or not strong:
             return out
         signs = set()

@@ -88,7 +88,7 @@ def number_words(fragment: str) -> str | None:
             i += got[1]
     if len(groups) < 4:
         return None
-    out = []
+    out: list[str] = []
     for k, v in enumerate(groups):  # "zéro six" is 06: a lone zero joins the next digit
         if k and groups[k - 1] == 0 and v < 10 and out and out[-1] == "0":
             out[-1] = f"0{v}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from detectors.base import Finding
 from detectors.context import BaseRecognizer, ScanContext
 
 DEFAULT_PATTERNS = [
@@ -43,7 +44,7 @@ class PatientIdRecognizer(BaseRecognizer):
         self._cue = re.compile("|".join(re.escape(w) for w in all_words)) if all_words else None
 
     def analyze_ctx(self, ctx: ScanContext):
-        out = []
+        out: list[Finding] = []
         low = ctx.lower
         if self._cue is None or not self._cue.search(low):
             return out

@@ -25,7 +25,7 @@ def patch_presidio() -> bool:
         from presidio_analyzer.predefined_recognizers.generic import email_recognizer
     except Exception:  # pragma: no cover - presidio missing or layout changed
         return False
-    email_recognizer.tldextract = _OfflineTldModule()
+    email_recognizer.tldextract = _OfflineTldModule()  # type: ignore[assignment]
     return True
 
 

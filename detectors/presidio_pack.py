@@ -29,6 +29,7 @@ class GardefouRecognizer(EntityRecognizer):
 
     def __init__(self, recognizer: Recognizer, entities: list[str], language: str = "fr"):
         self._inner = recognizer
+        self.name: str = f"gardefou_{recognizer.name}"
         super().__init__(supported_entities=entities, name=f"gardefou_{recognizer.name}", supported_language=language)
 
     def load(self) -> None:  # everything is loaded at construction

@@ -343,7 +343,7 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
         InfrastructureRecognizer(),
         StaffHealthRecognizer(),
         EnglishClinicalRecognizer(),
-        FreeTextRecognizer(dict(opts.free_text_thresholds)),
+        FreeTextRecognizer({str(k): v for k, v in opts.free_text_thresholds.items()}),
     ]
     if siren_mode != "off":
         recognizers.append(SirenRecognizer(always=siren_mode == "always"))

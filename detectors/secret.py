@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from detectors.base import Finding
 from detectors.context import BaseRecognizer, KeywordGate, ScanContext
 
 # (name, literal triggers, pattern) - provider token formats.
@@ -196,9 +197,10 @@ class SecretRecognizer(BaseRecognizer):
                 continue
             if start > 0 and low[start - 1].isalnum():
                 continue
-            m = (_PROSE_AFTER if kind == "prose" else _STRICT_AFTER).match(text, end)
-            if not m:
+            after = (_PROSE_AFTER if kind == "prose" else _STRICT_AFTER).match(text, end)
+            if not after:
                 continue
+            m = after
             v = m.group("v")
             quoted = bool(m.group("q"))
             if _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v) or _DOC_EXAMPLES.fullmatch(v):
@@ -213,7 +215,13 @@ class SecretRecognizer(BaseRecognizer):
                 continue
             done_until = m.end()
             out.append(ctx.finding("SECRET", "secret", m.start("v"), m.end("v"), 0.85, f"{self.name}:password"))
-        return out
+        return _outermost(out)
+
+
+def _outermost(findings: list[Finding]) -> list[Finding]:
+    """One finding per value: a value found by two rules from the same offset ("4589" and "4589A#") is
+    reported once, whole."""
+    return [f for f in findings if not any(g.start == f.start and g.end > f.end for g in findings)]
 
 
 def _password_shaped(v: str) -> bool:

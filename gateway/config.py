@@ -147,19 +147,22 @@ def _entry_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
     derived from the catalogue's own model so that the two can never disagree."""
     fields: dict[str, typing.Any] = {}
     for key, info in model.model_fields.items():
-        fields[key] = (info.annotation, info) if key == "id" else (info.annotation | None, None)
+        fields[key] = (info.annotation, info) if key == "id" else (typing.Optional[info.annotation], None)  # noqa: UP045 (a runtime type)
     return create_model(name, __base__=_Strict, __doc__=doc, **fields)
 
 
-ServiceEntry = _entry_of(Service, "ServiceEntry",
-                         "A configured service: every field but ``id`` is optional and merged over the built-in entry.")
+if typing.TYPE_CHECKING:  # the same fields for the type checker (all but ``id`` optional at run time)
+    ServiceEntry = Service
+else:
+    ServiceEntry = _entry_of(Service, "ServiceEntry",
+                             "A configured service: every field but ``id`` is optional and merged over the built-in entry.")
 
 
 class Config(_Strict):
     listen: Listen = Listen()
     admin: AdminListen = AdminListen()
     audit: AuditConfig = AuditConfig()
-    services: list[ServiceEntry] = []  # type: ignore[valid-type]
+    services: list[ServiceEntry] = []
     aliases: dict[str, str] = {}
     policy: PolicyConfig = PolicyConfig()
     auth: AuthConfig = AuthConfig()
@@ -187,7 +190,7 @@ class Config(_Strict):
         out: list[tuple[tuple, str]] = []
         builtin = {s["id"] for s in BUILTIN_SERVICES}
         merged = merge_service_data(self._service_overrides())
-        first = {}
+        first: dict[str, int] = {}
         for i, s in enumerate(self.services):
             first.setdefault(s.id, i)
         for sid, i in first.items():
@@ -266,7 +269,7 @@ def _types_in(annotation) -> list:
     return out
 
 
-def _message(err: dict) -> str:
+def _message(err: typing.Any) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         model = _model_at(tuple(err["loc"]))

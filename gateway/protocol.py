@@ -29,8 +29,9 @@ def header_timeout_protocol(timeout_s: float) -> type[HttpToolsProtocol]:
             self._header_timer = self.loop.call_later(self.header_timeout_s, self._too_slow)
 
         def _disarm(self) -> None:
-            if getattr(self, "_header_timer", None) is not None:
-                self._header_timer.cancel()
+            timer = getattr(self, "_header_timer", None)
+            if timer is not None:
+                timer.cancel()
                 self._header_timer = None
 
         def _too_slow(self) -> None:

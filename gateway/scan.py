@@ -11,6 +11,7 @@ from detectors.scan_cli import scan_record
 from policies.catalogue import Catalogue, Service
 from policies.decision import Policy, decide
 
+DEFAULT_POLICY = Policy()
 EXIT_CODES = {"allow": 0, "warn": 10, "block": 20}
 EXIT_ERROR = 2
 
@@ -18,7 +19,7 @@ EXIT_ERROR = 2
 COMPLIANT_EXTERNAL = Service(id="external", name="service externe conforme", hosting="eu", trains_on_inputs=False)
 
 
-def scan_text(scanner: Scanner, text: str, service: Service = COMPLIANT_EXTERNAL, policy: Policy = Policy()) -> dict:
+def scan_text(scanner: Scanner, text: str, service: Service = COMPLIANT_EXTERNAL, policy: Policy = DEFAULT_POLICY) -> dict:
     """Findings (masked excerpts) and the decision for ``text`` sent to ``service``."""
     record = scan_record(scanner, text)
     decision = decide(record["categories"], service, policy)
@@ -48,6 +49,7 @@ def run_jsonl(
     for lineno, line in enumerate(source, 1):
         if not line.strip():
             continue
+        error: str | None
         try:
             item = json.loads(line)
         except ValueError as exc:

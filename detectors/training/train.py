@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         print("model reproduced" if same else "model differs from the shipped file")
         return 0 if same else 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(args.out, **arrays)
+    np.savez_compressed(args.out, **arrays)  # type: ignore[arg-type]
     print(f"{args.out}: {len(rows)} documents, corpus {json.loads(str(arrays['meta']))['version']}, "
           f"{sum(len(arrays[f'idx_{i}']) for i in range(len(CATEGORIES)))} weights")
     return 0

@@ -24,7 +24,8 @@ class AnthropicAdapter(Adapter):
         messages = body.get("messages")
         require(isinstance(messages, list) and len(messages) > 0, "Le champ « messages » doit être une liste non vide.",
                 "messages")
-        require(all(isinstance(m, dict) for m in messages), "Chaque message doit être un objet JSON.", "messages")
+        require(isinstance(messages, list) and all(isinstance(m, dict) for m in messages),
+                "Chaque message doit être un objet JSON.", "messages")
         system = body.get("system")
         require(system is None or isinstance(system, (str, list)), "Le champ « system » doit être un texte ou une liste.",
                 "system")

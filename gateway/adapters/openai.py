@@ -29,7 +29,8 @@ class OpenAIAdapter(Adapter):
         value = body.get(field)
         if endpoint == "chat.completions":
             require(isinstance(value, list) and len(value) > 0, "Le champ « messages » doit être une liste non vide.", field)
-            require(all(isinstance(m, dict) for m in value), "Chaque message doit être un objet JSON.", field)
+            require(isinstance(value, list) and all(isinstance(m, dict) for m in value),
+                    "Chaque message doit être un objet JSON.", field)
         elif endpoint == "responses":
             require(isinstance(value, (str, list)) or isinstance(body.get("instructions"), str),
                     "Le champ « input » doit être un texte ou une liste.", field)

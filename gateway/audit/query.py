@@ -228,8 +228,9 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
             if where is not None:
                 q = q.where(where)
             q = q.group_by(key)
-            for row in conn.execute(q).mappings():
-                groups.append({"key": row["key"], "count": row["count"], **{d: int(row[d] or 0) for d in DECISIONS}})
+            for mapping in conn.execute(q).mappings():
+                groups.append({"key": mapping["key"], "count": mapping["count"],
+                               **{d: int(mapping[d] or 0) for d in DECISIONS}})
     if group_by == "day":
         groups.sort(key=lambda g: g["key"] or "")
     else:

@@ -57,7 +57,7 @@ class _Headers(dict):
     def __init__(self, items: Mapping[str, str]):
         super().__init__({k.lower(): v for k, v in items.items()})
 
-    def get(self, key, default=None):  # type: ignore[override]
+    def get(self, key, default=None):
         return super().get(key.lower(), default)
 
 

@@ -97,7 +97,7 @@ def test_no_password_shaped_token(text):
     ("Notre code alarme de l'EHPAD a changé : 2580 puis # pour armer.", "2580"),
     ("door code is 7391*", "7391*"),
 ])
-def test_access_codes(text, value):
+def test_access_codes_after_their_keyword(text, value):
     assert found(text) == [value]
 
 

@@ -10,6 +10,8 @@ if connection is None:  # pragma: no cover - CLI use: alembic -x url=...
     from sqlalchemy import create_engine
 
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: pass the audit store URL with -x url=...")
     connection = create_engine(url).connect()
 
 context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
