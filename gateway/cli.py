@@ -109,9 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, scanner=None) -> int:
+    """The command line. ``scanner``: a scanner already built (``scan`` uses it instead of loading one)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.scanner = scanner
     try:
         return args.func(args)
     except ConfigError as exc:

@@ -89,7 +89,8 @@ def main(args) -> int:
     except OSError as exc:
         print(f"gardefou: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
         return EXIT_ERROR
-    scanner = build_default_scanner(config.detectors)
+    # a caller that already holds a scanner (the tests, one for the whole run) passes it in
+    scanner = getattr(args, "scanner", None) or build_default_scanner(config.detectors)
     policy = config.policy.to_policy()
     with source:
         if args.jsonl:

@@ -54,23 +54,40 @@ def test_serve_refuses_an_unreachable_audit_store(tmp_path):
 NIR = "2 69 05 49 588 157 80"
 
 
-def test_scan_single_block_and_allow(tmp_path):
+def scan(capsys, monkeypatch, scanner, *args, stdin: str = "") -> tuple[int, str, str]:
+    """``gardefou scan`` in-process, on the run's scanner (a subprocess would load spaCy again)."""
+    import io
+
+    from gateway.cli import main
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(["scan", *args], scanner=scanner)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_scan_command_runs_as_a_program():
     r = gardefou("scan", stdin=f"Patiente, NIR {NIR}.")
-    assert r.returncode == 20
-    out = json.loads(r.stdout)
-    assert out["decision"] == "block" and "personal" in out["categories"]
-    (f,) = [f for f in out["findings"] if f["type"] == "FR_NIR"]
+    assert r.returncode == 20 and json.loads(r.stdout)["decision"] == "block" and NIR not in r.stdout
+
+
+def test_scan_single_block_and_allow(capsys, monkeypatch, scanner):
+    code, out, _ = scan(capsys, monkeypatch, scanner, stdin=f"Patiente, NIR {NIR}.")
+    assert code == 20
+    res = json.loads(out)
+    assert res["decision"] == "block" and "personal" in res["categories"]
+    (f,) = [f for f in res["findings"] if f["type"] == "FR_NIR"]
     assert f["start"] == 14 and f["end"] == 14 + len(NIR)
-    assert NIR not in r.stdout and "*" in f["excerpt"]
-    r = gardefou("scan", stdin="Quels sont les effets secondaires du paracétamol ?")
-    assert r.returncode == 0 and json.loads(r.stdout)["decision"] == "allow"
-    r = gardefou("scan", "--service", "openai", stdin="Bonjour")
-    assert r.returncode == 10 and json.loads(r.stdout)["decision"] == "warn"
-    r = gardefou("scan", "--service", "nope", stdin="Bonjour")
-    assert r.returncode == 2 and "unknown service" in r.stderr
+    assert NIR not in out and "*" in f["excerpt"]
+    code, out, _ = scan(capsys, monkeypatch, scanner, stdin="Quels sont les effets secondaires du paracétamol ?")
+    assert code == 0 and json.loads(out)["decision"] == "allow"
+    code, out, _ = scan(capsys, monkeypatch, scanner, "--service", "openai", stdin="Bonjour")
+    assert code == 10 and json.loads(out)["decision"] == "warn"
+    code, _, err = scan(capsys, monkeypatch, scanner, "--service", "nope", stdin="Bonjour")
+    assert code == 2 and "unknown service" in err
 
 
-def test_scan_jsonl(tmp_path):
+def test_scan_jsonl(tmp_path, capsys, monkeypatch, scanner):
     lines = [
         {"id": "a", "text": "Écrire à marie.curie@example.fr"},
         {"id": "b", "text": "Résume ce texte sur la météo."},
@@ -78,14 +95,14 @@ def test_scan_jsonl(tmp_path):
     ]
     src = tmp_path / "in.jsonl"
     src.write_text("\n".join(json.dumps(x) for x in lines) + '\nnot json\n{"id": "d"}\n{"id": "e", "text": "x", "service": "nope"}\n')
-    r = gardefou("scan", "--jsonl", str(src))
-    out = [json.loads(x) for x in r.stdout.splitlines()]
+    code, stdout, _ = scan(capsys, monkeypatch, scanner, "--jsonl", str(src))
+    out = [json.loads(x) for x in stdout.splitlines()]
     assert [o.get("id") for o in out] == ["a", "b", "c", None, "d", "e"]
     assert [o.get("decision") for o in out[:3]] == ["block", "allow", "warn"]
     assert "ligne invalide" in out[3]["error"] and out[3]["line"] == 4
     assert "ligne invalide" in out[4]["error"] and "text" in out[4]["error"]
     assert out[5]["error"] == "service inconnu : nope"
-    assert r.returncode == 2  # a bad line is reported, never dropped silently
+    assert code == 2  # a bad line is reported, never dropped silently
 
 
 def test_serve_with_embedded_defaults(tmp_path):
