@@ -30,11 +30,11 @@ from gateway.scan import scan_text  # noqa: E402
 from detectors.scanner import build_default_scanner  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
-# Prompts in staff's own words, written independently of the rules. The earlier development sets
-# (dev1-3) are now training data of the classifier (detectors/training/corpus/staff_dev*.jsonl);
-# dev4 is the development set (looked at, used to choose rules and thresholds); held-out, fresh and
-# fresh2 are never looked at item by item and never tuned on.
-STAFF_SETS = {"dev4": ROOT / "bench" / "data" / "staff_dev4.jsonl",
+# Prompts in staff's own words, written independently of the rules. Each development set, once used to
+# choose rules and thresholds, becomes training data of the classifier (dev1-4 are in
+# detectors/training/corpus/staff_dev*.jsonl); dev5 is the current development set; held-out, fresh
+# and fresh2 are never looked at item by item and never tuned on.
+STAFF_SETS = {"dev5": ROOT / "bench" / "data" / "staff_dev5.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
               # written by independent helpers after dev4, measured once per change of rules or model

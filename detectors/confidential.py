@@ -137,19 +137,36 @@ _UNPUBLISHED = re.compile(
     r"(?:ne\s+)?doit\s+pas\s+(?:encore\s+)?(?:fuiter|sortir|[êe]tre\s+(?:su|diffus[ée]|connu))|"
     r"(?:has|have)\s+not\s+(?:yet\s+)?been\s+(?:announced|published|made\s+public|disclosed)|"
     r"nothing\s+(?:has\s+been|is)\s+(?:announced|public|official)|not\s+(?:been\s+)?(?:announced|made\s+public)\s+yet|"
-    r"rien\s+n'(?:est|a\s+[ée]t[ée])\s+(?:encore\s+)?(?:officiel|annonc[ée]|public|sorti))"
+    r"rien\s+n'(?:est|a\s+[ée]t[ée])\s+(?:encore\s+)?(?:officiel|annonc[ée]|public|sorti)|"
+    # an invention before its patent is filed
+    r"(?:brevet|patent)\b.{0,40}?\b(?:n'est\s+pas|pas\s+encore|not\s+yet|isn't|is\s+not|hasn't\s+been)\s+(?:encore\s+)?(?:d[ée]pos|fil)\w*|"
+    r"avant\s+(?:de\s+|le\s+)?d[ée]p[ôo](?:ser|t)\s+(?:du\s+|le\s+|un\s+|notre\s+)?brevet|"
+    r"before\s+(?:we\s+|filing\s+)?(?:file\s+)?(?:a\s+|the\s+|our\s+)?patent|"
+    # an announcement planned for later, a circle of readers kept small
+    r"annonce\s+(?:est\s+|sera\s+)?(?:pr[ée]vue|programm[ée]e)\s+(?:apr[èe]s|pour|le|en|d[ée]but|fin)|"
+    r"board[- ]level\s+only|\bentre\s+nous\s*[,:]|keep\s+(?:this|it)\s+(?:quiet|under\s+wraps|between\s+us))"
 )
 _UNPUBLISHED_GATE = ("non ", "pas encore", "avant ", "en cours de", "embargo", "not yet", "before ", "unpublished",
-                     "doit pas", "not been", "nothing ", "yet", "rien n")
+                     "doit pas", "not been", "nothing ", "yet", "rien n", "brevet", "patent", "annonce", "board",
+                     "entre nous", "keep ")
 # An attack on our systems in progress: which systems, since when, what they do, is IS security.
 _INCIDENT = re.compile(
     r"\b(?:ransomware|ran[çc]ongiciel|cyber-?attaque|cyber-?attack|ransom\s+note|lockbit|ryuk|conti\b|black\s*cat|"
     r"chiffr[ée]s?\s+par\s+un|attaque\s+en\s+cours|under\s+attack|compromis(?:e|sion)\s+(?:de\s+)?(?:notre|nos|du\s+serveur)|"
-    r"intrusion\s+(?:en\s+cours|sur\s+(?:notre|nos)))",
+    r"intrusion\s+(?:en\s+cours|sur\s+(?:notre|nos))|fait\s+pirater|\bpirat[ée]e?s?\b|\bhack[ée]e?s?\b|\bhacked\b|"
+    r"fuite\s+de\s+donn[ée]es|data\s+breach|(?:bo[îi]te\s+mail|messagerie|compte|mailbox|account)\b.{0,40}\bcompromis(?:e|ed)?\b)",
     re.IGNORECASE,
 )
 _INCIDENT_GATE = ("ranso", "rançon", "rancon", "cyber", "lockbit", "ryuk", "conti", "black", "attaque", "attack",
-                  "intrusion", "chiffr", "compromis")
+                  "intrusion", "chiffr", "compromis", "pirat", "hack", "fuite", "breach")
+# "si on se fait pirater", "en cas de ransomware", "if we get hacked": preparing, not reporting
+_HYPOTHETICAL = re.compile(r"\bsi\s+(?:on|nous|notre|nos|un|une|jamais)\b|\ben\s+cas\s+d['e]|\bif\s+(?:we|our|a|an|you)\b|"
+                           r"\bque\s+faire\s+(?:si|en)|\bwhat\s+(?:to\s+do|should\s+we\s+do)\s+if\b|"
+                           # guidance, templates and public cases, not a report of ours
+                           r"\bg[ée]n[ée]rique|\bgeneric\b|\bpublicly\b|\bpubliquement\b|\bmod[èe]le\s+d[e']|\btemplate\b|"
+                           r"\bpublic\s+guidance|\bsensibilisation|\bawareness\b|\bposter\b|\baffiche\b", re.IGNORECASE)
+# who was attacked, in the first person ("on s'est fait pirater", "notre messagerie", "our mailbox")
+_OURS = re.compile(r"\b(?:nos|notre|nous|chez\s+nous|our|we|we're|on\s+(?:a|s'est|est|vient|se\s+fait)|mon|ma|mes)\b")
 _NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:ce|cette|hier|\d)|\bsince\s+\d|\btoday\b|"
                   r"\baujourd'hui\b|\bcette\s+nuit\b|\bwe'?re\s+(?:under|being|hit)|\bon\s+est\s+(?:attaqu|touch)|"
                   r"\bnous\s+sommes\s+(?:attaqu|touch|victimes)", re.IGNORECASE)
@@ -157,7 +174,8 @@ _NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:
 # des pièces d'un DCE"): without any sign of an internal document, a glossary question.
 _GLOSSARY = re.compile(
     r"\bexpliqu|\bc'?\s?est\s+quoi\b|\bqu'est-ce\s+qu|\bdiff[ée]rences?\s+entre\b|\bd[ée]finition|\bcheck-?list\b|"
-    r"\bliste\s+des\s+pi[èe]ces|\b[àa]\s+quoi\s+sert|\bexplain\b|\bwhat\s+(?:is|are)\b|\bdifference\s+between\b"
+    r"\bliste\s+des\s+pi[èe]ces|\b[àa]\s+quoi\s+sert|\bexplain\b|\bwhat\s+(?:is|are)\b|\bdifference\s+between\b|"
+    r"\b[ée]quivalents?\b|\bcompar(?:e[rsd]?|aison)\b"
 )
 _FIRST_PERSON = re.compile(r"\b(?:nos|notre|nous|(?<!-)on|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes)\b")
 
@@ -186,7 +204,9 @@ class ConfidentialRecognizer(BaseRecognizer):
         if out:
             return out
         incident = _INCIDENT.search(text) if any(w in low for w in _INCIDENT_GATE) else None
-        if incident and _NOW.search(text):
+        if incident and (_NOW.search(text) or (
+                _OURS.search(low, max(0, incident.start() - 150), min(len(low), incident.end() + 150))
+                and not _HYPOTHETICAL.search(text))):
             return [ctx.finding("CONFIDENTIAL", "confidential", incident.start(), incident.end(), 0.85, f"{self.name}:incident")]
         for m in (_UNPUBLISHED.finditer(low) if any(w in low for w in _UNPUBLISHED_GATE) else ()):
             if _FIRST_PERSON.search(low, max(0, m.start() - 200), min(len(low), m.end() + 120)):

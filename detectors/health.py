@@ -106,7 +106,9 @@ _KNOWLEDGE = re.compile(
     r"\best-il\s+recommand|\bpour\s+(?:une\s+formation|un\s+cours|des\s+[ée]tudiants|un\s+examen)|\bquiz\b|\bexercice\b|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence|"
     # populations, not a person: "la personne âgée de 70 ans et plus", "critères diagnostiques"
-    r"\b(?:la|les)\s+personnes?\s+[âa]g[ée]es?\b|\bans\s+et\s+plus\b|\bcrit[èe]res\s+(?:diagnostiques|de\s+diagnostic)",
+    r"\b(?:la|les)\s+personnes?\s+[âa]g[ée]es?\b|\bans\s+et\s+plus\b|\bcrit[èe]res\s+(?:diagnostiques|de\s+diagnostic)|"
+    # a rule asked about anybody in that situation: "un agent de 58 ans en CLD peut-il ...", "règles générales"
+    r"\bpeut-(?:il|elle)\b|\ba-t-(?:il|elle)\s+droit|\br[èe]gles?\s+g[ée]n[ée]rales?|\ben\s+r[èe]gle\s+g[ée]n[ée]rale",
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")

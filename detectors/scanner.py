@@ -57,6 +57,14 @@ _FICTION = re.compile(
     re.IGNORECASE,
 )
 FRAMED_TYPES = frozenset({"HEALTH_DATA", "HEALTH_TEXT", "PERSONAL_TEXT", "PERSON"})
+# A training exercise labelled as such ("Exercice de compta :", "exercice de formation", "cas d'école"):
+# as explicit as two fiction words.
+_EXERCISE = re.compile(
+    r"\bexercices?\s+(?:de|d'|pour\s+(?:la|les|une))\s*(?:formation|compta\w*|cours|r[ée]vision|entra[îi]nement|"
+    r"application|gestion|math\w*|statistiques?)|\bexercices?\s+(?:fictifs?|p[ée]dagogiques?)|\bcas\s+d'[ée]cole|"
+    r"\b(?:training|classroom)\s+exercise",
+    re.IGNORECASE,
+)
 
 
 # A template to fill in ("[NOM Prénom]", "<prénom>", "___", "XXX"): two placeholders or more make a
@@ -69,7 +77,7 @@ def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     about its made-up people."""
     if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
-    fiction = len({m.group().lower() for m in _FICTION.finditer(text)})
+    fiction = len({m.group().lower() for m in _FICTION.finditer(text)}) + 2 * bool(_EXERCISE.search(text))
     if not fiction and len(_PLACEHOLDER.findall(text)) < 2:
         return findings
     identifiers = [f for f in findings if f.category == "personal" and f.type not in FRAMED_TYPES]

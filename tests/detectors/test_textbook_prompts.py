@@ -18,6 +18,12 @@ def cats(scanner, text):
     "Planning Excel : comment calculer les heures de nuit quand le poste passe minuit, ex. 20h45-7h15 ?",
     "Différence entre WPA2-Personnel et WPA2-Entreprise pour un wifi, pour un non-informaticien",
     "c'est quoi la différence entre 10.0.0.0/8, 172.16.0.0/12 et 192.168.0.0/16 ?",
+    "Un agent de 58 ans en CLD peut-il partir à la retraite pour invalidité ? règles générales CNRACL",
+    "How does a French appel d'offres compare with an EU open procedure? Are the DCE, BPU and CCTP equivalent?",
+    "Exercice de compta : amortissement linéaire d'un scanner à 900 000 € HT sur 7 ans, impact sur le compte de résultat",
+    "Summarise what was publicly reported about the ransomware attacks on Dax hospital (2021): impact, lessons learned.",
+    "Write a generic ransomware incident response checklist for a small hospital IT team, based on ANSSI guidance.",
+    "Que faire si on se fait pirater la messagerie ? fiche réflexe pour les agents",
 ])
 def test_textbook_prompts_are_allowed(scanner, text):
     assert cats(scanner, text) == set()
@@ -31,6 +37,13 @@ def test_textbook_prompts_are_allowed(scanner, text):
     ("CONFIDENTIEL - cas fictif : offre de la société Durand à 28 400 € HT", "confidential"),  # a marking counts
     ("le mot de passe du wifi c'est Kiwi2025-Banane", "secret"),
     ("notre réseau interne 192.168.10.0/24, le serveur DPI est en 192.168.10.12", "confidential"),
+    ("notre agent de 58 ans, M. Leroy, est en CLD pour un cancer depuis mars, hospitalisé le 3/04", "health"),
+    ("Exercice de formation : le NIR de la patiente est 2 69 05 49 588 157 80", "personal"),  # identifiers count
+    ("on s'est fait pirater le site de la médiathèque, le fichier des inscrits a été exporté, le maire veut attendre",
+     "confidential"),
+    ("Le brevet n'est pas encore déposé : aide-moi à décrire notre capteur de chute clipsable", "confidential"),
+    ("Before we file a patent, help me describe our low-cost occlusion sensor for IV lines", "confidential"),
+    ("entre nous, la mairie va céder la résidence autonomie, l'annonce est prévue après les municipales", "confidential"),
 ])
 def test_the_same_words_about_real_things_still_block(scanner, text, category):
     assert category in cats(scanner, text)
