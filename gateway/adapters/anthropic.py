@@ -6,10 +6,11 @@ from typing import Any, ClassVar
 
 from gateway.adapters.base import Adapter, Route, require, upstream_key
 from policies.catalogue import Service
+from policies.vocabulary import Api
 
 
 class AnthropicAdapter(Adapter):
-    api: ClassVar[str] = "anthropic"
+    api: ClassVar[Api] = "anthropic"
     routes: ClassVar[dict[str, Route]] = {
         "/v1/messages": Route("messages", "/v1/messages", "messages"),
         "/v1/messages/count_tokens": Route("messages.count_tokens", "/v1/messages/count_tokens", "messages"),

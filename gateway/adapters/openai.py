@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 from gateway.adapters.base import Adapter, Route, require, upstream_key
 from gateway.extract import Extracted, is_token_array, walk
 from policies.catalogue import Service
+from policies.vocabulary import Api
 
 
 class OpenAIAdapter(Adapter):
-    api: ClassVar[str] = "openai"
+    api: ClassVar[Api] = "openai"
     routes: ClassVar[dict[str, Route]] = {
         "/v1/chat/completions": Route("chat.completions", "/chat/completions", "messages"),
         "/v1/completions": Route("completions", "/completions", "prompt"),
