@@ -333,3 +333,28 @@ def test_huge_cursor_is_a_400_not_a_500(admin):
     for path in ("/admin/api/decisions", "/admin/api/access-log"):
         role = "admin"
         assert get(admin, path, role, cursor=cursor).status_code == 400
+
+
+def test_store_failure_is_a_503_in_french(admin):
+    """The audit store failing behind the listener's back: a French 503, not a stack trace (API,
+    exports included, and dashboard); the access log, still writable, records the attempt."""
+    from sqlalchemy import text
+
+    rec_id = admin.records[0]["id"]
+    with admin.store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_records"))
+    for path in ("/admin/api/decisions", f"/admin/api/decisions/{rec_id}", "/admin/api/stats",
+                 "/admin/api/export.csv", "/admin/api/export.jsonl"):
+        r = get(admin, path)
+        assert r.status_code == 503, (path, r.text)
+        err = r.json()["error"]
+        assert err["code"] == "audit_store_unavailable" and "Journal d'audit indisponible" in err["message"]
+        assert r.headers["content-security-policy"] and r.headers["cache-control"] == "no-store"
+    with httpx.Client(base_url=admin.url, timeout=10) as c:
+        assert c.post("/admin/login", data={"token": TOKENS["dpo"]}).status_code == 303
+        for path in ("/admin/?since=2026-03-01", f"/admin/decisions/{rec_id}"):
+            r = c.get(path)
+            assert r.status_code == 503 and "text/html" in r.headers["content-type"]
+            assert "Journal d&#39;audit indisponible" in r.text and "Traceback" not in r.text
+    actions = [(r["channel"], r["action"]) for r in log_rows(admin)]
+    assert ("api", "export.jsonl") in actions and ("dashboard", "decisions.get") in actions

@@ -50,3 +50,54 @@ def test_duplicate_id_is_an_audit_error(db_url):
     with pytest.raises(AuditError):
         store.insert(rec)
     assert store.ping() is True
+
+
+def test_database_errors_are_audit_errors(db_url):
+    """A table gone behind the store's back: reads, writes, verify and iteration (a later batch
+    included) fail with AuditError, the database's error chained; ping says False."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    store = AuditStore(db_url)
+    store.migrate()
+    for _ in range(3):
+        store.insert(minimal_record())
+    batches = store.iter_records(batch=2)
+    next(batches), next(batches)  # the first batch is read
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE audit_records"))
+    calls = {
+        "iter_records (next batch)": lambda: next(batches),
+        "iter_records": lambda: list(store.iter_records()),
+        "get": lambda: store.get("x"),
+        "verify": store.verify,
+        "recent": store.recent,
+        "insert": lambda: store.insert(minimal_record()),
+        "complete": lambda: store.complete("x", {"total_ms": 1.0}),
+        "purge": lambda: store.purge(datetime.now(UTC), actor="test"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(AuditError) as err:
+            call()
+        assert isinstance(err.value.__cause__, SQLAlchemyError), name
+    assert store.ping() is False
+    store.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_unreachable_store_raises_audit_error_only(kind, tmp_path):
+    """A broken engine (no database behind it): every public method raises AuditError, nothing else."""
+    url = (f"sqlite:///{tmp_path / 'missing' / 'audit.db'}" if kind == "sqlite"
+           else "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    store = AuditStore(url)
+    access = dict(user_id="u", role="dpo", channel="api", action="stats", params={})
+    calls = [
+        store.migrate, lambda: store.get("x"), store.verify, lambda: next(store.iter_records()), store.recent,
+        lambda: store.insert(minimal_record()), lambda: store.complete("x", {"total_ms": 1.0}),
+        lambda: store.purge(datetime.now(UTC), actor="test"), lambda: store.log_access(**access),
+        store.verify_access_log, store.access_log, lambda: store.reading().__enter__(),
+    ]
+    for call in calls:
+        with pytest.raises(AuditError):
+            call()
+    assert store.ping() is False
+    store.dispose()

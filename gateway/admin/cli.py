@@ -18,9 +18,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.config import ConfigError, hash_key, load_config, parse_config
+from gateway.config import hash_key, load_config, parse_config
 from policies.vocabulary import AUDIT_CATEGORIES, DECISIONS, ROLES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
@@ -35,8 +34,6 @@ def _actor() -> str:
 
 def _store(config_path: str):
     from gateway.audit import AuditStore
-
-    import os
 
     config = load_config(config_path)
     store = AuditStore(config.audit.url, anchor_key=config.audit.fingerprint_key(os.environ))
@@ -188,7 +185,7 @@ def _filters(args: argparse.Namespace):
 def cmd_export(args: argparse.Namespace) -> int:
     from gateway.audit import query as Q
 
-    config, store = _store(args.config)
+    _, store = _store(args.config)
     try:
         params, filters = _filters(args)
         store.log_access(user_id=_actor(), role=None, channel="cli", action=f"export.{args.format}",
@@ -211,7 +208,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_stats(args: argparse.Namespace) -> int:
     from gateway.audit import query as Q
 
-    config, store = _store(args.config)
+    _, store = _store(args.config)
     try:
         params, filters = _filters(args)
         store.log_access(user_id=_actor(), role=None, channel="cli", action="stats",
@@ -255,10 +252,9 @@ def _guard(func):
         except FilterError as exc:
             print(f"gardefou: {exc}", file=sys.stderr)
             return EXIT_USAGE
-        except ConfigError:
-            raise
-        except (SQLAlchemyError, AuditError) as exc:
-            print(f"gardefou: audit store unavailable: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        except AuditError as exc:
+            cause = exc.__cause__ or exc  # the database's own message (first line: no SQL, no parameters)
+            print(f"gardefou: audit store unavailable: {type(cause).__name__}: {cause}".splitlines()[0], file=sys.stderr)
             return EXIT_STORE
     return run
 

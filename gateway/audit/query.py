@@ -182,7 +182,7 @@ def page(store: AuditStore, filters: Filters, limit: int = 50, cursor: int | Non
     if cursor is not None:
         q = q.where(t.c.seq < cursor)
     q = q.order_by(t.c.seq.desc()).limit(limit + 1)
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         rows = [dict(r) for r in conn.execute(q).mappings()]
     nxt = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
     return rows[:limit], nxt
@@ -203,7 +203,7 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
         raise FilterError(f"Paramètre « group_by » invalide : valeurs possibles {', '.join(GROUP_BY)}.")
     where = filters.where()
     groups: list[dict[str, Any]] = []
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         total_q = select(func.count(), *_decision_sums()).select_from(t)
         if where is not None:
             total_q = total_q.where(where)
@@ -285,11 +285,14 @@ def _csv_cell(key: str, value: Any) -> str:
 
 
 def export_csv(store: AuditStore, filters: Filters) -> Iterator[str]:
-    """UTF-8 with BOM, ``;`` separator, CRLF: what LibreOffice and Excel in French open directly."""
+    """UTF-8 with BOM, ``;`` separator, CRLF: what LibreOffice and Excel in French open directly.
+
+    The header goes out with the first rows, so the first chunk has read the store (the admin API
+    takes it before answering: a store failure is then still a clean 503)."""
     buf = io.StringIO()
+    buf.write("\ufeff")
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow([name for name, _ in CSV_COLUMNS])
-    yield "\ufeff" + _drain(buf)
     n = 0
     for rec in store.iter_records(filters.where(), ascending=True):
         writer.writerow([_csv_cell(key, rec.get(key)) for _, key in CSV_COLUMNS])

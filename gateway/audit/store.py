@@ -6,9 +6,11 @@ follows commit order even with several gateway instances on one PostgreSQL datab
 
 from __future__ import annotations
 
+import functools
 import hmac
-
+import inspect
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +42,26 @@ BATCH = 1000
 
 
 class AuditError(Exception):
-    """The audit store could not record: the request must be refused (fail closed)."""
+    """The audit store failed (could not record, or could not be read): the request must be refused
+    (fail closed). Every public method of :class:`AuditStore` raises this and nothing else on a
+    database failure; the SQLAlchemy or driver error is chained as ``__cause__``."""
+
+
+def _store_errors(method):
+    """Translate the database errors of an :class:`AuditStore` method into :class:`AuditError`
+    (generators included: the errors of every batch read while iterating)."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self, *args, **kwargs):
+            with self._translated():
+                yield from method(self, *args, **kwargs)
+        return generator
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._translated():
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -114,9 +135,22 @@ class AuditStore:
         self.url = url
         #: key of the purge anchors' HMAC (the audit fingerprint key); None: anchors are unkeyed
         self.anchor_key = anchor_key
-        self.engine = make_engine(url)
+        try:
+            self.engine = make_engine(url)
+        except SQLAlchemyError as exc:
+            raise AuditError(type(exc).__name__) from exc
         self.is_pg = self.engine.dialect.name == "postgresql"
+        #: what a database failure looks like: SQLAlchemy's errors, and the driver's should one escape
+        self._db_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
 
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        try:
+            yield
+        except self._db_errors as exc:
+            raise AuditError(type(exc).__name__) from exc
+
+    @_store_errors
     def migrate(self) -> None:
         """Bring the schema to the latest Alembic revision."""
         from alembic import command
@@ -138,7 +172,7 @@ class AuditStore:
                 if conn.execute(update(readiness_probe).where(readiness_probe.c.id == 1).values(ts=now)).rowcount == 0:
                     conn.execute(insert(readiness_probe).values(id=1, ts=now))
             return True
-        except SQLAlchemyError:
+        except self._db_errors:
             return False
 
     # -- writes ------------------------------------------------------------------------------
@@ -175,38 +209,35 @@ class AuditStore:
         ).first()
         return (anchor[0], anchor[1]) if anchor else (0, chain.GENESIS)
 
+    @_store_errors
     def insert(self, record: dict[str, Any]) -> None:
         rec = chain.normalise(record)
-        try:
-            with self._chain_tx() as conn, conn.begin():
-                last_seq, prev = self._lock_and_head(conn)
-                prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
-                if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
-                    rec["seq"] = last_seq + 1
-                rec_hash = chain.record_hash(prev, rec)
-                rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
-                conn.execute(_INSERT, rec)
-        except SQLAlchemyError as exc:
-            raise AuditError(type(exc).__name__) from exc
+        with self._chain_tx() as conn, conn.begin():
+            last_seq, prev = self._lock_and_head(conn)
+            prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
+            if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
+                rec["seq"] = last_seq + 1
+            rec_hash = chain.record_hash(prev, rec)
+            rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
+            conn.execute(_INSERT, rec)
 
+    @_store_errors
     def complete(self, record_id: str, fields: dict[str, Any]) -> None:
         """Add what is known after the response (upstream outcome, latencies); rehash the outcome."""
         unknown = set(fields) - set(chain.OUTCOME_FIELDS)
         if unknown:
             raise ValueError(f"not outcome fields: {sorted(unknown)}")
         fields = chain.normalise(fields)
-        try:
-            with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
-                stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
-                row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
-                if row is None:
-                    raise AuditError(f"unknown record {record_id}")
-                merged = {**dict(row), **fields}
-                fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
-                conn.execute(_OUTCOME_UPDATE, {**fields, "_rid": record_id})
-        except SQLAlchemyError as exc:
-            raise AuditError(type(exc).__name__) from exc
+        with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
+            stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
+            row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
+            if row is None:
+                raise AuditError(f"unknown record {record_id}")
+            merged = {**dict(row), **fields}
+            fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
+            conn.execute(_OUTCOME_UPDATE, {**fields, "_rid": record_id})
 
+    @_store_errors
     def purge(self, older_than: datetime, actor: str, batch: int = 5000) -> tuple[int, int | None]:
         """Delete the records older than ``older_than`` (a chain prefix) and anchor the rest.
 
@@ -246,6 +277,7 @@ class AuditStore:
                 total += len(rows)
 
     # -- integrity ---------------------------------------------------------------------------
+    @_store_errors
     def verify(self, expect: tuple[int, str] | None = None) -> VerifyResult:
         """Walk the chain in ``seq`` order; stop at the first record changed, deleted or inserted.
 
@@ -310,6 +342,15 @@ class AuditStore:
         return res
 
     # -- reads -------------------------------------------------------------------------------
+    @contextmanager
+    @_store_errors
+    def reading(self) -> Iterator[Connection]:
+        """A connection for the read queries of :mod:`gateway.audit.query`: a failure in the
+        ``with`` block comes out as :class:`AuditError`, like every other method's."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @_store_errors
     def iter_records(self, where=None, ascending: bool = True, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching record, read in keyset batches (never the whole table in memory)."""
         batch = batch or BATCH
@@ -328,33 +369,34 @@ class AuditStore:
                 return
             last = rows[-1]["seq"]
 
+    @_store_errors
     def get(self, record_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(audit_records).where(audit_records.c.id == record_id)).mappings().first()
         return dict(row) if row else None
 
+    @_store_errors
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(audit_records).order_by(audit_records.c.seq.desc()).limit(limit)).mappings()
             return [dict(r) for r in rows]
 
     # -- access log --------------------------------------------------------------------------
+    @_store_errors
     def log_access(
         self, *, user_id: str | None, role: str | None, channel: str, action: str, params: dict,
         outcome: str = "ok", client_addr: str | None = None,
     ) -> None:
         row = {"ts": chain.norm_ts(datetime.now(UTC)), "user_id": user_id, "role": role, "channel": channel,
                "action": action, "params": params, "outcome": outcome, "client_addr": client_addr}
-        try:
-            with self._chain_tx() as conn, conn.begin():
-                self._lock(conn, PG_ACCESS_LOCK)  # appends serialised, like the records' chain (its own key)
-                last = conn.execute(select(admin_access_log.c.row_hash).order_by(admin_access_log.c.seq.desc())
-                                    .limit(1)).scalar_one_or_none()
-                prev = last or chain.GENESIS
-                conn.execute(insert(admin_access_log).values(**row, prev_hash=prev, row_hash=chain.access_hash(prev, row)))
-        except SQLAlchemyError as exc:
-            raise AuditError(type(exc).__name__) from exc
+        with self._chain_tx() as conn, conn.begin():
+            self._lock(conn, PG_ACCESS_LOCK)  # appends serialised, like the records' chain (its own key)
+            last = conn.execute(select(admin_access_log.c.row_hash).order_by(admin_access_log.c.seq.desc())
+                                .limit(1)).scalar_one_or_none()
+            prev = last or chain.GENESIS
+            conn.execute(insert(admin_access_log).values(**row, prev_hash=prev, row_hash=chain.access_hash(prev, row)))
 
+    @_store_errors
     def verify_access_log(self) -> ChainProblem | None:
         """Walk the access log's chain: the first row changed, deleted or inserted, or None."""
         prev, prev_seq = chain.GENESIS, None
@@ -370,6 +412,7 @@ class AuditStore:
                 prev, prev_seq = row["row_hash"], row["seq"]
         return None
 
+    @_store_errors
     def access_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
         q = select(admin_access_log).order_by(admin_access_log.c.seq.desc()).limit(limit)
         if before is not None:
