@@ -60,8 +60,8 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     if own_store:
         app.router.on_shutdown.append(store.dispose)
     app.middleware("http")(security_headers)
-    app.add_exception_handler(Denied, denied)
-    app.add_exception_handler(AuditError, store_failed)
+    app.add_exception_handler(Denied, denied)  # type: ignore[arg-type]  # Starlette types handlers on Exception
+    app.add_exception_handler(AuditError, store_failed)  # type: ignore[arg-type]
     app.include_router(api.router)
     app.include_router(dashboard.router)
     return app
