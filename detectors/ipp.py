@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 DEFAULT_PATTERNS = [
     {
