@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from detectors.base import Finding
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _STREET_TYPES = (
     r"rue|avenue|av\.|bd|boulevard|place|pl\.|all[ée]e|impasse|chemin|route|rte|quai|cours|square|"

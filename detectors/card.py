@@ -8,7 +8,7 @@ import re
 
 from stdnum import luhn
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.recognizer import NumberRecognizer
 
 # (prefix regex, allowed lengths): Visa, Mastercard, Amex, Diners, Discover, JCB, UnionPay, Maestro.
 _ISSUERS = [
@@ -21,38 +21,22 @@ _ISSUERS = [
     (re.compile(r"62"), (16, 17, 18, 19)),
     (re.compile(r"5[06-8]|6"), (12, 13, 16, 19)),
 ]
-_LENGTHS = sorted({n for _, ls in _ISSUERS for n in ls if n >= 13}, reverse=True)
+_LENGTHS = tuple(sorted({n for _, ls in _ISSUERS for n in ls if n >= 13}, reverse=True))
 
 
-def _issuer_ok(value: str) -> bool:
-    n = len(value)
-    return any(rx.match(value) and n in lengths for rx, lengths in _ISSUERS)
-
-
-def _grouping_ok(run, i: int, j: int) -> bool:
-    if i == 0 and j == len(run.digits):
-        return True
-    lengths = run.group_lengths(i, j)
-    return lengths == [j - i] or all(x == 4 for x in lengths[:-1])
-
-
-class CreditCardRecognizer(BaseRecognizer):
+class CreditCardRecognizer(NumberRecognizer):
     name = "credit_card"
+    entity = "CREDIT_CARD"
+    lengths = _LENGTHS
+    score = 0.95
+    # inside a longer run: one block, or groups of four (the last one may differ)
+    groupings = frozenset((4,) * k + (n - 4 * k,) for n in _LENGTHS for k in range((n + 3) // 4))
 
-    def analyze_ctx(self, ctx: ScanContext):
-        out = []
-        text = ctx.text
-        for run in ctx.digit_runs:
-            if len(run.digits) < 13:
-                continue
-            # "FR76 4616 ...": a run glued to letters is an IBAN/reference, only take it whole.
-            glued = run.start > 0 and text[run.start - 1].isalpha()
-            for length in _LENGTHS:
-                for i, j in run.windows(length):
-                    value = run.digits[i:j]
-                    if glued and not (i == 0 and j == len(run.digits)):
-                        continue
-                    if _issuer_ok(value) and len(set(value)) > 2 and luhn.is_valid(value) and _grouping_ok(run, i, j):
-                        s, e = run.span(i, j)
-                        out.append(ctx.finding("CREDIT_CARD", "personal", s, e, 0.95, self.name))
-        return out
+    def validate(self, digits: str) -> bool:
+        n = len(digits)
+        issuer = any(rx.match(digits) and n in lengths for rx, lengths in _ISSUERS)
+        return issuer and len(set(digits)) > 2 and luhn.is_valid(digits)
+
+    def accept(self, ctx, run, i, j) -> bool:
+        # "FR76 4616 ...": a run glued to letters is an IBAN/reference, only take it whole.
+        return (i == 0 and j == len(run.digits)) or not (run.start > 0 and ctx.text[run.start - 1].isalpha())

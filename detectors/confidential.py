@@ -19,7 +19,8 @@ import re
 
 import ahocorasick
 
-from detectors.context import BaseRecognizer, KeywordGate, ScanContext, WindowedPatterns
+from detectors.context import KeywordGate, ScanContext, WindowedPatterns
+from detectors.recognizer import BaseRecognizer
 
 _MARKINGS = re.compile(
     r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"

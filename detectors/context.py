@@ -106,16 +106,14 @@ class ScanContext:
         return self.lower[max(0, start - before) : end + after]
 
 
-class BaseRecognizer:
-    """Convenience base: ``analyze(text)`` normalises then calls ``analyze_ctx``."""
+def __getattr__(name: str):
+    # ``BaseRecognizer`` moved to ``detectors.recognizer`` (which imports this module): re-exported
+    # lazily so that ``from detectors.context import BaseRecognizer`` keeps working.
+    if name == "BaseRecognizer":
+        from detectors.recognizer import BaseRecognizer
 
-    name = "base"
-
-    def analyze(self, text: str) -> list[Finding]:
-        return self.analyze_ctx(ScanContext(text))
-
-    def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:  # pragma: no cover - abstract
-        raise NotImplementedError
+        return BaseRecognizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class KeywordGate:

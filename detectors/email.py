@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
 from detectors.offline import is_public_suffix
+from detectors.recognizer import BaseRecognizer
 
 _AT = r"(?:\s{0,2}@\s{0,2}|\s*[\[({<]\s*(?:at|arobase|@)\s*[\])}>]\s*|\s+(?:at|arobase)\s+)"
 _DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|point|\.)\s*[\])}>]\s*|\s+(?:dot|point)\s+)"

@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from detectors.base import WINDOW_TYPES, Finding
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 from detectors.textmodel import MODEL_PATH, TextModel
 
 TYPES = {"health": "HEALTH_TEXT", "personal": "PERSONAL_TEXT", "confidential": "CONFIDENTIAL_TEXT",

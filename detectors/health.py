@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext, WindowedPatterns
+from detectors.context import ScanContext, WindowedPatterns
+from detectors.recognizer import BaseRecognizer
 
 _PERSON_NOUN = (
     r"patiente?|malade|homme|femme|enfant|nourrisson|gar[çc]on|fille|fillette|adolescente?|nouveau-n[ée]e?|"

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _AGE = re.compile(r"\b\d{1,3}\s*(?:y/?o|yo|yrs?\s+old|-?\s?years?[- ]old)\b|\b\d{1,3}\s*(?:m|f|male|female)\b(?=[\s,.;])")
 _STRONG = re.compile(

@@ -12,64 +12,46 @@ from __future__ import annotations
 
 from stdnum import luhn
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.recognizer import NumberRecognizer
 
-_DEPTS = {f"{d:02d}" for d in range(1, 96)} | {"97", "98", "99"}
-
-
-def _luhn(value: str) -> bool:
-    return luhn.is_valid(value)
+_DEPTS = tuple(sorted({f"{d:02d}" for d in range(1, 96)} | {"97", "98", "99"}))
 
 
-class RppsRecognizer(BaseRecognizer):
+class RppsRecognizer(NumberRecognizer):
     name = "rpps"
+    entity = "FR_RPPS"
+    lengths = (11,)
+    score, context_score = 0.6, 0.9
+    context, context_before, context_after = ("rpps",), 60, 10
 
-    def analyze_ctx(self, ctx: ScanContext):
-        out = []
-        for run in ctx.digit_runs:
-            if len(run.digits) < 11:
-                continue
-            for i, j in run.windows(11):
-                value = run.digits[i:j]
-                if not _luhn(value):
-                    continue
-                s, e = run.span(i, j)
-                ctx_words = "rpps" in ctx.window(s, e, 60, 10)
-                if value.startswith("10") or ctx_words:
-                    out.append(ctx.finding("FR_RPPS", "personal", s, e, 0.9 if ctx_words else 0.6, self.name))
-        return out
+    def validate(self, digits: str) -> bool:
+        return luhn.is_valid(digits)
+
+    def without_context(self, digits: str) -> bool:
+        return digits.startswith("10")  # the range of individual professionals
 
 
-class _NamedNineDigitRecognizer(BaseRecognizer):
+class _NamedNineDigitRecognizer(NumberRecognizer):
     """A 9-digit number starting with a department code, reported only after its own name."""
 
-    keyword: str
-    ftype: str
-    checksum = staticmethod(lambda value: True)
-
-    def analyze_ctx(self, ctx: ScanContext):
-        if self.keyword not in ctx.lower:
-            return []
-        out = []
-        for run in ctx.digit_runs:
-            for i, j in run.windows(9):
-                value = run.digits[i:j]
-                s, e = run.span(i, j)
-                if value[:2] in _DEPTS and self.checksum(value) and self.keyword in ctx.window(s, e, 50, 0):
-                    out.append(ctx.finding(self.ftype, "personal", s, e, 0.85, self.name))
-        return out
+    lengths = (9,)
+    prefixes = _DEPTS
+    score, context_score = None, 0.85
+    context_before, context_after = 50, 0
 
 
 class AdeliRecognizer(_NamedNineDigitRecognizer):
     """ADELI has no public checksum: the word "ADELI" before the number is required."""
 
     name = "adeli"
-    keyword = "adeli"
-    ftype = "FR_ADELI"
+    entity = "FR_ADELI"
+    context = ("adeli",)
 
 
 class FinessRecognizer(_NamedNineDigitRecognizer):
     name = "finess"
-    keyword = "finess"
-    ftype = "FR_FINESS"
-    checksum = staticmethod(_luhn)
+    entity = "FR_FINESS"
+    context = ("finess",)
+
+    def validate(self, digits: str) -> bool:
+        return luhn.is_valid(digits)

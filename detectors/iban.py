@@ -6,7 +6,8 @@ import re
 
 from stdnum import iban
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _SEP = r"[ \t\r\n.\-/_]{0,2}"
 _CANDIDATE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}" + _SEP + r"\d" + _SEP + r"\d(?:" + _SEP + r"[A-Za-z0-9]){11,30}")

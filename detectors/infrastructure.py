@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _DN = re.compile(r"(?i)\b(?:CN|OU|DC)=[^,=\s][^,=\n]{0,60}(?:\s*,\s*(?:CN|OU|DC)=[^,=\s][^,=\n]{0,60}){1,}")
 _UNC = re.compile(r"(?<![\w\\])\\\\[A-Za-z0-9][A-Za-z0-9._-]{1,62}(?:\\[A-Za-z0-9$._-]{1,80})+")

@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _V4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.]|\.\d)")
 _V6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])", re.IGNORECASE)

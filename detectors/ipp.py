@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from detectors.base import Finding
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import BaseRecognizer
 
 DEFAULT_PATTERNS = [
     {

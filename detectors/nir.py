@@ -11,7 +11,8 @@ import re
 
 from stdnum.fr import nir
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.context import ScanContext
+from detectors.recognizer import NumberRecognizer, cut_groupings
 
 _SEP = r"[ \t\r\n.\-/_]{0,3}"
 # Corsican NIRs contain letters, so they are not digit runs: dedicated pattern.
@@ -19,9 +20,9 @@ _CORSICA = re.compile(
     r"(?<![\dA-Za-z])[1-478]" + _SEP + r"\d" + _SEP + r"\d" + _SEP + r"\d" + _SEP + r"\d" + _SEP
     + r"2" + _SEP + r"[AaBb]" + "".join(_SEP + r"\d" for _ in range(8)) + r"(?![\dA-Za-z])"
 )
-_FIRST = frozenset("123478")
+_FIRST = "123478"
 # Where a written NIR may be cut: S AA MM DD CCC OOO KK (1, 3, 5, 7, 10, 13 digits in).
-_CUTS = frozenset({1, 3, 5, 7, 10, 13})
+_CUTS = (1, 3, 5, 7, 10, 13)
 
 
 # Words that say a number is a social security number: then a NIR with a wrong key (a typo still
@@ -38,59 +39,71 @@ def _nir_shaped(digits: str) -> bool:
     return (1 <= month <= 12 or 20 <= month <= 42 or 50 <= month <= 99) and digits[5:7] != "00"
 
 
-class NirRecognizer(BaseRecognizer):
+class _Nir(NumberRecognizer):
+    """15 digits with a valid key, separators tolerated by the strict digit runs."""
+
     name = "nir"
+    entity = "FR_NIR"
+    lengths = (15,)
+    prefixes = tuple(_FIRST)
+    score = 1.0
+
+    def validate(self, digits: str) -> bool:
+        return nir.is_valid(digits)
+
+
+class _LooseNir(_Nir):
+    """Any punctuation between the groups (``1,85,05,78...``, a split over two messages): only windows
+    cut where a NIR is written, so that tables of numbers do not make NIRs."""
+
+    loose = True
+    groupings = cut_groupings(15, _CUTS)
+    whole_run_any_grouping = False
+
+    def runs(self, ctx: ScanContext):
+        # a loose run of one group is a group of a strict run, already read by _Nir
+        return [r for r in super().runs(ctx) if len(r.sorted_starts) >= 2]
+
+
+class _CuedNir(NumberRecognizer):
+    """Up to 40 characters after a NIR cue word: 15 digits with a wrong key, or 13 digits (the key
+    apart or absent)."""
+
+    name = "nir:cue"
+    entity = "FR_NIR"
+    lengths = (15, 13)
+    score = 0.8
+
+    def validate(self, digits: str) -> bool:
+        return _nir_shaped(digits)
+
+    def runs(self, ctx: ScanContext):
+        long = [r for r in ctx.digit_runs if len(r.digits) >= 13]
+        low = ctx.lower
+        cues = [m.end() for m in _CUE.finditer(low)] if long and ("n" in low or "s" in low) else []
+        return [r for r in long if any(0 <= r.start - c <= 40 for c in cues)] if cues else []
+
+
+class NirRecognizer(_Nir):
+    """Valid NIRs in strict then loose runs, then cued NIR-shaped numbers no valid NIR explains, then
+    Corsican NIRs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._loose, self._cued = _LooseNir(), _CuedNir()
 
     def analyze_ctx(self, ctx: ScanContext):
-        out = []
-        for run in ctx.digit_runs:
-            if len(run.digits) < 15:
-                continue
-            for i, j in run.windows(15):
-                value = run.digits[i:j]
-                if value[0] in _FIRST and nir.is_valid(value):
-                    s, e = run.span(i, j)
-                    out.append(ctx.finding("FR_NIR", "personal", s, e, 1.0, self.name))
-        # Any punctuation between the groups (``1,85,05,78...``, a split over two messages): only
-        # windows cut where a NIR is written, so that tables of numbers do not make NIRs.
+        out = super().analyze_ctx(ctx)
         seen = {(f.start, f.end) for f in out}
-        # (too few digits in the whole text for a NIR: no loose runs to build)
-        loose = ctx.loose_digit_runs if sum(len(r.digits) for r in ctx.digit_runs) >= 15 else []
-        for run in loose:
-            if len(run.digits) < 15 or len(run.sorted_starts) < 2:
-                continue
-            for i, j in run.windows(15):
-                value = run.digits[i:j]
-                if value[0] not in _FIRST or not nir.is_valid(value):
-                    continue
-                cuts = {c - i for c in run.sorted_starts if i < c < j}
-                if cuts <= _CUTS:
-                    f = ctx.finding("FR_NIR", "personal", *run.span(i, j), 1.0, self.name)
-                    if (f.start, f.end) not in seen:
-                        out.append(f)
-        out += self._cued(ctx, {(f.start, f.end) for f in out})  # last: only what no valid NIR explains
+        out += [f for f in self._loose.analyze_ctx(ctx) if (f.start, f.end) not in seen]
+        found = {(f.start, f.end) for f in out}
+        for f in self._cued.analyze_ctx(ctx):  # last: only what no valid NIR explains
+            if not any(a <= f.start and f.end <= b for a, b in found):  # not inside a NIR found
+                out.append(f)
+                found.add((f.start, f.end))
         if "a" in ctx.lower or "b" in ctx.lower:
             for m in _CORSICA.finditer(ctx.text):
                 value = re.sub(r"[^0-9A-Za-z]", "", m.group()).upper()
                 if nir.is_valid(value):
                     out.append(ctx.finding("FR_NIR", "personal", m.start(), m.end(), 1.0, self.name))
-        return out
-
-    def _cued(self, ctx: ScanContext, seen: set[tuple[int, int]]) -> list:
-        """Near a NIR cue word: 15 digits with a wrong key, or 13 digits (the key apart or absent)."""
-        cues = [m.end() for m in _CUE.finditer(ctx.lower)] if "n" in ctx.lower or "s" in ctx.lower else []
-        if not cues:
-            return []
-        out = []
-        for run in ctx.digit_runs:
-            if len(run.digits) < 13 or not any(0 <= run.start - c <= 40 for c in cues):
-                continue
-            for length in (15, 13):
-                for i, j in run.windows(length):
-                    if not _nir_shaped(run.digits[i:j]):
-                        continue
-                    f = ctx.finding("FR_NIR", "personal", *run.span(i, j), 0.8, f"{self.name}:cue")
-                    if not any(a <= f.start and f.end <= b for a, b in seen):  # not inside a NIR found
-                        out.append(f)
-                        seen.add((f.start, f.end))
         return out

@@ -27,7 +27,8 @@ import bisect
 import re
 import threading
 
-from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+from detectors.context import KeywordGate, ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _UP = "A-ZÀ-ÖØ-Þ"
 _LOW = "a-zß-öø-ÿ"

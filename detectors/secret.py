@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 
 from detectors.base import Finding
-from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+from detectors.context import KeywordGate, ScanContext
+from detectors.recognizer import BaseRecognizer
 
 # (name, literal triggers, pattern) - provider token formats.
 _TOKENS = [

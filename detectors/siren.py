@@ -11,7 +11,7 @@ import re
 
 from stdnum.fr import siren, siret
 
-from detectors.context import BaseRecognizer, ScanContext
+from detectors.recognizer import NumberRecognizer
 
 _PERSON_CONTEXT = re.compile(
     r"entrepreneur|entreprise individuelle|\bei\b|\beirl\b|micro-?entreprise|lib[ée]ral|"
@@ -20,28 +20,17 @@ _PERSON_CONTEXT = re.compile(
 )
 
 
-class SirenRecognizer(BaseRecognizer):
+class SirenRecognizer(NumberRecognizer):
     name = "siren"
+    entity = {14: "FR_SIRET", 9: "FR_SIREN"}  # SIRET first (the scanner drops the SIREN inside it)
+    score, context_score = None, 0.8
+    context, context_before, context_after = _PERSON_CONTEXT, 120, 60
 
     def __init__(self, always: bool = False):
         self.always = always
+        if always:
+            self.score = 0.8
+        super().__init__()
 
-    def analyze_ctx(self, ctx: ScanContext):
-        out = []
-        if not self.always and not _PERSON_CONTEXT.search(ctx.lower):
-            return out
-        for run in ctx.digit_runs:
-            n = len(run.digits)
-            if n < 9:
-                continue
-            for length, validator, type_ in ((14, siret, "FR_SIRET"), (9, siren, "FR_SIREN")):
-                if n < length:
-                    continue
-                for i, j in run.windows(length):
-                    value = run.digits[i:j]
-                    if not validator.is_valid(value):
-                        continue
-                    s, e = run.span(i, j)
-                    if self.always or _PERSON_CONTEXT.search(ctx.window(s, e, 120, 60)):
-                        out.append(ctx.finding(type_, "personal", s, e, 0.8, self.name))
-        return out
+    def validate(self, digits: str) -> bool:
+        return (siret if len(digits) == 14 else siren).is_valid(digits)

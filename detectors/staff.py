@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from detectors.context import BaseRecognizer, KeywordGate, ScanContext
+from detectors.context import KeywordGate, ScanContext
+from detectors.recognizer import BaseRecognizer
 
 _ROLE = (
     r"cadres?(?:\s+de\s+sant[ée])?|ide|ides|infirmi[èe]re?s?|aides?-soignante?s?|as|ash|aes|amp|auxiliaires?|"
