@@ -48,6 +48,11 @@ _LAST_FIRST = re.compile(
     r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|relance[rz]?|appele[rz]?|contacte[rz]?)\s*:?\s+)"
     rf"(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)(?![\w])"
 )
+# "NOM Prénom" followed by a date (a list of people with their dates of birth): no cue word needed.
+_LAST_FIRST_DATED = re.compile(
+    rf"(?<![\w])(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?(?:[ \t]+[{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)"
+    r"[ \t,;:(\-]{1,3}(?:n[ée]e?\s+le\s+)?\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)?\d{2}\b"
+)
 _INTRO = re.compile(
     r"(?i:\b(?:je\s+m'appelle|je\s+m’appelle|mon\s+nom\s+est|s'appelle|s’appelle|nomm[ée]e?|pr[ée]nomm[ée]e?|my\s+name\s+is)\s+)"
     rf"(?P<name>{_NAMEWORD}(?:[ \t]+{_NAMEWORD}){{0,2}})"
@@ -117,7 +122,7 @@ _STOP_FIRST = {
     "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "urgences", "réanimation", "cardiologie",
     "quel", "quelle", "quels", "quelles", "comment", "pourquoi", "parmi", "voici", "voir", "cf", "nb", "ps", "re", "tr", "fw",
     "grille", "échelle", "echelle", "fiche", "formulaire", "modèle", "modele", "questionnaire", "indice", "méthode",
-    "methode", "outil", "logiciel", "norme", "référentiel", "referentiel", "guide", "procédure", "procedure", "schéma",
+    "methode", "outil", "logiciel", "référentiel", "referentiel", "guide", "procédure", "procedure", "schéma",
 }
 _ACRONYMS = {
     # medico-social, social and public-sector structures, professions and tools
@@ -130,14 +135,13 @@ _ACRONYMS = {
     "CHRS", "CADA", "SIAO", "USA", "UK", "NHS", "CDC", "WHO", "FDA", "EMA", "NIH", "ICU", "ER", "OR", "HR", "CEO", "CFO",
     "CHU", "CHR", "CH", "GHU", "GHT", "APHP", "AP-HP", "HCL", "EHPAD", "SAMU", "SMUR", "ARS", "HAS", "ANSM", "CNIL", "RGPD", "DPO",
     "IRM", "TDM", "TEP", "ECG", "EEG", "EMG", "HTA", "AVC", "AIT", "IDM", "BPCO", "VIH", "SIDA", "VHB", "VHC", "CRP", "NFS", "TSH",
-    "INR", "DCI", "AMM", "ATC", "OMS", "INSERM", "CNRS", "INSEE", "SNCF", "RATP", "EDF", "URSSAF", "CPAM", "CAF", "MDPH", "APA",
+    "INR", "DCI", "AMM", "ATC", "OMS", "INSERM", "CNRS", "INSEE", "SNCF", "RATP", "EDF", "URSSAF", "CPAM", "MDPH", "APA",
     "RSA", "SMIC", "PDF", "HTML", "JSON", "SQL", "API", "HTTP", "HTTPS", "URL", "CSV", "XML", "YAML", "TLS", "SSL", "VPN", "DNS",
     "IPP", "NDA", "NIR", "INS", "RPPS", "ADELI", "FINESS", "SIREN", "SIRET", "IBAN", "BIC", "RIB", "TVA", "HT", "TTC", "DCE",
-    "BPU", "DPGF", "CCAP", "CCTP", "CPOM", "EPRD", "CME", "CSE", "CHSCT", "DRH", "DAF", "DSI", "RSSI", "SSI", "CODIR", "USA",
-    "UE", "ONU", "OTAN", "COVID", "SARS", "COV", "PCR", "ADN", "ARN", "IGG", "IGM", "HBA", "LDL", "HDL", "ASAT", "ALAT", "GGT",
+    "BPU", "DPGF", "CCAP", "CCTP", "CPOM", "EPRD", "CME", "CSE", "CHSCT", "DRH", "DAF", "DSI", "RSSI", "SSI", "CODIR", "UE", "ONU", "OTAN", "COVID", "SARS", "COV", "PCR", "ADN", "ARN", "IGG", "IGM", "HBA", "LDL", "HDL", "ASAT", "ALAT", "GGT",
     "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
     "SARL", "SAS", "SASU", "EURL", "SCI", "SNC", "SCOP", "GIE", "SA", "SELARL", "SCM", "SEM", "SPL", "EPIC", "EPA",
-    "SAU", "USI", "USIC", "SSR", "HAD", "MCO", "PMSI", "GHM", "GHS", "DIM", "DMP", "DPI", "SIH", "CR", "CRH", "CRO",
+    "USI", "USIC", "SIH", "CR", "CRH", "CRO",
     # clinical scales and grids ("Grille AGGIR", "Score NIHSS", "Échelle MMSE")
     "AGGIR", "GIR", "GMP", "PMP", "PATHOS", "MMSE", "MOCA", "NIHSS", "GCS", "EVA", "EVS", "EN", "MNA", "IMC", "NYHA", "ASA",
     "APGAR", "ALGOPLUS", "DOLOPLUS", "ECPA", "NEWS", "SOFA", "IGS", "CHADS", "HAS-BLED", "BRADEN", "NORTON", "ADL", "IADL",
@@ -291,13 +295,15 @@ class PersonRecognizer(BaseRecognizer):
         caps = bool(_TWO_CAPS.search(text))
         rules = [(_TITLE, 0.9, True, "title" in gates), (_INITIALS, 0.8, False, "initials" in gates),
                  (_FIRST_LAST, 0.75, True, caps), (_LAST_FIRST, 0.8, True, caps and "last_first" in gates),
+                 (_LAST_FIRST_DATED, 0.8, True, caps and any(c in text for c in "/.-")),
                  (_INTRO, 0.85, True, "intro" in gates), (_SIGN_OFF, 0.8, True, "sign_off" in gates)]
         for rx, score, check, run in rules:
             if not run:
                 continue
             for m in rx.finditer(text):
                 name = m.group("name")
-                if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST) else _name_ok(name)):
+                if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST, _LAST_FIRST_DATED)
+                                  else _name_ok(name)):
                     continue
                 if rx is _TITLE and (len(name.strip()) < 2 or not _VOWEL.search(name) or _ROMAN.fullmatch(name.strip())):
                     continue

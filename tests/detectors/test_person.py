@@ -109,3 +109,11 @@ def test_public_fictional_and_acronyms_are_not_people(text):
 def test_a_private_name_beside_a_public_one_is_found():
     text = "Comme le dit Alain Fischer, M. Brossard doit être vacciné."
     assert [text[f.start:f.end] for f in rules.analyze(text)] == ["Brossard"]
+
+
+def test_surname_first_name_and_a_date_without_cue():
+    text = "Mets ça en tableau : DUPONT Marc 14/03/1978 / LEROUX Anne 02.11.1990 / MARTIN-PETIT Léa, 27-06-85"
+    names = [text[f.start:f.end] for f in rules.analyze(text)]
+    assert names == ["DUPONT Marc", "LEROUX Anne", "MARTIN-PETIT Léa"]
+    # acronyms and institutions before a date are not people
+    assert rules.analyze("IRM CEREBRALE 12/03/2024, CHU Nantes 12/03/2024, HTA Essentielle 12/03") == []
