@@ -48,6 +48,9 @@ case "${1:-}" in
     shift
     ensure_venv
     ensure_test_system_packages
+    # Lint and type check first (configured in pyproject.toml): a failure fails the test command.
+    "$VENV/bin/ruff" check --quiet .
+    "$VENV/bin/mypy" --no-error-summary
     set +e
     "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
     status=$?

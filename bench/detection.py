@@ -26,8 +26,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.corpus import build_corpus  # noqa: E402
-from gateway.scan import scan_text  # noqa: E402
 from detectors.scanner import build_default_scanner  # noqa: E402
+from gateway.scan import scan_text  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
 # Prompts in staff's own words, written independently of the rules. Each development set, once used to
@@ -153,7 +153,8 @@ def report_synthetic(records, outs, dt, show_errors=False):
         for r, o in errors:
             print(f"   !! {r['expected']:5s} {r['category']:12s} {r['kind']:18s} {r.get('id_type', '')} {r.get('evasion', '')}"
                   f" -> {o['categories']} {[f['type'] for f in o['findings']]} :: {r['text'][:140]!r}")
-    return {"n": len(records), "leak": sens_err / max(sens_n, 1), "false_block": by_cat["benign"][0] / max(by_cat["benign"][1], 1),
+    return {"n": len(records), "leak": sens_err / max(sens_n, 1),
+            "false_block": by_cat["benign"][0] / max(by_cat["benign"][1], 1),
             "per_category": {c: {"errors": e, "n": n} for c, (e, n) in by_cat.items()},
             "recall_per_type": {t: f / n for t, (f, n) in rec_type.items()}, "prompts_per_s": len(records) / dt}
 

@@ -127,7 +127,8 @@ async def run(args) -> None:
                 await asyncio.sleep(0.1)
             else:
                 raise SystemExit("gateway did not become ready")
-            print(f"{'prompt':<10} {'direct p50':>11} {'gateway p50':>12} {'added p50':>10} {'added p95':>10} {'throughput kept':>16}")
+            print(f"{'prompt':<10} {'direct p50':>11} {'gateway p50':>12} {'added p50':>10} {'added p95':>10} "
+                  f"{'throughput kept':>16}")
             for label, text in (("short", SHORT), ("500 words", long_prompt())):
                 direct = (f"{fake.url}/v1/chat/completions", {"model": "m", "messages": [{"role": "user", "content": text}]})
                 via = (f"http://127.0.0.1:{port}/v1/chat/completions",

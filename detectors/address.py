@@ -25,7 +25,8 @@ _ADDRESS = re.compile(
 )
 # No street number, but a street and a postcode + city.
 _STREET_CITY = re.compile(
-    r"(?<![\w])(?:" + _STREET_TYPES + r")\s+(?:(?:de|du|des|la|le|l'|d'|les|aux?|saint|ste?|-)\s*){0,3}[A-ZÀ-Ý][\w'\-]+(?:[ \t]+[A-ZÀ-Ýa-zà-ÿ][\w'\-]+){0,4}"
+    r"(?<![\w])(?:" + _STREET_TYPES + r")\s+(?:(?:de|du|des|la|le|l'|d'|les|aux?|saint|ste?|-)\s*){0,3}"
+    r"[A-ZÀ-Ý][\w'\-]+(?:[ \t]+[A-ZÀ-Ýa-zà-ÿ][\w'\-]+){0,4}"
     r"\s*,?\s*(?:\d{5}|\d{2}\s\d{3})\s+[A-ZÀ-Ý][\w'\-]+(?:[ \t\-][A-ZÀ-Ý][\w'\-]+){0,3}",
     re.IGNORECASE,
 )

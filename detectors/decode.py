@@ -44,7 +44,8 @@ _UNITS = {"zero": 0, "zéro": 0, "un": 1, "une": 1, "deux": 2, "trois": 3, "quat
           "seize": 16}
 _TENS = {"vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "septante": 70,
          "huitante": 80, "octante": 80, "nonante": 90}
-_NUMBER_WORD = r"(?:z[ée]ro|une?|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|vingts?|trente|quarante|cinquante|soixante|septante|huitante|octante|nonante|et)"
+_NUMBER_WORD = (r"(?:z[ée]ro|une?|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|"
+                r"vingts?|trente|quarante|cinquante|soixante|septante|huitante|octante|nonante|et)")
 _NUMBER_RUN = re.compile(rf"(?i)\b{_NUMBER_WORD}(?:[\s,;.\-]+{_NUMBER_WORD}){{4,}}\b")
 
 
@@ -125,7 +126,8 @@ def encoded_fragments(text: str):
             continue
         padded = frag + "=" * (-len(frag) % 4)
         try:
-            raw = base64.b64decode(padded, validate=True) if "-" not in frag and "_" not in frag else base64.urlsafe_b64decode(padded)
+            urlsafe = "-" in frag or "_" in frag
+            raw = base64.urlsafe_b64decode(padded) if urlsafe else base64.b64decode(padded, validate=True)
             decoded = raw.decode("utf-8")
         except (binascii.Error, ValueError, UnicodeDecodeError):
             continue

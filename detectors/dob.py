@@ -7,7 +7,8 @@ import re
 from detectors.context import ScanContext
 from detectors.recognizer import BaseRecognizer
 
-_MONTHS = r"janv(?:ier)?|f[ée]vr?(?:ier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|ao[uû]t|sept?(?:embre)?|oct(?:obre)?|nov(?:embre)?|d[ée]c(?:embre)?"
+_MONTHS = (r"janv(?:ier)?|f[ée]vr?(?:ier)?|mars|avr(?:il)?|mai|juin|juil(?:let)?|ao[uû]t|sept?(?:embre)?|oct(?:obre)?|"
+           r"nov(?:embre)?|d[ée]c(?:embre)?")
 _DATE = (
     r"(?:\d{1,2}|1er)[ \t]*[/.\-][ \t]*\d{1,2}[ \t]*[/.\-][ \t]*(?:19|20)?\d{2}"
     r"|(?:\d{1,2}|1er)[ \t]+(?:" + _MONTHS + r")\.?[ \t]+(?:19|20)\d{2}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from detectors.base import mask
 from detectors.scanner import Scanner
 
+
 # Short values (a 4-character password) get fewer visible characters.
 def masked_excerpt(value: str) -> str:
     alnum = sum(c.isalnum() for c in value)

@@ -300,12 +300,11 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     from detectors.dob import DateOfBirthRecognizer
     from detectors.email import EmailRecognizer
     from detectors.free_text import FreeTextRecognizer
-    from detectors.infrastructure import InfrastructureRecognizer
-    from detectors.staff import StaffHealthRecognizer
-    from detectors.health_en import EnglishClinicalRecognizer
     from detectors.health import HealthRecognizer
+    from detectors.health_en import EnglishClinicalRecognizer
     from detectors.health_ids import AdeliRecognizer, FinessRecognizer, RppsRecognizer
     from detectors.iban import IbanRecognizer
+    from detectors.infrastructure import InfrastructureRecognizer
     from detectors.ip import IpRecognizer
     from detectors.ipp import PatientIdRecognizer
     from detectors.nir import NirRecognizer
@@ -314,6 +313,7 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     from detectors.phone import PhoneRecognizer
     from detectors.secret import SecretRecognizer
     from detectors.siren import SirenRecognizer
+    from detectors.staff import StaffHealthRecognizer
 
     opts = options if isinstance(options, DetectorOptions) else DetectorOptions.model_validate(dict(options or {}))
     patch_presidio()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from detectors import ScanResult, Scanner
+from detectors import Scanner, ScanResult
 from detectors.scanner import ScanBudgetExceeded
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Limits, hash_key

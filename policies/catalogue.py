@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus
 
 
-
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -339,8 +339,8 @@ def test_aborted_upload_is_recorded_without_a_500(gw, fake):
 
 def test_long_endpoint_and_client_fields_fit_their_columns(fake, tmp_path, scanner, pg_ready):
     """On PostgreSQL a value longer than its String(n) column would fail the insert and refuse the request."""
-    from tests.conftest import drop_pg_schema, new_pg_schema_url
     from gateway.pipeline import Client, Exchange
+    from tests.conftest import drop_pg_schema, new_pg_schema_url
 
     url, schema = new_pg_schema_url()
     gw = start_gateway(gateway_config(fake.url, url), scanner=scanner)

@@ -168,7 +168,8 @@ def _view(raw: dict[str, str], q: PageQuery, data: dict) -> dict:
 @router.get("/")
 async def dashboard(request: Request, admin: AdminDep):
     raw = dict(request.query_params)
-    if not raw and admin.identify(request, DASHBOARD):  # default view: the last 30 days (a year of records is not scanned on every visit)
+    # default view: the last 30 days (a year of records is not scanned on every visit)
+    if not raw and admin.identify(request, DASHBOARD):
         since = (datetime.now(UTC) - timedelta(days=DEFAULT_DAYS - 1)).date().isoformat()
         return RedirectResponse("/admin/?" + urlencode({"since": since}), status_code=303)
     # a bad filter is shown on the page (with the rest of the query), not refused

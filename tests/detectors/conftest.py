@@ -4,7 +4,6 @@ import pytest
 
 from detectors.scanner import build_default_scanner
 
-
 # ``scanner`` (the default scanner, spaCy enabled) comes from tests/conftest.py: one for the whole run.
 
 
