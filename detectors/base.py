@@ -17,6 +17,10 @@ __all__ = ["CATEGORIES", "Finding", "Recognizer", "ScanResult", "mask"]
 
 #: Findings of the free-text classifier: a window of text, not a value (see ``detectors.free_text``).
 WINDOW_TYPES = frozenset({"HEALTH_TEXT", "PERSONAL_TEXT", "CONFIDENTIAL_TEXT", "SECRET_TEXT"})
+#: Classifier windows in the confirmation band (below the threshold, above ``free_text_confirm_band``):
+#: not a finding of the category (category ``UNSURE``), but the policy asks the person to confirm.
+UNSURE = "unsure"
+UNSURE_TYPES = {f"{t}_UNSURE": t.removesuffix("_TEXT").lower() for t in WINDOW_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,13 @@ class ScanResult:
     def categories(self) -> list[str]:
         present = {f.category for f in self.findings}
         return [c for c in CATEGORIES if c in present]
+
+    @property
+    def unsure(self) -> list[str]:
+        """Categories the classifier was unsure about (confirmation band), none of them found for sure."""
+        doubted = {UNSURE_TYPES[f.type] for f in self.findings if f.type in UNSURE_TYPES}
+        present = set(self.categories)
+        return [c for c in CATEGORIES if c in doubted and c not in present]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

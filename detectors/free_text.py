@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from detectors.base import WINDOW_TYPES, Finding
+from detectors.base import UNSURE, WINDOW_TYPES, Finding
 from detectors.context import ScanContext
 from detectors.recognizer import BaseRecognizer
 from detectors.textmodel import MODEL_PATH, TextModel
@@ -27,15 +27,21 @@ assert set(TYPES.values()) == WINDOW_TYPES
 class FreeTextRecognizer(BaseRecognizer):
     name = "free_text"
 
-    def __init__(self, thresholds: dict[str, float] | None = None, model_path: Path | str = MODEL_PATH):
+    def __init__(self, thresholds: dict[str, float] | None = None, model_path: Path | str = MODEL_PATH,
+                 confirm_band: float | None = None):
         self.model = TextModel(model_path)
         self.thresholds = {**self.model.thresholds, **(thresholds or {})}
-        self._lowest = min(self.thresholds.values())
+        #: windows scoring in [confirm_band, threshold) ask for confirmation (``*_TEXT_UNSURE``)
+        self.confirm_band = confirm_band
+        self._lowest = min([*self.thresholds.values(), *([confirm_band] if confirm_band else [])])
 
     def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:
         out = []
+        band = self.confirm_band
         for s in self.model.score(ctx.text, explain_above=self._lowest):
-            if s.probability >= self.thresholds[s.category]:
+            sure = s.probability >= self.thresholds[s.category]
+            if sure or (band is not None and s.probability >= band):
                 start, end = ctx.norm.span(s.start, s.end)
-                out.append(Finding(TYPES[s.category], s.category, start, end, s.probability, self.name, s.cues))
+                kind, category = (TYPES[s.category], s.category) if sure else (TYPES[s.category] + "_UNSURE", UNSURE)
+                out.append(Finding(kind, category, start, end, s.probability, self.name, s.cues))
         return out

@@ -36,4 +36,7 @@ def scan_record(scanner: Scanner, text: str) -> dict:
             value = value[:60]
         d["excerpt"] = masked_excerpt(value)
         findings.append(d)
-    return {"categories": result.categories, "findings": findings}
+    out = {"categories": result.categories, "findings": findings}
+    if result.unsure:
+        out["unsure"] = result.unsure
+    return out

@@ -56,7 +56,8 @@ _FICTION = re.compile(
     r"hypothetical\s+(?:patient|case|resident)|persona)\b",
     re.IGNORECASE,
 )
-FRAMED_TYPES = frozenset({"HEALTH_DATA", "HEALTH_TEXT", "PERSONAL_TEXT", "PERSON"})
+FRAMED_TYPES = frozenset({"HEALTH_DATA", "HEALTH_TEXT", "PERSONAL_TEXT", "PERSON", "HEALTH_TEXT_UNSURE",
+                          "PERSONAL_TEXT_UNSURE"})
 # A training exercise labelled as such ("Exercice de compta :", "exercice de formation", "cas d'école"):
 # as explicit as two fiction words.
 _EXERCISE = re.compile(
@@ -261,6 +262,9 @@ class DetectorOptions(_Options):
     allow_list: list[_Text] = []
     #: per-category probability thresholds of the free-text classifier (defaults ship with the model)
     free_text_thresholds: dict[Category, Annotated[float, Field(gt=0, lt=1)]] = {}
+    #: classifier windows scoring at least this (but below their category's threshold) ask the person to
+    #: confirm (a warning to acknowledge) instead of passing silently; off when unset
+    free_text_confirm_band: Annotated[float, Field(gt=0, lt=1)] | None = None
     # Last: its check looks at siren / dictionary, validated before it.
     disabled: list[RecognizerName] = []
 
@@ -351,7 +355,8 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
         InfrastructureRecognizer(),
         StaffHealthRecognizer(),
         EnglishClinicalRecognizer(),
-        FreeTextRecognizer({str(k): v for k, v in opts.free_text_thresholds.items()}),
+        FreeTextRecognizer({str(k): v for k, v in opts.free_text_thresholds.items()},
+                           confirm_band=opts.free_text_confirm_band),
     ]
     if siren_mode != "off":
         recognizers.append(SirenRecognizer(always=siren_mode == "always"))

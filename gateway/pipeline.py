@@ -267,7 +267,8 @@ class Pipeline:
         categories = list(scan.categories)
         if ex.extracted.uninspectable:
             categories.append(UNINSPECTABLE)
-        decision = decide(categories, ex.service, self.policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged)
+        decision = decide(categories, ex.service, self.policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged,
+                          unsure=scan.unsure)
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
             return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))

@@ -22,7 +22,7 @@ COMPLIANT_EXTERNAL = Service(id="external", name="service externe conforme", hos
 def scan_text(scanner: Scanner, text: str, service: Service = COMPLIANT_EXTERNAL, policy: Policy = DEFAULT_POLICY) -> dict:
     """Findings (masked excerpts) and the decision for ``text`` sent to ``service``."""
     record = scan_record(scanner, text)
-    decision = decide(record["categories"], service, policy)
+    decision = decide(record["categories"], service, policy, unsure=record.get("unsure", ()))
     return {"decision": decision.action, **record, "reasons": list(decision.reasons)}
 
 

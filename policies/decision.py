@@ -51,6 +51,7 @@ def decide(
     *,
     service_ref: str | None = None,
     acknowledged: bool = False,
+    unsure: tuple[str, ...] | list[str] = (),
 ) -> Decision:
     cats = tuple(c for c in (*SENSITIVE, UNINSPECTABLE) if c in set(categories))
     if service is None:
@@ -80,6 +81,15 @@ def decide(
             f"au service « {service.name} »."
         )
         return Decision("block", rules, (reason,), cats, blocked_categories=tuple(refused))
+
+    doubted = [c for c in SENSITIVE if c in set(unsure) and c not in cats and c not in service.accepts]
+    if doubted:  # the classifier's confirmation band: the person says whether it is real data
+        reason = (f"Le texte ressemble à des {labels_fr(doubted)}, sans certitude : vérifiez qu'il ne contient "
+                  f"aucune donnée réelle (patient, agent, document interne) avant de l'envoyer au service "
+                  f"« {service.name} ».")
+        if not acknowledged:
+            return Decision("warn", ("detect.unsure", "warn.ack_required"), (reason,), cats, ack_required=True)
+        return Decision("warn", ("detect.unsure", "warn.acknowledged"), (reason,), cats)
 
     if is_compliant(service):
         return Decision("allow", *_allowed_because(cats, service), cats)

@@ -80,3 +80,14 @@ def test_merge_and_aliases():
     assert cat.resolve_model("vite") == ("mistral", "small")
     assert cat.resolve_model("anthropic/claude-x") == ("anthropic", "claude-x")
     assert cat.resolve_model("gpt-4o") == (None, "gpt-4o")
+
+
+def test_unsure_categories_ask_for_confirmation_then_pass_as_a_warning():
+    d = decide([], EU, P, unsure=["health"])
+    assert d.action == "warn" and d.ack_required and not d.forwarded
+    assert "données de santé" in d.reasons[0] and "sans certitude" in d.reasons[0]
+    d = decide([], EU, P, unsure=["health"], acknowledged=True)
+    assert d.action == "warn" and d.forwarded and "warn.acknowledged" in d.rule_ids
+    # found for sure: a block, whatever the doubt; accepted by an internal service: no question asked
+    assert decide(["health"], EU, P, unsure=["health"]).action == "block"
+    assert decide([], INTERNAL, P, unsure=["health"]).action == "allow"

@@ -514,3 +514,20 @@ def test_dated_model_names_are_kept_in_the_audit(gateway, fake):
                                                          "messages": [{"role": "user", "content": "bonjour"}]})
     assert resp.status_code == 200
     assert record(gateway, resp.headers["x-gardefou-audit-id"])["model"] == "claude-3-5-sonnet-20241022"
+
+
+def test_confirmation_band_asks_then_forwards_with_the_acknowledgement(sqlite_gateway_factory, fake):
+    from detectors import build_default_scanner
+
+    scanner = build_default_scanner({"spacy": False, "free_text_confirm_band": 0.3})
+    gw = sqlite_gateway_factory(app_kwargs={"scanner": scanner})
+    body = {"model": "mistral/mistral-small-latest",
+            "messages": [{"role": "user", "content": "la dame de la 5 est un peu confuse ce soir"}]}
+    resp = httpx.post(gw.v1 + "/chat/completions", json=body)
+    assert resp.status_code == 403 and resp.json()["error"]["code"] == "gardefou_ack_required"
+    assert "sans certitude" in resp.json()["error"]["message"] and "X-Gardefou-Ack" in resp.json()["error"]["message"]
+    assert fake.received == []
+    resp = httpx.post(gw.v1 + "/chat/completions", json=body, headers={"X-Gardefou-Ack": "1"})
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
+    rec = record(gw, resp.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "warn" and "detect.unsure" in rec["rule_ids"] and len(fake.received) == 1

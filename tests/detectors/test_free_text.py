@@ -102,3 +102,17 @@ def test_shipped_weights_are_reproduced_from_the_corpus():
     tampered = json.loads(str(arrays["meta"]))
     tampered["thresholds"]["health"] += 0.01
     assert not same_meta(tampered, json.loads(str(arrays["meta"])))
+
+
+def test_confirmation_band_reports_unsure_windows_below_the_threshold():
+    from detectors.free_text import FreeTextRecognizer
+
+    text = "pt 45F chest pain 2h, what next"
+    strict = FreeTextRecognizer(thresholds={"health": 0.99})
+    banded = FreeTextRecognizer(thresholds={"health": 0.99}, confirm_band=0.05)
+    assert not [f for f in strict.analyze(text) if f.category == "health"]
+    unsure = [f for f in banded.analyze(text) if f.type == "HEALTH_TEXT_UNSURE"]
+    assert unsure and all(f.category == "unsure" and 0.05 <= f.score < 0.99 for f in unsure)
+    from detectors.base import ScanResult
+
+    assert ScanResult(unsure).unsure == ["health"] and ScanResult(unsure).categories == []
