@@ -79,8 +79,9 @@ def test_purge_default_retention_then_verify(env, capsys):
     code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg))  # retention_days: 30
     assert code == 0 and "Purged 4 record(s)" in out
     assert store.get(recs[3]["id"]) is None and store.get(recs[4]["id"]) is not None
-    code, out, _ = run(capsys, "audit", "verify", "--config", str(cfg))
+    code, out, err = run(capsys, "audit", "verify", "--config", str(cfg))
     assert code == 0 and "3 record(s) verified, resumed after purge anchor seq=4" in out
+    assert "purge anchors are not signed" in err  # no audit key in this configuration: said, not hidden
     code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg), "--older-than", "2d")
     assert code == 0 and "Purged 2 record(s)" in out
     code, out, _ = run(capsys, "audit", "purge", "--config", str(cfg), "--older-than", "2d")

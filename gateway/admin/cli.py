@@ -133,6 +133,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"gardefou: admin access log chain BROKEN at {access.message}", file=sys.stderr)
         return EXIT_FAILED
     anchor = f", resumed after purge anchor seq={res.anchor_seq}" if res.anchor_seq is not None else ""
+    if res.anchor_seq is not None and store.anchor_key is None:
+        print("warning: purge anchors are not signed (no audit key: audit.fingerprint_key_env): a forged anchor "
+              "cannot be told from a real one; configure the key so that later purges are signed.", file=sys.stderr)
     if res.purged_expect:
         print(f"note: record seq={args.expect[0]} was purged since; it cannot be compared any more.")
     if not res.ok:
