@@ -43,7 +43,7 @@ _ANCHORS = [
         r"|\b(?:en|son|mon|ma|sa)\s+(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:longue\s+)?(?:maladie|dur[ée]e))\s+(?:depuis|jusqu'au|du)\s+(?:le\s+)?\d"),
     (3, r"\b(?:mon|ma|notre)\s+(?:fils|fille|m[èe]re|p[èe]re|mari|femme|[ée]pouse?|[ée]poux|enfant|b[ée]b[ée]|grand-m[èe]re|grand-p[èe]re|"
         r"fr[èe]re|s[œo]e?ur|conjointe?|compagne?|voisine?|oncle|tante|neveu|ni[èe]ce|belle-m[èe]re|beau-p[èe]re|petite?-fils|petite?-fille)\b"
-        r"|\(\s*\d{1,3}\s*(?:ans|mois)\s*\)|\bje\s+suis\s+(?:enceinte|diab[ée]tique|malade|atteinte?|sous\s+\w+|en\s+arr[êe]t|hospitalis[ée]e?|"
+        r"|\(\s*\d{1,3}\s*(?:ans|mois)\s*[,;)]|\bje\s+suis\s+(?:enceinte|diab[ée]tique|malade|atteinte?|sous\s+\w+|en\s+arr[êe]t|hospitalis[ée]e?|"
         r"s[ée]ropositi|d[ée]press|suivie?\s+pour|sous\s+traitement|op[ée]r[ée]e?|enrhum[ée]e?|fatigu[ée]e?\s+depuis)"
         r"|\bj'ai\s+(?:eu\s+)?(?:un|une|des|le|la|du|de\s+la|mal)\s+(?:cancer|diab[èe]te|tumeur|infection|maladie|fi[èe]vre|douleurs?|"
         r"ulc[èe]re|h[ée]patite|vih|d[ée]pression|fracture|hernie|kyste|nodule|saignements?|tension|l[ée]sion|angine|grippe|covid|\w+ite\b)"),
@@ -65,7 +65,8 @@ _CASED_ANCHOR = (3, re.compile(r"(?i:\b(?:chambre|chbre?|ch\.)\s*\d+|\blit\s+\d+
 _ANCHOR_RES = _ANCHOR_RES[:-1]
 _CLINICAL = re.compile(
     r"diab[èe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
-    r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|frissons?|h[ée]mocs?\b|h[ée]mocultures?|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
+    r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|frissons?|h[ée]mocs?\b|h[ée]mocultures?|\btsa\b|autis|\btdah\b|"
+    r"trisomi|polyhandica|d[ée]ficience|\bimc\b|\bepilep|[ée]pilep|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
     r"\bavc\b|infarctus|pneumopathie|pneumonie|tuberculo|\bvih\b|h[ée]patite|cirrhose|an[ée]mie|[ée]pilep|convuls|d[ée]mence|alzheimer|parkinson|"
     r"d[ée]pression|psychiatr|schizophr|bipolaire|suicid|addict|alcool|tabag|ob[ée]sit|asthme|bpco|allergi|lupus|scl[ée]rose|kyste|abc[èe]s|"
     r"n[ée]crose|h[ée]morragi|thrombo|embolie|isch[ée]mi|st[ée]nose|an[ée]vrisme|malformation|syndrom|insulin|chimioth|radioth|chirurgi|"

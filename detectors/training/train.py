@@ -32,7 +32,7 @@ CORPUS = Path(__file__).with_name("corpus")
 C = 4.0
 #: probability above which a window is reported, per category (chosen on the development set
 #: development sets (now ``bench/data/staff_dev5.jsonl``); never on the held-out sets)
-THRESHOLDS = {"health": 0.7, "personal": 0.7, "confidential": 0.7, "secret": 0.9}
+THRESHOLDS = {"health": 0.8, "personal": 0.8, "confidential": 0.8, "secret": 0.95}
 N_CUES = 300
 
 

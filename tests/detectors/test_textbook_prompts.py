@@ -24,6 +24,7 @@ def cats(scanner, text):
     "Summarise what was publicly reported about the ransomware attacks on Dax hospital (2021): impact, lessons learned.",
     "Write a generic ransomware incident response checklist for a small hospital IT team, based on ANSSI guidance.",
     "Que faire si on se fait pirater la messagerie ? fiche réflexe pour les agents",
+    "les enfants avec TSA (3 à 6 ans) : quelles activités sensorielles proposer en groupe ?",
 ])
 def test_textbook_prompts_are_allowed(scanner, text):
     assert cats(scanner, text) == set()
@@ -44,6 +45,8 @@ def test_textbook_prompts_are_allowed(scanner, text):
     ("Le brevet n'est pas encore déposé : aide-moi à décrire notre capteur de chute clipsable", "confidential"),
     ("Before we file a patent, help me describe our low-cost occlusion sensor for IV lines", "confidential"),
     ("entre nous, la mairie va céder la résidence autonomie, l'annonce est prévue après les municipales", "confidential"),
+    ("le jeune de l'IME (14 ans, TSA) a mordu un éducateur, rédige le rapport d'incident", "health"),
+    ("le jeune de l’IME (14ans;TSA) a encore fugué", "health"),
 ])
 def test_the_same_words_about_real_things_still_block(scanner, text, category):
     assert category in cats(scanner, text)
