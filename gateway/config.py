@@ -60,6 +60,20 @@ class AdminListen(_Strict):
     port: int = Field(8081, ge=0, le=65535)
 
 
+class ProxyConfig(_Strict):
+    """The browser path: Garde-fou as the browsers' proxy (``gateway/proxy``)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(3128, ge=0, le=65535)
+    #: where ``gardefou ca init`` keeps the institution CA (mitmproxy's file layout)
+    ca_dir: str = "./gardefou-ca"
+    #: an extra CA bundle trusted for upstream servers, on top of the system store (tests, internal PKI)
+    upstream_ca_file: str | None = None
+    #: how long a « Continuer » on a warning page holds, for that client and service
+    ack_minutes: int = Field(30, ge=1, le=24 * 60)
+
+
 class AuditConfig(_Strict):
     url: str = "sqlite:///./gardefou-audit.db"
     retention_days: int = Field(365, ge=1)
@@ -161,6 +175,7 @@ else:
 class Config(_Strict):
     listen: Listen = Listen()
     admin: AdminListen = AdminListen()
+    proxy: ProxyConfig = ProxyConfig()
     audit: AuditConfig = AuditConfig()
     services: list[ServiceEntry] = []
     aliases: dict[str, str] = {}
@@ -212,6 +227,30 @@ class Config(_Strict):
         if addresses_collide(self.admin.host, self.admin.port, self.listen.host, self.listen.port):
             out.append((("admin", "port"), f"the admin listener needs its own port, not listen.port "
                                            f"({self.listen.port}) on the same host"))
+        if self.proxy.enabled:
+            for name, section in (("listen", self.listen), ("admin", self.admin)):
+                if addresses_collide(self.proxy.host, self.proxy.port, section.host, section.port):
+                    out.append((("proxy", "port"), f"the proxy needs its own port, not {name}.port "
+                                                   f"({section.port}) on the same host"))
+        out.extend(self._host_problems(merged, first))
+        return out
+
+    def _host_problems(self, merged: dict[str, dict], first: dict[str, int]) -> list[tuple[tuple, str]]:
+        """A host entry listed by two services would make the browser path's answer depend on order."""
+        from policies.catalogue import parse_host_entry
+
+        out: list[tuple[tuple, str]] = []
+        owner: dict[str, str] = {}
+        for sid, data in merged.items():
+            for j, entry in enumerate(data.get("hosts") or ()):
+                try:
+                    key = str(parse_host_entry(entry))
+                except ValueError:
+                    continue  # reported by the service's own validation
+                other = owner.setdefault(key, sid)
+                if other != sid and sid in first:
+                    out.append((("services", first[sid], "hosts", j),
+                                f"host {key!r} is already listed by service {other!r}"))
         return out
 
     def _service_overrides(self) -> list[dict]:
@@ -297,9 +336,36 @@ def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[
             out.append((("detectors", "dictionary_file"), f"cannot read {det.dictionary_file}: {exc.strerror}"))
         except UnicodeDecodeError:
             out.append((("detectors", "dictionary_file"), f"{det.dictionary_file} is not UTF-8 text"))
+    out.extend(proxy_environment_problems(cfg))
     if det.spacy and not _spacy_model_installed(det.spacy_model):
         out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
                                                   "(install its package, or set detectors.spacy: false)"))
+    return out
+
+
+def proxy_environment_problems(cfg: Config) -> list[tuple[tuple, str]]:
+    """The browser path's files: the institution CA when a service is inspected, the extra upstream CA
+    bundle when one is named."""
+    out: list[tuple[tuple, str]] = []
+    proxy = cfg.proxy
+    if not proxy.enabled:
+        return out
+    if proxy.upstream_ca_file:
+        try:
+            pem = Path(proxy.upstream_ca_file).read_bytes()
+        except OSError as exc:
+            out.append((("proxy", "upstream_ca_file"), f"cannot read {proxy.upstream_ca_file}: {exc.strerror}"))
+        else:
+            if b"-----BEGIN CERTIFICATE-----" not in pem:
+                out.append((("proxy", "upstream_ca_file"), f"{proxy.upstream_ca_file} holds no PEM certificate"))
+    inspected = [s.id for s in cfg.catalogue().services.values() if s.inspect and s.status == "allowed"]
+    if inspected:
+        from gateway.proxy.ca import ca_problem
+
+        problem = ca_problem(proxy.ca_dir)
+        if problem:
+            out.append((("proxy", "ca_dir"), f"{problem}; services {', '.join(inspected)} are inspected "
+                                             "(create the CA with: gardefou ca init --config FILE)"))
     return out
 
 
