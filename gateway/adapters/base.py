@@ -44,6 +44,10 @@ class Adapter:
     forwarded_headers: ClassVar[tuple[str, ...]] = ()
     #: HTTP status -> the error ``type`` this format's SDKs expect
     error_types: ClassVar[dict[int, str]] = {}
+    #: a request without a client key is the client at its address (even under ``auth.mode: api_key``)
+    key_optional: ClassVar[bool] = False
+    #: the request must speak its service's API format (``Service.api``); not for the browser path
+    speaks_service_api: ClassVar[bool] = True
 
     # -- request --------------------------------------------------------------------------------
     def client_key(self, headers: Mapping[str, str]) -> str | None:
@@ -54,7 +58,7 @@ class Adapter:
             key = auth[7:].strip()
         return key or None
 
-    def parse(self, raw: bytes) -> Any:
+    def parse(self, raw: bytes, inc: Incoming) -> Any:
         return parse_json_object(raw)
 
     def target(self, inc: Incoming, body: dict[str, Any], catalogue: Catalogue) -> tuple[str | None, str]:
