@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
@@ -63,7 +72,7 @@ class AdminListen(_Strict):
 class ProxyConfig(_Strict):
     """The browser path: Garde-fou as the browsers' proxy (``gateway/proxy``)."""
 
-    enabled: bool = False
+    enabled: StrictBool = False
     host: str = "127.0.0.1"
     port: int = Field(3128, ge=0, le=65535)
     #: where ``gardefou ca init`` keeps the institution CA (mitmproxy's file layout)
@@ -161,7 +170,12 @@ def _entry_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
     derived from the catalogue's own model so that the two can never disagree."""
     fields: dict[str, typing.Any] = {}
     for key, info in model.model_fields.items():
-        fields[key] = (info.annotation, info) if key == "id" else (typing.Optional[info.annotation], None)  # noqa: UP045 (a runtime type)
+        # keep the field's constraints (StrictBool's Strict(), a pattern...) on the optional form too
+        if key == "id":
+            fields[key] = (info.annotation, info)
+            continue
+        annotation = typing.Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[key] = (typing.Optional[annotation], None)  # noqa: UP045 (a runtime type)
     return create_model(name, __base__=_Strict, __doc__=doc, **fields)
 
 
@@ -217,7 +231,7 @@ class Config(_Strict):
                     if err["type"] == "missing" and sid not in builtin:
                         msg = f"service {sid!r} is not in the built-in catalogue: {field!r} is required"
                     else:
-                        msg = f"service {sid!r}: {err['msg']}"
+                        msg = f"service {sid!r}: {_message(err)}"
                     out.append((("services", i, *err["loc"]), msg))
         for alias, target in self.aliases.items():
             sid = target.split("/", 1)[0]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus
 
@@ -57,6 +58,14 @@ def parse_host_entry(entry: str) -> HostPattern:
     return HostPattern(m.group("name"), bool(m.group("wild")), port)
 
 
+def _host_entry(value: str) -> str:
+    return str(parse_host_entry(value))
+
+
+#: a ``hosts`` entry, validated and written in its normal form
+HostEntry = Annotated[str, AfterValidator(_host_entry)]
+
+
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -65,21 +74,17 @@ class Service(BaseModel):
     api: Api | None = None
     base_url: str | None = None
     api_key_env: str | None = None
-    hosts: tuple[str, ...] = ()
+    hosts: tuple[HostEntry, ...] = ()
     hosting: Hosting = "non-eu"
-    trains_on_inputs: bool = True
-    nominative_account: bool = False
+    # strict booleans: a quoted "false" is a mistake to report, not a value to guess
+    trains_on_inputs: StrictBool = True
+    nominative_account: StrictBool = False
     accepts: tuple[AuditCategory, ...] = ()
     status: ServiceStatus = "allowed"
     models: tuple[str, ...] = ()
     #: browser path: TLS terminated with the institution CA and every request inspected (False: the
     #: destination alone decides, the connection is tunnelled unread)
-    inspect: bool = False
-
-    @field_validator("hosts")
-    @classmethod
-    def _host_entries(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(str(parse_host_entry(h)) for h in v)
+    inspect: StrictBool = False
 
 
 def is_compliant(service: Service) -> bool:
