@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -96,6 +96,7 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
 
         proxy = BrowserProxy(pipeline, config, host=args.host, port=args.port)
         await proxy.start()
+        assert proxy.master is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, proxy.master.should_exit.set)

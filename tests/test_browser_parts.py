@@ -60,7 +60,8 @@ def test_bad_host_entries_are_refused_with_their_line(entry, problem):
 
 
 def test_a_host_listed_by_two_services_is_refused():
-    text = "services:\n  - id: a\n    name: A\n    hosts: [x.example]\n  - id: b\n    name: B\n    hosts: [y.example, X.example]\n"
+    text = ("services:\n  - id: a\n    name: A\n    hosts: [x.example]\n"
+            "  - id: b\n    name: B\n    hosts: [y.example, X.example]\n")
     msg = config_error(text)
     assert "line 7: services.1.hosts.1: host 'x.example' is already listed by service 'a'" in msg
     msg = config_error("services:\n  - id: b\n    name: B\n    hosts: [chatgpt.com]\n")

@@ -61,7 +61,7 @@ class Adapter:
     def parse(self, raw: bytes, inc: Incoming) -> Any:
         return parse_json_object(raw)
 
-    def target(self, inc: Incoming, body: dict[str, Any], catalogue: Catalogue) -> tuple[str | None, str]:
+    def target(self, inc: Incoming, body: Any, catalogue: Catalogue) -> tuple[str | None, str | None]:
         """(service reference, upstream model) from the body's ``model``, aliases resolved."""
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
@@ -73,7 +73,7 @@ class Adapter:
                           "ou un alias configuré.", "request.invalid_model", "model")
         return service_ref, upstream_model
 
-    def extract(self, endpoint: str, body: dict[str, Any]) -> Extracted:
+    def extract(self, endpoint: str, body: Any) -> Extracted:
         self.validate(endpoint, body)
         out = Extracted()
         walk(body, out)
@@ -88,7 +88,7 @@ class Adapter:
         return {k.lower(): v for k, v in headers.items() if k.lower() in allowed}
 
     # -- upstream -------------------------------------------------------------------------------
-    def upstream_body(self, body: dict[str, Any], model: str | None) -> bytes:
+    def upstream_body(self, body: Any, model: str | None) -> bytes:
         return json.dumps({**body, "model": model}, ensure_ascii=False).encode("utf-8")
 
     def upstream_url(self, service: Service, route: Route) -> str:

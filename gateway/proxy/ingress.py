@@ -29,6 +29,7 @@ import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+
 from mitmproxy import http, tcp
 from mitmproxy.proxy import layer, layers
 

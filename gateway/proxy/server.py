@@ -22,10 +22,16 @@ import shutil
 import ssl
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gateway.config import Config
 from gateway.pipeline import Pipeline
 from gateway.proxy.ca import ca_files
+
+if TYPE_CHECKING:
+    from mitmproxy.master import Master
+
+    from gateway.proxy.ingress import BrowserIngress
 
 log = logging.getLogger("gardefou.proxy")
 
@@ -51,8 +57,8 @@ class BrowserProxy:
         self.config = config
         self.host = host if host is not None else config.proxy.host
         self.port = port if port is not None else config.proxy.port
-        self.master = None
-        self.ingress = None
+        self.master: Master | None = None
+        self.ingress: BrowserIngress | None = None
         self._workdir: str | None = None
 
     async def start(self) -> None:
