@@ -483,3 +483,70 @@ def test_pac_and_ca_without_proxy_or_ca_are_french_404s(sqlite_gateway_factory):
     assert pac.status_code == 404 and "n'est pas activé" in pac.text
     ca = httpx.get(gw.url + "/ca.crt")
     assert ca.status_code == 404 and "gardefou ca init" in ca.text
+
+
+# -- the program itself -----------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_gardefou_serve_runs_the_proxy_beside_the_api_listener(tmp_path, apps, pki):
+    """``gardefou ca init`` then ``gardefou serve`` as programs: one process, both listeners."""
+    import os
+    import signal
+    import sys
+
+    import yaml
+
+    from tests.test_cli import ROOT
+
+    api_port, proxy_port = free_port(), free_port()
+    cfg = tmp_path / "gardefou.yaml"
+    cfg.write_text(yaml.safe_dump({
+        "listen": {"host": "127.0.0.1", "port": api_port},
+        "proxy": {"enabled": True, "host": "127.0.0.1", "port": proxy_port, "ca_dir": str(tmp_path / "ca"),
+                  "upstream_ca_file": str(pki.upstream_ca_file)},
+        "audit": {"url": f"sqlite:///{tmp_path / 'audit.db'}"},
+        "services": [{"id": "chatapp", "name": "Chat", "hosts": [f"localhost:{apps.chat.port}"], "inspect": True,
+                      "hosting": "eu", "trains_on_inputs": False}],
+        "detectors": {"spacy": False},
+    }))
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    init = subprocess.run([sys.executable, "-m", "gateway.cli", "ca", "init", "--config", str(cfg)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert init.returncode == 0, init.stderr
+    cert = init.stdout.strip().splitlines()[-1]
+    assert cert == str(tmp_path / "ca" / "mitmproxy-ca-cert.pem")
+    apps.chat.clear()
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)], cwd=tmp_path,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{api_port}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "gateway did not become ready"
+            time.sleep(0.2)
+        pac = httpx.get(f"http://127.0.0.1:{api_port}/proxy.pac").text
+        assert f'"PROXY 127.0.0.1:{proxy_port}"' in pac
+        ctx = ssl.create_default_context(cafile=cert)
+        with httpx.Client(proxy=f"http://127.0.0.1:{proxy_port}", verify=ctx, timeout=10, trust_env=False) as client:
+            url = f"https://localhost:{apps.chat.port}/api/chat"
+            assert client.post(url, json={"p": f"NIR {NIR}"}).status_code == 403
+            assert client.post(url, json={"p": CLEAN}).status_code == 200
+        assert len(apps.chat.received) == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(20)
+    assert code in (0, -signal.SIGINT)  # uvicorn re-raises the interrupt once every listener has stopped
+    with pytest.raises(httpx.ConnectError):  # the proxy stopped with the process
+        httpx.get(f"http://127.0.0.1:{proxy_port}/", timeout=2)
