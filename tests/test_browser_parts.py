@@ -312,3 +312,23 @@ def test_a_browser_warning_needs_an_acknowledgement_whatever_warn_mode():
     refused = run(True, False)  # the header is not an acknowledgement on the browser path: « Continuer » is
     assert not refused.forward and refused.code == "gardefou_ack_required"
     assert run(True, True).forward
+
+
+def test_acknowledgements_expire_and_tokens_are_bound_to_client_and_service():
+    import time
+
+    from gateway.proxy.acks import Acknowledgements, client_key
+
+    acks = Acknowledgements(30)
+    alice, bob = client_key("Basic YTpi", "10.0.0.1"), client_key(None, "10.0.0.2")
+    assert alice.startswith("cred:") and "YTpi" not in alice and bob == "addr:10.0.0.2"
+    token = acks.token(alice, "openai")
+    assert acks.check(token, alice, "openai")
+    assert not acks.check(token, bob, "openai") and not acks.check(token, alice, "anthropic")
+    assert not acks.check("1." + token.split(".")[1], alice, "openai")  # expired (1970)
+    assert not acks.holds(alice, "openai")
+    acks.ttl = 0.05
+    acks.grant(alice, "openai")
+    assert acks.holds(alice, "openai") and not acks.holds(bob, "openai") and not acks.holds(alice, None)
+    time.sleep(0.1)
+    assert not acks.holds(alice, "openai")

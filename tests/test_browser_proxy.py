@@ -137,6 +137,25 @@ def test_a_service_without_inspect_is_tunnelled_and_the_connection_audited(bgw_d
         client.get(f"https://localhost:{apps.tunnel.port}/")
 
 
+def test_a_non_compliant_tunnel_is_warned_or_refused_under_require_ack(browser_factory, tmp_path, apps, pki):
+    """Without inspection nobody can press « Continuer »: under require_ack the CONNECT is refused."""
+    us = {"id": "usapp", "name": "Service hors UE", "hosts": [f"127.0.0.1:{apps.outside.port}"]}
+    app_ca = ssl.create_default_context(cafile=str(pki.upstream_ca_file))
+    gw = browser_factory(f"sqlite:///{tmp_path / 'a.db'}", more_services=[us])
+    with gw.client(verify=app_ca) as client:
+        assert client.get(f"https://127.0.0.1:{apps.outside.port}/").status_code == 200
+    (rec,) = gw.records(endpoint="connect")
+    assert rec["decision"] == "warn" and rec["rule_ids"] == ["charter.non_compliant"] and rec["forwarded"] is True
+    gw.stop()
+    apps.outside.clear()
+    gw = browser_factory(f"sqlite:///{tmp_path / 'b.db'}", more_services=[us], policy={"warn_mode": "require_ack"})
+    with gw.client(verify=app_ca) as client, pytest.raises(httpx.ProxyError):
+        client.get(f"https://127.0.0.1:{apps.outside.port}/")
+    (rec,) = gw.records(endpoint="connect")
+    assert rec["decision"] == "warn" and rec["forwarded"] is False and "warn.ack_required" in rec["rule_ids"]
+    assert apps.outside.received == []
+
+
 def test_curl_through_a_tunnel_sees_the_apps_own_certificate(bgw, apps, pki):
     out = curl(bgw, f"https://localhost:{apps.tunnel.port}/", cacert=pki.upstream_ca_file)
     assert out.returncode == 0 and out.stdout.endswith("\n200") and "Application tunnel" in out.stdout
