@@ -1,6 +1,6 @@
 """The request pipeline, the same for every ingress: every step, in order, in ``Pipeline.process``.
 
-An ingress (the API server, later the browser proxy) turns what it received into an ``Incoming`` and
+An ingress (the API server, the browser proxy) turns what it received into an ``Incoming`` and
 hands it with the request's ``Adapter`` (its wire format) to ``process``:
 
     authenticate → admit (rate, concurrency) → read the body → route (service, model)
@@ -72,7 +72,8 @@ class Incoming:
     peer: str | None
     #: reads the raw body (the ingress enforces ``limit`` bytes as it reads, raising ``BodyTooLarge``)
     read_body: Callable[[int], Awaitable[bytes]]
-    #: path parameters of the route (a model in the URL, for formats that put it there)
+    #: path parameters of the route (a model in the URL, for formats that put it there; the browser
+    #: path: the URL's query string as ``query``)
     params: Mapping[str, str] = field(default_factory=dict)
     #: the destination host and port, when the ingress routes by host (the browser proxy)
     host: str | None = None

@@ -121,7 +121,7 @@ class BrowserIngress:
         inc = self._incoming(flow, "connect", credential, service)
         if service is not None and service.status == "allowed" and service.inspect:
             # Each request inside is inspected on its own; only who is asking is checked here.
-            ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=req.host)
+            ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
             try:
                 self.pipeline.authenticate(WEB, inc, ex)
             except Refusal as refusal:
@@ -254,7 +254,7 @@ class BrowserIngress:
             async def too_large(limit: int) -> bytes:
                 raise BodyTooLarge
 
-            credential = self.credentials.get(flow.client_conn.id)
+            credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
             service = self.catalogue.by_host(flow.request.host, flow.request.port)
             await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
 
