@@ -6,11 +6,39 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 VENV=.venv
-PY=${PYTHON:-python3}
+
+# mitmproxy 12 (the browser proxy) needs Python >= 3.12: $PYTHON if set, else python3.13 / python3.12 /
+# python3 on PATH if recent enough, else a pyenv 3.12+ install.
+is_recent() { "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' >/dev/null 2>&1; }
+
+find_python() {
+  if [ -n "${PYTHON:-}" ]; then
+    if is_recent "$PYTHON"; then echo "$PYTHON"; return 0; fi
+    echo "dev.sh: PYTHON=$PYTHON is not Python >= 3.12" >&2; return 1
+  fi
+  local candidate
+  for candidate in python3.13 python3.12 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && is_recent "$(command -v "$candidate")"; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  for candidate in $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python 2>/dev/null | sort -V); do
+    if is_recent "$candidate"; then echo "$candidate"; return 0; fi
+  done
+  echo "dev.sh: Garde-fou needs Python >= 3.12 (mitmproxy 12) and none was found." >&2
+  echo "dev.sh: install one (pyenv install 3.12, or your distribution's python3.12) or set PYTHON=/path/to/python3.12" >&2
+  return 1
+}
 
 ensure_venv() {
+  if [ -x "$VENV/bin/python" ] && ! is_recent "$VENV/bin/python"; then
+    echo "dev.sh: $VENV runs Python < 3.12: recreating it" >&2
+    rm -rf "$VENV"
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
-    "$PY" -m venv "$VENV"
+    local py
+    py=$(find_python)
+    "$py" -m venv "$VENV"
   fi
   local stamp="$VENV/.gardefou-installed"
   local want

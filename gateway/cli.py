@@ -1,4 +1,4 @@
-"""The ``gardefou`` command: serve, check-config, scan, admin, audit."""
+"""The ``gardefou`` command: serve, proxy, ca, check-config, scan, admin, audit."""
 
 from __future__ import annotations
 
@@ -25,6 +25,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"gardefou: cannot start: admin.port ({config.admin.port}) must differ from the gateway's port ({port})",
               file=sys.stderr)
         return 2
+    if config.proxy.enabled and addresses_collide(config.proxy.host, config.proxy.port, host, port):
+        print(f"gardefou: cannot start: proxy.port ({config.proxy.port}) must differ from the gateway's port ({port})",
+              file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         gateway_app = create_app(config)
@@ -38,6 +42,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             listeners.append((admin_app, config.admin.host, config.admin.port))
         else:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
+        proxy = None
+        if config.proxy.enabled:  # the browser path: same process, same loop, the same pipeline object
+            from gateway.proxy.server import BrowserProxy
+
+            proxy = BrowserProxy(gateway_app.state.pipeline, config)
     except Exception as exc:  # a gateway that cannot start fully does not start at all
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -50,10 +59,76 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                              limit_concurrency=config.limits.max_connections))
                for app, h, p in listeners]
 
-    async def run_all() -> None:
-        await asyncio.gather(*(s.serve() for s in servers))
+    from gateway.proxy.server import ProxyStartError, run_all
 
-    asyncio.run(run_all())
+    def listening(proxy_port: int) -> None:
+        gateway_app.state.proxy_port = proxy_port
+
+    try:
+        asyncio.run(run_all(servers, proxy, on_listening=listening))
+    except ProxyStartError as exc:
+        print(f"gardefou: cannot start: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_proxy(args: argparse.Namespace) -> int:
+    """The browser proxy alone (no API listener: the PAC and /ca.crt are the API listener's)."""
+    from gateway.build import build_pipeline
+    from gateway.proxy.server import BrowserProxy, ProxyStartError
+
+    config = load_config(args.config, environ=os.environ)
+    if not config.proxy.enabled:
+        print("gardefou: the configuration has proxy.enabled: false; set it to true to run the browser proxy",
+              file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        pipeline = build_pipeline(config)
+    except Exception as exc:
+        print(f"gardefou: cannot start: {exc}", file=sys.stderr)
+        return 2
+    gc.collect()
+    gc.freeze()
+
+    async def run() -> None:
+        import signal
+
+        proxy = BrowserProxy(pipeline, config, host=args.host, port=args.port)
+        await proxy.start()
+        assert proxy.master is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, proxy.master.should_exit.set)
+        try:
+            await proxy.wait()
+        finally:
+            await proxy.stop()
+            pipeline.store.dispose()
+
+    try:
+        asyncio.run(run())
+    except ProxyStartError as exc:
+        print(f"gardefou: cannot start: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cmd_ca_init(args: argparse.Namespace) -> int:
+    from gateway.proxy.ca import CaExists, init_ca
+
+    config = load_config(args.config)  # the file must be valid; the CA is what the machine lacks yet
+    try:
+        path = init_ca(config.proxy.ca_dir, force=args.force, name=args.name)
+    except CaExists as exc:
+        print(f"gardefou: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"gardefou: cannot create the CA in {config.proxy.ca_dir}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print("Institution CA created (private key: mode 0600, never served). Deploy this certificate to the "
+          "browsers (it is also served at /ca.crt):")
+    print(path)
     return 0
 
 
@@ -91,6 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("proxy", help="start the browser proxy alone (proxy.enabled must be true)")
+    p.add_argument("--config", help="YAML configuration file (default: embedded configuration)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=_cmd_proxy)
+
+    p = sub.add_parser("ca", help="the institution CA of the browser proxy")
+    ca_sub = p.add_subparsers(dest="ca_command", required=True)
+    p = ca_sub.add_parser("init", help="create the institution CA in proxy.ca_dir")
+    p.add_argument("--config", required=True, help="YAML configuration file")
+    p.add_argument("--force", action="store_true", help="replace an existing CA")
+    p.add_argument("--name", default="Garde-fou", help="the organisation named in the CA certificate")
+    p.set_defaults(func=_cmd_ca_init)
 
     p = sub.add_parser("scan", help="scan text (FILE or stdin) and print the decision as JSON")
     p.add_argument("--config", help="YAML configuration file")

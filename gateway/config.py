@@ -11,7 +11,16 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
@@ -58,6 +67,20 @@ class Listen(_Strict):
 class AdminListen(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
+
+
+class ProxyConfig(_Strict):
+    """The browser path: Garde-fou as the browsers' proxy (``gateway/proxy``)."""
+
+    enabled: StrictBool = False
+    host: str = "127.0.0.1"
+    port: int = Field(3128, ge=0, le=65535)
+    #: where ``gardefou ca init`` keeps the institution CA (mitmproxy's file layout)
+    ca_dir: str = "./gardefou-ca"
+    #: an extra CA bundle trusted for upstream servers, on top of the system store (tests, internal PKI)
+    upstream_ca_file: str | None = None
+    #: how long a « Continuer » on a warning page holds, for that client and service
+    ack_minutes: int = Field(30, ge=1, le=24 * 60)
 
 
 class AuditConfig(_Strict):
@@ -147,7 +170,12 @@ def _entry_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
     derived from the catalogue's own model so that the two can never disagree."""
     fields: dict[str, typing.Any] = {}
     for key, info in model.model_fields.items():
-        fields[key] = (info.annotation, info) if key == "id" else (typing.Optional[info.annotation], None)  # noqa: UP045 (a runtime type)
+        # keep the field's constraints (StrictBool's Strict(), a pattern...) on the optional form too
+        if key == "id":
+            fields[key] = (info.annotation, info)
+            continue
+        annotation = typing.Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        fields[key] = (typing.Optional[annotation], None)  # noqa: UP045 (a runtime type)
     return create_model(name, __base__=_Strict, __doc__=doc, **fields)
 
 
@@ -161,6 +189,7 @@ else:
 class Config(_Strict):
     listen: Listen = Listen()
     admin: AdminListen = AdminListen()
+    proxy: ProxyConfig = ProxyConfig()
     audit: AuditConfig = AuditConfig()
     services: list[ServiceEntry] = []
     aliases: dict[str, str] = {}
@@ -202,7 +231,7 @@ class Config(_Strict):
                     if err["type"] == "missing" and sid not in builtin:
                         msg = f"service {sid!r} is not in the built-in catalogue: {field!r} is required"
                     else:
-                        msg = f"service {sid!r}: {err['msg']}"
+                        msg = f"service {sid!r}: {_message(err)}"
                     out.append((("services", i, *err["loc"]), msg))
         for alias, target in self.aliases.items():
             sid = target.split("/", 1)[0]
@@ -212,6 +241,30 @@ class Config(_Strict):
         if addresses_collide(self.admin.host, self.admin.port, self.listen.host, self.listen.port):
             out.append((("admin", "port"), f"the admin listener needs its own port, not listen.port "
                                            f"({self.listen.port}) on the same host"))
+        if self.proxy.enabled:
+            for name, section in (("listen", self.listen), ("admin", self.admin)):
+                if addresses_collide(self.proxy.host, self.proxy.port, section.host, section.port):
+                    out.append((("proxy", "port"), f"the proxy needs its own port, not {name}.port "
+                                                   f"({section.port}) on the same host"))
+        out.extend(self._host_problems(merged, first))
+        return out
+
+    def _host_problems(self, merged: dict[str, dict], first: dict[str, int]) -> list[tuple[tuple, str]]:
+        """A host entry listed by two services would make the browser path's answer depend on order."""
+        from policies.catalogue import parse_host_entry
+
+        out: list[tuple[tuple, str]] = []
+        owner: dict[str, str] = {}
+        for sid, data in merged.items():
+            for j, entry in enumerate(data.get("hosts") or ()):
+                try:
+                    key = str(parse_host_entry(entry))
+                except ValueError:
+                    continue  # reported by the service's own validation
+                other = owner.setdefault(key, sid)
+                if other != sid and sid in first:
+                    out.append((("services", first[sid], "hosts", j),
+                                f"host {key!r} is already listed by service {other!r}"))
         return out
 
     def _service_overrides(self) -> list[dict]:
@@ -297,9 +350,36 @@ def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[
             out.append((("detectors", "dictionary_file"), f"cannot read {det.dictionary_file}: {exc.strerror}"))
         except UnicodeDecodeError:
             out.append((("detectors", "dictionary_file"), f"{det.dictionary_file} is not UTF-8 text"))
+    out.extend(proxy_environment_problems(cfg))
     if det.spacy and not _spacy_model_installed(det.spacy_model):
         out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
                                                   "(install its package, or set detectors.spacy: false)"))
+    return out
+
+
+def proxy_environment_problems(cfg: Config) -> list[tuple[tuple, str]]:
+    """The browser path's files: the institution CA when a service is inspected, the extra upstream CA
+    bundle when one is named."""
+    out: list[tuple[tuple, str]] = []
+    proxy = cfg.proxy
+    if not proxy.enabled:
+        return out
+    if proxy.upstream_ca_file:
+        try:
+            pem = Path(proxy.upstream_ca_file).read_bytes()
+        except OSError as exc:
+            out.append((("proxy", "upstream_ca_file"), f"cannot read {proxy.upstream_ca_file}: {exc.strerror}"))
+        else:
+            if b"-----BEGIN CERTIFICATE-----" not in pem:
+                out.append((("proxy", "upstream_ca_file"), f"{proxy.upstream_ca_file} holds no PEM certificate"))
+    inspected = [s.id for s in cfg.catalogue().services.values() if s.inspect and s.status == "allowed"]
+    if inspected:
+        from gateway.proxy.ca import ca_problem
+
+        problem = ca_problem(proxy.ca_dir)
+        if problem:
+            out.append((("proxy", "ca_dir"), f"{problem}; services {', '.join(inspected)} are inspected "
+                                             "(create the CA with: gardefou ca init --config FILE)"))
     return out
 
 

@@ -1,6 +1,6 @@
 """The request pipeline, the same for every ingress: every step, in order, in ``Pipeline.process``.
 
-An ingress (the API server, later the browser proxy) turns what it received into an ``Incoming`` and
+An ingress (the API server, the browser proxy) turns what it received into an ``Incoming`` and
 hands it with the request's ``Adapter`` (its wire format) to ``process``:
 
     authenticate → admit (rate, concurrency) → read the body → route (service, model)
@@ -26,7 +26,7 @@ import unicodedata
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +40,7 @@ from gateway.extract import SEPARATOR, Extracted
 from gateway.limits import ClientLimiter
 from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import Decision, Policy, decide
-from policies.vocabulary import UNINSPECTABLE
+from policies.vocabulary import UNINSPECTABLE, Action
 
 if TYPE_CHECKING:
     from gateway.adapters.base import Adapter
@@ -72,8 +72,18 @@ class Incoming:
     peer: str | None
     #: reads the raw body (the ingress enforces ``limit`` bytes as it reads, raising ``BodyTooLarge``)
     read_body: Callable[[int], Awaitable[bytes]]
-    #: path parameters of the route (a model in the URL, for formats that put it there)
+    #: path parameters of the route (a model in the URL, for formats that put it there; the browser
+    #: path: the URL's query string as ``query``)
     params: Mapping[str, str] = field(default_factory=dict)
+    #: the destination host and port, when the ingress routes by host (the browser proxy)
+    host: str | None = None
+    port: int | None = None
+    #: whether the client acknowledged a warning; None: the adapter reads it from the request
+    #: (``X-Gardefou-Ack``); the browser ingress knows it from a recorded « Continuer »
+    acknowledged: bool | None = None
+    #: the ingress cannot show a warning beside a forwarded answer (a browser): a ``warn`` is
+    #: refused until acknowledged, whatever ``policy.warn_mode``
+    ack_warnings: bool = False
 
 
 @dataclass
@@ -87,7 +97,9 @@ class Exchange:
     service_ref: str | None = None
     service: Service | None = None
     model: str | None = None
+    host: str | None = None
     acknowledged: bool = False
+    ack_warnings: bool = False
     #: what is sent upstream if the verdict forwards: the body (serialised before the decision, so a
     #: body that cannot be sent is refused) and the client headers relayed from the allow-list
     upstream_body: bytes = b""
@@ -147,13 +159,13 @@ class Pipeline:
     # -- the flow -----------------------------------------------------------------------------
     async def process(self, adapter: Adapter, inc: Incoming) -> tuple[Exchange, Verdict]:
         """Every step of a request, in order, up to the verdict the ingress acts on."""
-        ex = Exchange(api=adapter.api, endpoint=inc.endpoint, client=Client(addr=inc.peer))
+        ex = Exchange(api=adapter.api, endpoint=inc.endpoint, client=Client(addr=inc.peer), host=_host(inc))
         try:
             self.authenticate(adapter, inc, ex)                        # 1. who: the client's key
             who = ex.client.id or ex.client.addr or "?"
             self.admit(who)                                            # 2. rate and concurrency limits
             try:
-                body = adapter.parse(await self.read(inc))             # 3. the body, read and parsed
+                body = adapter.parse(await self.read(inc), inc)        # 3. the body, read and parsed
                 self.route(adapter, body, inc, ex)                     # 4. where: service and model
                 self.extract(adapter, body, inc, ex)                   # 5. what: every piece of text
                 return ex, await self.inspect(ex)                      # 6. detect, decide, audit
@@ -167,6 +179,8 @@ class Pipeline:
         if self.clients is None:
             return
         key = adapter.client_key(inc.headers)
+        if key is None and adapter.key_optional:  # identified by its address (the browser proxy)
+            return
         entry = self.clients.get(hash_key(key)) if key else None
         if entry is None:
             raise Refusal(401, "invalid_api_key", "Clé d'accès à Garde-fou absente ou invalide.", "auth.failed")
@@ -201,9 +215,14 @@ class Pipeline:
         """The service and the model the request is for (a policy matter only once it is known)."""
         ex.service_ref, ex.model = adapter.target(inc, body, self.catalogue)
         ex.service = self.catalogue.get(ex.service_ref)
-        ex.acknowledged = inc.headers.get("x-gardefou-ack", "").strip() == "1"
+        if inc.acknowledged is not None:
+            ex.acknowledged = inc.acknowledged
+        else:
+            ex.acknowledged = inc.headers.get("x-gardefou-ack", "").strip() == "1"
+        ex.ack_warnings = inc.ack_warnings
         service = ex.service
-        if service is not None and service.status == "allowed" and service.api != adapter.api:
+        if (adapter.speaks_service_api and service is not None and service.status == "allowed"
+                and service.api != adapter.api):
             if service.api is None:
                 raise Refusal(400, "invalid_request",
                               f"Le service « {service.name} » n'a pas d'API utilisable par la passerelle.",
@@ -267,7 +286,8 @@ class Pipeline:
         categories = list(scan.categories)
         if ex.extracted.uninspectable:
             categories.append(UNINSPECTABLE)
-        decision = decide(categories, ex.service, self.policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged,
+        policy = replace(self.policy, warn_mode="require_ack") if ex.ack_warnings else self.policy
+        decision = decide(categories, ex.service, policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged,
                           unsure=scan.unsure)
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
@@ -289,14 +309,17 @@ class Pipeline:
         return Verdict(decision, forward=False, status=r.status, code=r.code, message=r.message,
                        param=r.param, retry_after=r.retry_after, silent=r.silent)
 
-    async def record_local(self, ex: Exchange, rule: str, message: str) -> Verdict:
-        """Audit a request the gateway answers itself without forwarding anything (e.g. the model list)."""
-        decision = Decision("allow", (rule,), (message,))
+    async def record_local(self, ex: Exchange, rule: str, message: str, action: Action = "allow") -> Verdict:
+        """Audit a request the gateway answers itself without forwarding anything (the model list, a
+        warning acknowledged on the browser path)."""
+        decision = Decision(action, (rule,), (message,))
         return await anyio.to_thread.run_sync(self._store, ex, decision, [], 200, None, None, False)
 
     async def complete(self, ex: Exchange, *, status_code: int, upstream_status: int | None = None,
-                       upstream_error: str | None = None, upstream_ms: float | None = None) -> None:
-        """Add the upstream outcome to a forwarded request's record."""
+                       upstream_error: str | None = None, upstream_ms: float | None = None,
+                       bytes_up: int | None = None, bytes_down: int | None = None) -> None:
+        """Add the upstream outcome to a forwarded request's record (for a tunnel: its bytes each way;
+        ``total_ms`` is then the connection's duration)."""
         fields: dict[str, Any] = {
             "status_code": status_code,
             "upstream_status": upstream_status,
@@ -304,6 +327,8 @@ class Pipeline:
             "upstream_ms": upstream_ms,
             "total_ms": (time.perf_counter() - ex.started) * 1000,
         }
+        if bytes_up is not None or bytes_down is not None:
+            fields.update(bytes_up=bytes_up, bytes_down=bytes_down)
         if status_code >= 400:
             fields["forwarded"] = upstream_status is not None
         try:
@@ -360,6 +385,7 @@ class Pipeline:
             "department": _clip(ex.client.department, 128),
             "client_addr": _address(ex.client.addr),
             "api": ex.api,
+            "host": _clip(ex.host, 255),
             "endpoint": _clip(ex.endpoint, 64),
             "service_id": ex.service.id if ex.service else client_name(ex.service_ref),
             "model": client_name(ex.model),
@@ -439,6 +465,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 def _clip(value: str | None, size: int) -> str | None:
     """A value cut to its column's size: a long one must not fail the insert (and refuse the request)."""
     return value if value is None or len(value) <= size else value[: size - 1] + "…"
+
+
+def _host(inc: Incoming) -> str | None:
+    """The destination as recorded: the host name, with its port unless it is a default one."""
+    if inc.host is None:
+        return None
+    return inc.host if inc.port in (None, 80, 443) else f"{inc.host}:{inc.port}"
 
 
 def _address(value: str | None) -> str | None:

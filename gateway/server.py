@@ -14,7 +14,7 @@ from typing import Any
 
 import anyio
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.requests import ClientDisconnect
 
 from detectors import Scanner
@@ -139,6 +139,44 @@ def adapter_for(request: Request) -> Adapter:
     return OPENAI
 
 
+def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None:
+    """What browsers fetch from the API listener: the proxy auto-configuration and the public CA
+    certificate (never its key)."""
+    from gateway.config import _WILDCARD_HOSTS
+    from gateway.proxy.ca import ca_files
+    from gateway.proxy.pac import MEDIA_TYPE, pac_script, proxy_directive
+
+    app.state.proxy_port = None  # the proxy's real port once it listens (``proxy.port: 0`` picks one)
+
+    @app.get("/proxy.pac", include_in_schema=False)
+    async def proxy_pac(request: Request) -> Response:
+        if not config.proxy.enabled:
+            return PlainTextResponse("Le proxy navigateur de Garde-fou n'est pas activé (proxy.enabled).", status_code=404)
+        host = config.proxy.host
+        if host in _WILDCARD_HOSTS:  # listening everywhere: the name the browser reached us by
+            host = request.url.hostname or ""
+        try:
+            directive = proxy_directive(host, app.state.proxy_port or config.proxy.port)
+        except ValueError:
+            return PlainTextResponse("Nom d'hôte de la requête invalide.", status_code=400)
+        return Response(pac_script(pipeline.catalogue, directive), media_type=MEDIA_TYPE,
+                        headers={"cache-control": "max-age=300"})
+
+    @app.get("/ca.crt", include_in_schema=False)
+    async def ca_certificate() -> Response:
+        path = ca_files(config.proxy.ca_dir).certificate
+        try:
+            pem = path.read_bytes()
+        except OSError:
+            return PlainTextResponse("Aucune autorité de certification n'a encore été créée pour Garde-fou "
+                                     "(commande : gardefou ca init).", status_code=404)
+        if b"PRIVATE KEY" in pem or b"-----BEGIN CERTIFICATE-----" not in pem:  # never a key, whatever the file
+            log.error("%s does not hold a certificate alone: not served", path)
+            return PlainTextResponse("Certificat de l'autorité indisponible : contactez la DSN.", status_code=500)
+        return Response(pem, media_type="application/x-x509-ca-cert",
+                        headers={"content-disposition": 'attachment; filename="gardefou-ca.crt"'})
+
+
 def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None) -> FastAPI:
     pipeline = build_pipeline(config, scanner=scanner, store=store)
     forwarder = Forwarder(pipeline, config.limits)
@@ -186,6 +224,8 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
             checks["audit_store"] = await anyio.to_thread.run_sync(pipeline.store.ping, abandon_on_cancel=True)
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)
+
+    add_browser_routes(app, config, pipeline)
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                    include_in_schema=False)

@@ -7,11 +7,63 @@ their own entries over it by ``id`` (configuration key ``services``).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus
 
+# A host entry of the catalogue: an exact name or a ``*.domain`` wildcard (any name ending in
+# ``.domain``, at any depth, not ``domain`` itself), optionally ``:port`` (that port only; without it,
+# any port). Names are lower-case ASCII (IDN names are stored in their punycode form).
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_ENTRY = re.compile(rf"(?P<wild>\*\.)?(?P<name>{_LABEL}(?:\.{_LABEL})*)(?::(?P<port>[0-9]{{1,5}}))?")
+
+
+@dataclass(frozen=True)
+class HostPattern:
+    """One parsed ``hosts`` entry."""
+
+    name: str
+    wildcard: bool = False
+    port: int | None = None
+
+    def matches(self, host: str, port: int | None) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        return host.endswith("." + self.name) if self.wildcard else host == self.name
+
+    def __str__(self) -> str:
+        return ("*." if self.wildcard else "") + self.name + (f":{self.port}" if self.port is not None else "")
+
+
+def parse_host_entry(entry: str) -> HostPattern:
+    """``chat.mistral.ai``, ``*.mistral.ai``, ``localhost:8443``... as a ``HostPattern`` (ValueError if
+    it is none of these)."""
+    text = entry.strip().lower().rstrip(".")
+    try:  # an IDN name in Unicode: its ASCII (punycode) form, the one browsers and the PAC see
+        text = ".".join(label if label.isascii() or label == "*" else label.encode("idna").decode("ascii")
+                        for label in text.split("."))
+    except UnicodeError:
+        raise ValueError(f"{entry!r} is not a valid host name") from None
+    m = _HOST_ENTRY.fullmatch(text)
+    if not m:
+        raise ValueError(f"{entry!r} is not a host name, a '*.domain' wildcard or either with ':port'")
+    port = int(m.group("port")) if m.group("port") else None
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError(f"{entry!r}: the port must be between 1 and 65535")
+    if m.group("wild") and "." not in m.group("name"):
+        raise ValueError(f"{entry!r}: a wildcard must name a domain with at least two labels (not a whole TLD)")
+    return HostPattern(m.group("name"), bool(m.group("wild")), port)
+
+
+def _host_entry(value: str) -> str:
+    return str(parse_host_entry(value))
+
+
+#: a ``hosts`` entry, validated and written in its normal form
+HostEntry = Annotated[str, AfterValidator(_host_entry)]
 
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,13 +73,17 @@ class Service(BaseModel):
     api: Api | None = None
     base_url: str | None = None
     api_key_env: str | None = None
-    hosts: tuple[str, ...] = ()
+    hosts: tuple[HostEntry, ...] = ()
     hosting: Hosting = "non-eu"
-    trains_on_inputs: bool = True
-    nominative_account: bool = False
+    # strict booleans: a quoted "false" is a mistake to report, not a value to guess
+    trains_on_inputs: StrictBool = True
+    nominative_account: StrictBool = False
     accepts: tuple[AuditCategory, ...] = ()
     status: ServiceStatus = "allowed"
     models: tuple[str, ...] = ()
+    #: browser path: TLS terminated with the institution CA and every request inspected (False: the
+    #: destination alone decides, the connection is tunnelled unread)
+    inspect: StrictBool = False
 
 
 def is_compliant(service: Service) -> bool:
@@ -45,7 +101,7 @@ BUILTIN_SERVICES: list[dict] = [
         api="openai",
         base_url="https://api.mistral.ai/v1",
         api_key_env="MISTRAL_API_KEY",
-        hosts=("chat.mistral.ai", "api.mistral.ai", "console.mistral.ai"),
+        hosts=("mistral.ai", "*.mistral.ai"),
         hosting="eu",
         trains_on_inputs=False,
         models=("mistral-small-latest", "mistral-medium-latest", "mistral-large-latest", "mistral-embed"),
@@ -56,7 +112,7 @@ BUILTIN_SERVICES: list[dict] = [
         api="openai",
         base_url="https://api.openai.com/v1",
         api_key_env="OPENAI_API_KEY",
-        hosts=("chatgpt.com", "chat.openai.com", "api.openai.com", "openai.com"),
+        hosts=("chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"),
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -68,7 +124,7 @@ BUILTIN_SERVICES: list[dict] = [
         api="anthropic",
         base_url="https://api.anthropic.com",
         api_key_env="ANTHROPIC_API_KEY",
-        hosts=("claude.ai", "api.anthropic.com"),
+        hosts=("claude.ai", "*.claude.ai", "api.anthropic.com"),
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -100,7 +156,7 @@ BUILTIN_SERVICES: list[dict] = [
         api="openai",
         base_url="https://api.x.ai/v1",
         api_key_env="XAI_API_KEY",
-        hosts=("grok.com", "x.ai", "api.x.ai"),
+        hosts=("grok.com", "*.grok.com", "x.ai", "*.x.ai"),
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -109,7 +165,7 @@ BUILTIN_SERVICES: list[dict] = [
     dict(
         id="midjourney",
         name="Midjourney",
-        hosts=("midjourney.com", "www.midjourney.com"),
+        hosts=("midjourney.com", "*.midjourney.com"),
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -117,7 +173,7 @@ BUILTIN_SERVICES: list[dict] = [
     dict(
         id="elevenlabs",
         name="ElevenLabs",
-        hosts=("elevenlabs.io", "api.elevenlabs.io"),
+        hosts=("elevenlabs.io", "*.elevenlabs.io"),
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -125,7 +181,7 @@ BUILTIN_SERVICES: list[dict] = [
     dict(
         id="deepl",
         name="DeepL",
-        hosts=("www.deepl.com", "deepl.com", "api.deepl.com", "api-free.deepl.com"),
+        hosts=("deepl.com", "*.deepl.com"),
         hosting="eu",
         # The free offer may use texts to improve the service; DeepL Pro does not.
         trains_on_inputs=True,
@@ -146,6 +202,11 @@ class Catalogue:
     def __init__(self, services: list[Service], aliases: dict[str, str] | None = None):
         self.services: dict[str, Service] = {s.id: s for s in services}
         self.aliases = dict(aliases or {})
+        #: every host entry with its service, most specific first (exact before wildcard, a port before
+        #: none, a longer wildcard domain before a shorter one): the order ``by_host`` tries them in
+        self.host_patterns: list[tuple[HostPattern, Service]] = sorted(
+            ((parse_host_entry(h), svc) for svc in self.services.values() for h in svc.hosts),
+            key=lambda item: (item[0].wildcard, item[0].port is None, -len(item[0].name)))
 
     def get(self, service_id: str | None) -> Service | None:
         return self.services.get(service_id) if service_id else None
@@ -158,12 +219,13 @@ class Catalogue:
             return None, model
         return service_id, upstream
 
-    def by_host(self, host: str) -> Service | None:
+    def by_host(self, host: str, port: int | None = None) -> Service | None:
+        """The service a host (and port) belongs to: the most specific matching entry of any service,
+        allowed or denied; None for a host outside the catalogue."""
         host = host.lower().rstrip(".")
-        for svc in self.services.values():
-            for h in svc.hosts:
-                if host == h or host.endswith("." + h):
-                    return svc
+        for pattern, svc in self.host_patterns:
+            if pattern.matches(host, port):
+                return svc
         return None
 
 

@@ -45,6 +45,10 @@ class Adapter:
     forwarded_headers: ClassVar[tuple[str, ...]] = ()
     #: HTTP status -> the error ``type`` this format's SDKs expect
     error_types: ClassVar[dict[int, str]] = {}
+    #: a request without a client key is the client at its address (even under ``auth.mode: api_key``)
+    key_optional: ClassVar[bool] = False
+    #: the request must speak its service's API format (``Service.api``); not for the browser path
+    speaks_service_api: ClassVar[bool] = True
 
     # -- request --------------------------------------------------------------------------------
     def client_key(self, headers: Mapping[str, str]) -> str | None:
@@ -55,10 +59,10 @@ class Adapter:
             key = auth[7:].strip()
         return key or None
 
-    def parse(self, raw: bytes) -> Any:
+    def parse(self, raw: bytes, inc: Incoming) -> Any:
         return parse_json_object(raw)
 
-    def target(self, inc: Incoming, body: dict[str, Any], catalogue: Catalogue) -> tuple[str | None, str]:
+    def target(self, inc: Incoming, body: Any, catalogue: Catalogue) -> tuple[str | None, str | None]:
         """(service reference, upstream model) from the body's ``model``, aliases resolved."""
         model = body.get("model")
         if not isinstance(model, str) or not model.strip():
@@ -70,7 +74,7 @@ class Adapter:
                           "ou un alias configuré.", "request.invalid_model", "model")
         return service_ref, upstream_model
 
-    def extract(self, endpoint: str, body: dict[str, Any]) -> Extracted:
+    def extract(self, endpoint: str, body: Any) -> Extracted:
         self.validate(endpoint, body)
         out = Extracted()
         walk(body, out)
@@ -85,7 +89,7 @@ class Adapter:
         return {k.lower(): v for k, v in headers.items() if k.lower() in allowed}
 
     # -- upstream -------------------------------------------------------------------------------
-    def upstream_body(self, body: dict[str, Any], model: str | None) -> bytes:
+    def upstream_body(self, body: Any, model: str | None) -> bytes:
         return json.dumps({**body, "model": model}, ensure_ascii=False).encode("utf-8")
 
     def upstream_url(self, service: Service, route: Route) -> str:

@@ -32,12 +32,13 @@ from typing import Any
 GENESIS = "0" * 64
 
 #: Fields that ``complete()`` may set after insertion.
-OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error", "upstream_ms", "total_ms")
+OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error", "upstream_ms", "total_ms",
+                  "bytes_up", "bytes_down")
 
 #: Fields fixed at insertion, covered by the chain. Every column of ``audit_records`` must be listed in
 #: CORE_FIELDS or OUTCOME_FIELDS (tests/test_audit_chain.py checks it): add new columns here.
 CORE_FIELDS = (
-    "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "service_id", "model",
+    "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "host", "service_id", "model",
     "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "finding_counts", "prompt_parts",
     "prompt_chars", "inspect_ms", "error",
 )

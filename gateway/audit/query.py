@@ -250,12 +250,13 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
 
 CSV_COLUMNS = [
     ("id", "id"), ("horodatage_utc", "ts"), ("client", "client_id"), ("departement", "department"),
-    ("adresse_client", "client_addr"), ("api", "api"), ("point_acces", "endpoint"), ("service_ia", "service_id"),
+    ("adresse_client", "client_addr"), ("api", "api"), ("point_acces", "endpoint"), ("hote", "host"), ("service_ia", "service_id"),
     ("modele", "model"), ("decision", "decision"), ("transmis", "forwarded"), ("regles", "rule_ids"),
     ("motifs", "reasons"), ("categories", "categories"), ("types_detectes", "finding_types"),
     ("detections", "findings"), ("nb_parties", "prompt_parts"), ("nb_caracteres", "prompt_chars"),
     ("statut_http", "status_code"), ("statut_fournisseur", "upstream_status"), ("erreur_fournisseur", "upstream_error"),
-    ("inspection_ms", "inspect_ms"), ("fournisseur_ms", "upstream_ms"), ("total_ms", "total_ms"), ("erreur", "error"),
+    ("inspection_ms", "inspect_ms"), ("fournisseur_ms", "upstream_ms"), ("total_ms", "total_ms"),
+    ("octets_envoyes", "bytes_up"), ("octets_recus", "bytes_down"), ("erreur", "error"),
     ("empreinte", "record_hash"), ("empreinte_precedente", "prev_hash"), ("empreinte_resultat", "outcome_hash"),
 ]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")

@@ -32,6 +32,7 @@ audit_records = Table(
     Column("client_addr", String(64)),
     Column("api", String(16), nullable=False),
     Column("endpoint", String(64), nullable=False),
+    Column("host", String(255)),  # browser path: the destination host (migration 0006)
     Column("service_id", String(64), index=True),
     Column("model", String(128)),
     Column("decision", String(8), nullable=False, index=True),
@@ -52,6 +53,9 @@ audit_records = Table(
     Column("inspect_ms", Float),
     Column("upstream_ms", Float),
     Column("total_ms", Float),
+    # browser path, a tunnelled connection: bytes each way (migration 0006; total_ms is its duration)
+    Column("bytes_up", BigInteger),
+    Column("bytes_down", BigInteger),
     Column("error", Text),
     # Integrity (migration 0002): see gateway/audit/chain.py.
     Column("prev_hash", String(64)),

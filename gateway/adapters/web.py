@@ -1,0 +1,277 @@
+"""The browser path's generic web format: any request a web app sends, whatever its body's format.
+
+The service is read from the destination host (``Catalogue.by_host``), not from a ``model`` field.
+The text inspected is everything the request carries that an app can put a prompt in:
+
+* the URL's query values (``translate.google.com/?text=...``);
+* JSON bodies: every scalar (``gateway.extract.walk``), and JSON nested inside strings, to any depth
+  up to ``MAX_NESTING`` (Gemini's ``f.req``, Google Translate's ``batchexecute``);
+* form-urlencoded bodies: every value (and every key that is not a plain name), nested JSON included;
+* multipart bodies: every text part, the file names, and the text files (whatever their extension:
+  content that decodes as text is text); binary files are uninspectable and follow
+  ``policy.uninspectable``;
+* any other body: read as text when it decodes as text, else uninspectable.
+
+A WebSocket handshake is uninspectable (its frames are not read yet). Request headers are not
+scanned (cookies and tokens would be taken for secrets); the request goes upstream exactly as it was
+received, so what was inspected is what leaves.
+
+A body that claims to be multipart and is not well formed (no boundary, a preamble or an epilogue
+around the parts, truncated) is refused: an app server could read parts this parser did not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import quopri
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from python_multipart.multipart import MultipartParseError, MultipartParser, MultipartState, parse_options_header
+
+from gateway.adapters.base import Adapter, Route
+from gateway.extract import Extracted, walk
+from gateway.pipeline import Incoming, Refusal
+from policies.catalogue import Catalogue
+
+#: JSON inside a string inside JSON...: how deep strings are opened (deeper ones are scanned as text)
+MAX_NESTING = 8
+#: a body or file with more of these control bytes (in its first 64 KiB) is binary
+_BINARY_RATIO = 0.05
+_SNIFF = 65536
+_CONTROL = frozenset(range(0, 32)) - {9, 10, 12, 13}
+
+
+@dataclass
+class WebBody:
+    """A web request as the adapter reads it: the raw body (forwarded unchanged) and what says how
+    to read it."""
+
+    raw: bytes
+    content_type: str = ""
+    query: str = ""
+    websocket: bool = False
+    parts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+class WebAdapter(Adapter):
+    api: ClassVar[str] = "web"
+    routes: ClassVar[dict[str, Route]] = {}
+    key_optional: ClassVar[bool] = True
+    speaks_service_api: ClassVar[bool] = False
+    error_types: ClassVar[dict[int, str]] = {400: "invalid_request_error", 403: "policy_violation",
+                                             407: "authentication_error", 413: "invalid_request_error",
+                                             429: "rate_limit_error"}
+
+    # -- request --------------------------------------------------------------------------------
+    def client_key(self, headers: Mapping[str, str]) -> str | None:
+        """The password of ``Proxy-Authorization: Basic`` (the user name is not used: the key says who)."""
+        return basic_password(headers.get("proxy-authorization", ""))
+
+    def parse(self, raw: bytes, inc: Incoming) -> WebBody:
+        headers = inc.headers
+        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "",
+                       query=inc.params.get("query", ""),
+                       websocket=headers.get("upgrade", "").strip().lower() == "websocket")
+        mime, params = _content_type(body.content_type)
+        if raw and mime.startswith("multipart/"):
+            body.parts = parse_multipart(raw, params.get("boundary", ""))
+        return body
+
+    def target(self, inc: Incoming, body: Any, catalogue: Catalogue) -> tuple[str | None, str | None]:
+        service = catalogue.by_host(inc.host, inc.port) if inc.host else None
+        return (service.id if service else None), None
+
+    def extract(self, endpoint: str, body: WebBody) -> Extracted:
+        out = Extracted()
+        if body.query:
+            _pairs(urllib.parse.parse_qsl(body.query, keep_blank_values=True, errors="replace"), out)
+        if body.websocket:
+            out.mark("websocket")  # frames are not inspected (yet): the uninspectable policy decides
+        if not body.raw:
+            return out
+        mime, params = _content_type(body.content_type)
+        if mime.startswith("multipart/"):
+            for headers, data in body.parts:
+                _part(headers, data, out)
+        elif mime == "application/x-www-form-urlencoded":
+            text = _decode_text(body.raw, params.get("charset"))
+            if text is None:
+                out.mark("file")
+            else:
+                _pairs(urllib.parse.parse_qsl(text, keep_blank_values=True, errors="replace"), out)
+        else:
+            _content(body.raw, params.get("charset"), out)
+        return out
+
+    def client_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        return {}  # the request goes upstream as received; its headers are not the pipeline's to relay
+
+    # -- upstream -------------------------------------------------------------------------------
+    def upstream_body(self, body: WebBody, model: str | None) -> bytes:
+        return body.raw
+
+    # -- errors ---------------------------------------------------------------------------------
+    def error_body(self, status: int, code: str, message: str, param: str | None = None) -> dict:
+        return {"error": {"message": message, "type": self.error_types.get(status, "api_error"), "code": code}}
+
+
+def basic_password(value: str) -> str | None:
+    """The password of a ``Basic`` credential (``user:password`` in base64), or None."""
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    _, sep, password = decoded.partition(":")
+    return password if sep and password else None
+
+
+# -- reading bodies ----------------------------------------------------------------------------
+
+def _content_type(value: str) -> tuple[str, dict[str, str]]:
+    mime, params = parse_options_header(value or "")
+    return (mime.decode("latin-1").lower(),
+            {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in params.items()})
+
+
+def _is_binary(raw: bytes) -> bool:
+    head = raw[:_SNIFF]
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b in _CONTROL)
+    return controls > _BINARY_RATIO * len(head)
+
+
+def _decode_text(raw: bytes, charset: str | None = None) -> str | None:
+    """The text of bytes that are text (the declared charset, else UTF-8, else Windows-1252 as French
+    spreadsheets write it), or None for binary content."""
+    if _is_binary(raw):
+        return None
+    for encoding in (charset, "utf-8-sig"):
+        if not encoding:
+            continue
+        try:
+            return raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return raw.decode("cp1252", errors="replace")
+
+
+def _content(raw: bytes, charset: str | None, out: Extracted, kind: str = "file") -> None:
+    """A body or a file: its text (JSON opened), or uninspectable ``kind``."""
+    text = _decode_text(raw, charset)
+    if text is None:
+        out.mark(kind)
+    else:
+        _text(text, out, 0)
+
+
+def _text(value: str, out: Extracted, depth: int) -> None:
+    """A string: JSON inside it is opened (every scalar scanned), anything else is scanned as is."""
+    stripped = value.strip()
+    if depth < MAX_NESTING and stripped[:1] in ("{", "[") and stripped[-1:] in ("}", "]"):
+        try:
+            inner = json.loads(stripped)
+        except (ValueError, RecursionError):
+            inner = None
+        if isinstance(inner, (dict, list)):
+            _json(inner, out, depth + 1)
+            return
+    out.add(value)
+
+
+def _json(obj: Any, out: Extracted, depth: int) -> None:
+    found = Extracted()
+    walk(obj, found)
+    for part in found.parts:
+        _text(part, out, depth)
+    for kind in found.uninspectable:
+        out.mark(kind)
+
+
+def _pairs(pairs: list[tuple[str, str]], out: Extracted) -> None:
+    for key, value in pairs:
+        if not key.isidentifier() or any(c.isdigit() for c in key):
+            out.add(key)
+        _text(value, out, 0)
+
+
+def parse_multipart(raw: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a ``multipart/form-data`` body, each (headers in lower case, content), with
+    python-multipart (Starlette's parser). Anything but a well-formed body is refused."""
+    if not boundary:
+        raise _bad_multipart()
+    delimiter = b"--" + boundary.encode("latin-1")
+    if not raw.startswith(delimiter) or raw.rstrip(b"\r\n")[-len(delimiter) - 2:] != delimiter + b"--":
+        raise _bad_multipart()  # a preamble or an epilogue: text this parser would skip
+    parts: list[tuple[dict[str, str], bytes]] = []
+    state: dict[str, Any] = {}
+
+    def begin() -> None:
+        state.update(headers={}, data=bytearray(), field=b"", value=b"")
+
+    def header_field(data: bytes, start: int, end: int) -> None:
+        state["field"] += data[start:end]
+
+    def header_value(data: bytes, start: int, end: int) -> None:
+        state["value"] += data[start:end]
+
+    def header_end() -> None:
+        state["headers"][state["field"].decode("latin-1").lower()] = state["value"].decode("utf-8", "replace")
+        state["field"], state["value"] = b"", b""
+
+    def data(chunk: bytes, start: int, end: int) -> None:
+        state["data"] += chunk[start:end]
+
+    def end() -> None:
+        parts.append((state["headers"], bytes(state["data"])))
+
+    parser = MultipartParser(boundary, {"on_part_begin": begin, "on_header_field": header_field,
+                                        "on_header_value": header_value, "on_header_end": header_end,
+                                        "on_part_data": data, "on_part_end": end}, max_header_count=32)
+    try:
+        parser.write(raw)
+        parser.finalize()
+    except MultipartParseError:
+        raise _bad_multipart() from None
+    if parser.state != MultipartState.END:
+        raise _bad_multipart()
+    return parts
+
+
+def _part(headers: dict[str, str], data: bytes, out: Extracted) -> None:
+    disposition = headers.get("content-disposition", "")
+    out.add(urllib.parse.unquote(disposition))  # the field's name and the file's name
+    mime, params = _content_type(headers.get("content-type", ""))
+    encoding = headers.get("content-transfer-encoding", "").strip().lower()
+    if encoding == "base64":
+        try:
+            data = base64.b64decode(data, validate=False)
+        except (binascii.Error, ValueError):
+            out.mark("file")
+            return
+    elif encoding == "quoted-printable":
+        data = quopri.decodestring(data)
+    elif encoding not in ("", "7bit", "8bit", "binary"):
+        out.mark("file")
+        return
+    if mime.startswith("multipart/"):
+        try:
+            for inner_headers, inner in parse_multipart(data, params.get("boundary", "")):
+                _part(inner_headers, inner, out)
+        except Refusal:
+            out.mark("file")
+        return
+    _content(data, params.get("charset"), out)
+
+
+def _bad_multipart() -> Refusal:
+    return Refusal(400, "invalid_request", "Le corps multipart de la requête est mal formé : il n'a pas été transmis.",
+                   "request.invalid_multipart")

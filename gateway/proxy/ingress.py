@@ -1,0 +1,382 @@
+"""The browser ingress: a mitmproxy addon handing every flow to the same pipeline as the API.
+
+Per destination (``Catalogue.by_host``, the host and port the browser asked for):
+
+* a host outside the catalogue, or a ``denied`` service: the ``CONNECT`` is refused (403) and
+  recorded (``service.unknown`` / ``service.denied``). The proxy is not an open proxy: the PAC sends
+  it the catalogue's hosts only, and anything else that reaches it is refused;
+* an allowed service without ``inspect``: the ``CONNECT`` goes through the pipeline (the destination
+  alone decides: ``allow``, or ``warn`` for a non-compliant service) and the connection is tunnelled
+  unread; its record gets the bytes each way and the duration when it closes;
+* an allowed service with ``inspect: true``: TLS is terminated with a certificate signed by the
+  institution CA (mitmproxy's TlsConfig; the upstream's certificate is verified), and every request is
+  a pipeline pass through ``WebAdapter``: a block is a French page for a navigation and a JSON 403
+  for the app's own calls; a warning needs « Continuer » (recorded) first; a forwarded answer is
+  streamed. Plain-HTTP requests through the proxy are inspected the same way.
+
+Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
+password is one of ``auth.clients``' keys names the client; without it the client is its address.
+A wrong credential is a 407. The credential is never forwarded upstream.
+
+Every hook fails closed: an error in this code answers 503 and forwards nothing (mitmproxy would
+otherwise log the addon's error and let the flow go on).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+
+from mitmproxy import http, tcp
+from mitmproxy.proxy import layer, layers
+
+from gateway.adapters.web import WebAdapter
+from gateway.config import Config
+from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
+from gateway.proxy.acks import Acknowledgements, client_key
+from gateway.proxy.pages import (
+    ACK_HINT_FR,
+    ACK_PATH,
+    JSON_HEADERS,
+    PAGE_HEADERS,
+    Pages,
+    is_navigation,
+    json_error,
+    safe_return_path,
+)
+from policies.catalogue import Service
+
+log = logging.getLogger("gardefou.proxy")
+
+WEB = WebAdapter()
+STATE = "gardefou"  # key of a forwarded flow's state in ``flow.metadata``
+
+INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
+
+
+@dataclass
+class Tunnel:
+    """A CONNECT let through unread: its record, and what it carried."""
+
+    ex: Exchange
+    started: bool = False
+    up: int = 0
+    down: int = 0
+    done: bool = False
+
+
+@dataclass
+class Forwarded:
+    """A request inspected and let through: its record, completed when the answer has been relayed."""
+
+    ex: Exchange
+    ex_decision: str = "allow"
+    t0: float = field(default_factory=time.perf_counter)
+    up: int = 0
+    down: int = 0
+    done: bool = False
+
+
+def fail_closed(hook):
+    """An exception in a request-path hook answers 503 (nothing forwarded) instead of letting mitmproxy
+    log it and go on with the flow."""
+
+    @functools.wraps(hook)
+    async def guarded(self, flow, *args):
+        try:
+            return await hook(self, flow, *args)
+        except Exception:
+            log.exception("browser ingress failure in %s: flow refused", hook.__name__)
+            flow.response = http.Response.make(503, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR),
+                                                               None), {**JSON_HEADERS, "x-gardefou-decision": "refuse"})
+
+    return guarded
+
+
+class BrowserIngress:
+    def __init__(self, pipeline: Pipeline, config: Config):
+        self.pipeline = pipeline
+        self.catalogue = pipeline.catalogue
+        self.acks = Acknowledgements(config.proxy.ack_minutes)
+        self.pages = Pages(self.catalogue, config.proxy.ack_minutes)
+        #: client connection id -> the Proxy-Authorization its CONNECT presented
+        self.credentials: dict[str, str] = {}
+        #: client connection id -> the tunnel its CONNECT opened
+        self.tunnels: dict[str, Tunnel] = {}
+        #: client connection id -> why the TLS handshake with its upstream failed
+        self.upstream_tls_failed: dict[str, str] = {}
+
+    # -- CONNECT ----------------------------------------------------------------------------------
+    @fail_closed
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        req = flow.request
+        credential = req.headers.get("proxy-authorization")
+        conn_id = flow.client_conn.id
+        if credential:
+            self.credentials[conn_id] = credential
+        service = self.catalogue.by_host(req.host, req.port)
+        inc = self._incoming(flow, "connect", credential, service)
+        if service is not None and service.status == "allowed" and service.inspect:
+            # Each request inside is inspected on its own; only who is asking is checked here.
+            ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
+            try:
+                self.pipeline.authenticate(WEB, inc, ex)
+            except Refusal as refusal:
+                flow.response = self._connect_refusal(ex, await self.pipeline.refuse(ex, refusal))
+            return
+        ex, verdict = await self.pipeline.process(WEB, inc)
+        if not verdict.forward:
+            flow.response = self._connect_refusal(ex, verdict)
+            return
+        self.tunnels[conn_id] = Tunnel(ex)
+
+    async def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        """The upstream of a tunnel could not be reached (mitmproxy answered 502)."""
+        tunnel = self.tunnels.pop(flow.client_conn.id, None)
+        if tunnel is not None and not tunnel.done:
+            tunnel.done = True
+            status = flow.response.status_code if flow.response else 502
+            await self.pipeline.complete(tunnel.ex, status_code=status, upstream_error="unreachable", bytes_up=0,
+                                         bytes_down=0)
+
+    def next_layer(self, nextlayer: layer.NextLayer) -> None:
+        """The layer inside a tunnel of a non-inspected service: raw TCP, counted, never TLS-terminated."""
+        tunnel = self.tunnels.get(nextlayer.context.client.id)
+        if tunnel is not None and not tunnel.started:
+            tunnel.started = True
+            nextlayer.layer = layers.TCPLayer(nextlayer.context)
+
+    def tcp_message(self, flow: tcp.TCPFlow) -> None:
+        tunnel = self.tunnels.get(flow.client_conn.id)
+        message = flow.messages[-1]
+        if tunnel is not None:
+            if message.from_client:
+                tunnel.up += len(message.content)
+            else:
+                tunnel.down += len(message.content)
+        flow.messages.clear()  # counted, not kept: a long tunnel must not grow in memory
+
+    async def tcp_end(self, flow: tcp.TCPFlow) -> None:
+        await self._close_tunnel(flow.client_conn.id, None)
+
+    async def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        await self._close_tunnel(flow.client_conn.id, "stream_interrupted")
+
+    def tls_failed_server(self, data) -> None:
+        """The upstream's certificate was refused (never bypassed): the requests of this connection
+        get a French 502 instead of being sent."""
+        self.upstream_tls_failed[data.context.client.id] = str(data.conn.error or "TLS handshake failed")
+
+    async def client_disconnected(self, client) -> None:
+        self.credentials.pop(client.id, None)
+        self.upstream_tls_failed.pop(client.id, None)
+        await self._close_tunnel(client.id, None)
+
+    async def _close_tunnel(self, conn_id: str, error: str | None) -> None:
+        tunnel = self.tunnels.pop(conn_id, None)
+        if tunnel is None or tunnel.done:
+            return
+        tunnel.done = True
+        await self.pipeline.complete(tunnel.ex, status_code=200, upstream_status=200 if tunnel.started else None,
+                                     upstream_error=error, bytes_up=tunnel.up, bytes_down=tunnel.down)
+
+    # -- requests (inside an inspected tunnel, or plain HTTP) -------------------------------------
+    @fail_closed
+    async def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response is not None:  # answered already (by this addon or mitmproxy)
+            return
+        req = flow.request
+        credential = self.credentials.get(flow.client_conn.id) or req.headers.get("proxy-authorization")
+        req.headers.pop("proxy-authorization", None)  # the proxy's credential never leaves
+        service = self.catalogue.by_host(req.host, req.port)
+        if service is not None and urllib.parse.urlsplit(req.path).path == ACK_PATH:
+            await self._acknowledge(flow, service, credential)
+            return
+        raw = req.raw_content or b""
+
+        async def read(limit: int) -> bytes:
+            if len(raw) > limit:
+                raise BodyTooLarge
+            return raw
+
+        inc = self._incoming(flow, "request", credential, service, read_body=read)
+        ex, verdict = await self.pipeline.process(WEB, inc)
+        if not verdict.forward:
+            flow.response = self._refusal(flow, ex, verdict, service, credential)
+            return
+        if flow.client_conn.id in self.upstream_tls_failed:
+            await self.pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
+            name = service.name if service else (ex.host or "?")
+            message = (f"Le certificat présenté par le service « {name} » n'est pas valide : Garde-fou a refusé "
+                       "la connexion et rien n'a été transmis. Prévenez la DSN.")
+            refused = Verdict(verdict.decision, forward=False, status=502, code="gardefou_upstream_untrusted",
+                              message=message)
+            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id))
+            return
+        flow.metadata[STATE] = Forwarded(ex, verdict.decision.action, up=len(raw))
+
+    def responseheaders(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.get(STATE)
+        if isinstance(state, Forwarded) and flow.response is not None:
+            def relay(chunk: bytes) -> bytes:  # streamed to the browser as it arrives (SSE), counted
+                state.down += len(chunk)
+                return chunk
+
+            flow.response.stream = relay
+            flow.response.headers["x-gardefou-decision"] = state.ex_decision
+            flow.response.headers["x-gardefou-audit-id"] = state.ex.audit_id
+
+    async def response(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.get(STATE)
+        if isinstance(state, Forwarded) and not state.done and flow.response is not None:
+            state.done = True
+            status = flow.response.status_code
+            await self.pipeline.complete(state.ex, status_code=status, upstream_status=status,
+                                         upstream_ms=(time.perf_counter() - state.t0) * 1000,
+                                         bytes_up=state.up, bytes_down=state.down)
+
+    async def error(self, flow: http.HTTPFlow) -> None:
+        state = flow.metadata.get(STATE)
+        message = flow.error.msg if flow.error else ""
+        if isinstance(state, Forwarded):
+            if not state.done:
+                state.done = True
+                await self.pipeline.complete(state.ex, status_code=502, upstream_status=None,
+                                             upstream_error=_upstream_error(message),
+                                             upstream_ms=(time.perf_counter() - state.t0) * 1000,
+                                             bytes_up=state.up, bytes_down=state.down)
+        elif "body_size_limit" in message and flow.request is not None:
+            # mitmproxy stopped an upload past limits.max_body_bytes before any hook saw its body:
+            # record the refusal (mitmproxy has answered 413 itself)
+            async def too_large(limit: int) -> bytes:
+                raise BodyTooLarge
+
+            credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
+            service = self.catalogue.by_host(flow.request.host, flow.request.port)
+            await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+
+    # -- « Continuer » ------------------------------------------------------------------------------
+    async def _acknowledge(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:
+        req = flow.request
+        peer = _peer(flow)
+        who = client_key(credential, peer)
+        form = req.urlencoded_form if req.method == "POST" else None
+        ex = Exchange(api=WEB.api, endpoint="ack", client=Client(addr=peer), host=_host(req.host, req.port))
+        ex.service, ex.service_ref = service, service.id
+        if form is None or not self.acks.check(form.get("jeton", ""), who, service.id):
+            message = ("Cette confirmation a expiré ou ne vient pas de la page d'avertissement de Garde-fou : "
+                       "rechargez la page du service et cliquez à nouveau sur « Continuer ».")
+            verdict = await self.pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
+            flow.response = self._answer(flow, ex, verdict, self.pages.refused(message, _audit_id(ex, verdict)))
+            return
+        headers = req.headers.copy()
+        if credential:
+            headers["proxy-authorization"] = credential
+        try:
+            self.pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
+        except Refusal as refusal:
+            verdict = await self.pipeline.refuse(ex, refusal)
+            flow.response = self._answer(flow, ex, verdict, self.pages.refused(verdict.message or "", _audit_id(ex, verdict)))
+            return
+        minutes = self.acks.ttl // 60
+        verdict = await self.pipeline.record_local(
+            ex, "warn.acknowledged",
+            f"Avertissement confirmé par l'utilisateur (« Continuer ») pour « {service.name} », valable {minutes} minutes.",
+            action="warn")
+        if not verdict.recorded:  # an acknowledgement that cannot be recorded is not granted
+            message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
+            flow.response = http.Response.make(503, self.pages.refused(message, None),
+                                               {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
+            return
+        self.acks.grant(who, service.id)
+        flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
+                                                      "cache-control": "no-store",
+                                                      "x-gardefou-decision": "warn", "x-gardefou-audit-id": ex.audit_id})
+
+    # -- answers ----------------------------------------------------------------------------------
+    def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
+                  read_body=None) -> Incoming:
+        req = flow.request
+        headers = req.headers.copy()
+        if credential:
+            headers["proxy-authorization"] = credential
+        peer = _peer(flow)
+        acknowledged = self.acks.holds(client_key(credential, peer), service.id if service else None)
+        return Incoming(endpoint=endpoint, headers=headers, peer=peer, read_body=read_body or _no_body,
+                        params={"query": urllib.parse.urlsplit(req.path).query if endpoint != "connect" else ""},
+                        host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect")
+
+    def _connect_refusal(self, ex: Exchange, verdict: Verdict) -> http.Response:
+        """A refused CONNECT: browsers show their own error page for it, the body is for other clients."""
+        status, headers = verdict.status, _decision_headers(ex, verdict)
+        if status == 401:
+            status = 407
+            headers["proxy-authenticate"] = 'Basic realm="Garde-fou", charset="UTF-8"'
+        body = (verdict.message or "Connexion refusée par Garde-fou.") + "\n"
+        return http.Response.make(status, body.encode("utf-8"), {"content-type": "text/plain; charset=utf-8", **headers})
+
+    def _refusal(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, service: Service | None,
+                 credential: str | None) -> http.Response:
+        audit_id = _audit_id(ex, verdict)
+        name = service.name if service else (ex.host or "?")
+        if verdict.silent:
+            return http.Response.make(verdict.status, b"", _decision_headers(ex, verdict))
+        if verdict.code == "gardefou_blocked":
+            page = self.pages.block(name, verdict.decision, audit_id or "")
+        elif verdict.code == "gardefou_ack_required" and service is not None:
+            token = self.acks.token(client_key(credential, _peer(flow)), service.id)
+            page = self.pages.warning(name, verdict.decision, audit_id or "", token, safe_return_path(flow.request.path))
+        else:
+            page = self.pages.refused(verdict.message or "", audit_id)
+        return self._answer(flow, ex, verdict, page)
+
+    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes) -> http.Response:
+        headers = _decision_headers(ex, verdict)
+        status = 407 if verdict.status == 401 else verdict.status
+        if status == 407:
+            headers["proxy-authenticate"] = 'Basic realm="Garde-fou", charset="UTF-8"'
+        if is_navigation(flow.request.headers):
+            return http.Response.make(status, page, {**PAGE_HEADERS, **headers})
+        message = (verdict.message or "") + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "")
+        body = WEB.error_body(verdict.status, verdict.code or "gardefou_refused", message, verdict.param)
+        return http.Response.make(status, json_error(body, _audit_id(ex, verdict)), {**JSON_HEADERS, **headers})
+
+
+async def _no_body(limit: int) -> bytes:
+    return b""
+
+
+def _peer(flow) -> str | None:
+    peer = flow.client_conn.peername
+    return peer[0] if peer else None
+
+
+def _host(host: str, port: int) -> str:
+    return host if port in (80, 443) else f"{host}:{port}"
+
+
+def _audit_id(ex: Exchange, verdict: Verdict) -> str | None:
+    return ex.audit_id if verdict.recorded else None
+
+
+def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
+    headers = {"x-gardefou-decision": verdict.decision.action,
+               "x-gardefou-audit-id": ex.audit_id if verdict.recorded else "unrecorded"}
+    if verdict.retry_after is not None:
+        headers["retry-after"] = str(verdict.retry_after)
+    return headers
+
+
+def _upstream_error(message: str) -> str:
+    text = message.lower()
+    if "certificate" in text or "tls" in text or "ssl" in text:
+        return "tls_failed"
+    if "timeout" in text or "timed out" in text:
+        return "timeout"
+    return "unreachable"
+
+
+__all__ = ["BrowserIngress", "Forwarded", "Tunnel"]

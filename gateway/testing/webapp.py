@@ -1,0 +1,118 @@
+"""A real local HTTPS server standing in for an AI web app (the browser path's tests).
+
+It serves, over TLS with the certificate the test gives it (``trustme``):
+
+* ``GET /``: an HTML page (what a navigation gets);
+* ``POST /api/chat``: a JSON chat endpoint that answers in server-sent events, one event at a time;
+  with ``"gated": true`` in the body it sends the first event and waits for ``release`` before the
+  rest (to prove the proxy streams instead of buffering);
+* ``POST /form``: a form endpoint (``application/x-www-form-urlencoded``);
+* ``POST /upload``: a multipart upload endpoint;
+* anything else: a small JSON answer.
+
+Every request received is recorded (method, path, headers, raw body), so a test can prove that a
+blocked request never reached the app and an allowed one arrived intact.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class WebReceived:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakeWebApp:
+    server: ThreadingHTTPServer
+    name: str
+    received: list[WebReceived] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def clear(self) -> None:
+        self.received.clear()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+SSE_EVENTS = ["Bonjour", ", voici ", "la réponse."]
+
+
+def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWebApp:
+    holder: dict[str, FakeWebApp] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
+
+        def log_message(self, *args):  # keep test output clean
+            pass
+
+        def _record(self) -> bytes:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            holder["app"].received.append(WebReceived(self.command, self.path,
+                                                      {k.lower(): v for k, v in self.headers.items()}, raw))
+            return raw
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            self._record()
+            page = f"<!doctype html><html lang='fr'><body><h1>Application {name}</h1></body></html>"
+            self._send(200, page.encode(), "text/html; charset=utf-8")
+
+        def do_POST(self):
+            raw = self._record()
+            path = self.path.split("?", 1)[0]
+            if path == "/api/chat":
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {}
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("cache-control", "no-cache")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                for i, piece in enumerate(SSE_EVENTS):
+                    if i == 1 and isinstance(body, dict) and body.get("gated"):
+                        holder["app"].release.wait(10)
+                    event = f"data: {json.dumps({'delta': piece}, ensure_ascii=False)}\n\n".encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                    self.wfile.flush()
+                done = b"data: [DONE]\n\n"
+                self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
+                self.wfile.flush()
+                return
+            answer = {"ok": True, "app": name, "path": path, "received_bytes": len(raw)}
+            self._send(200, json.dumps(answer).encode(), "application/json")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
+    app = FakeWebApp(server, name)
+    holder["app"] = app
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app

@@ -1,0 +1,334 @@
+"""The browser path's parts on their own: configuration, catalogue hosts, the PAC, the CA command, the
+generic web adapter's extraction (in-process, on the pipeline's seams)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import anyio
+import pytest
+import yaml
+
+from gateway.adapters.web import WebAdapter, basic_password
+from gateway.cli import main as gardefou
+from gateway.config import ConfigError, parse_config
+from gateway.proxy.ca import ca_problem, init_ca
+from gateway.proxy.pac import pac_script, proxy_directive
+from gateway.testing.factories import tconfig, tincoming, tpipeline
+from policies.catalogue import Catalogue, merge_services, parse_host_entry
+
+WEB = WebAdapter()
+
+
+def config_error(text: str, environ=None) -> str:
+    with pytest.raises(ConfigError) as exc:
+        parse_config(text, "c.yaml", environ=environ)
+    return str(exc.value)
+
+
+# -- configuration --------------------------------------------------------------------------------
+
+def test_proxy_defaults():
+    proxy = parse_config("").proxy
+    assert (proxy.enabled, proxy.host, proxy.port, proxy.ca_dir, proxy.upstream_ca_file, proxy.ack_minutes) == (
+        False, "127.0.0.1", 3128, "./gardefou-ca", None, 30)
+    assert all(not s.inspect for s in parse_config("").catalogue().services.values())
+
+
+def test_proxy_typos_and_types_are_refused_with_their_line():
+    msg = config_error("proxy:\n  enabled: true\n  prot: 3129\n  ack_minute: 5\n  ca_dir: ./ca\n")
+    assert "c.yaml: line 3: proxy.prot: unknown key, did you mean 'port'?" in msg
+    assert "c.yaml: line 4: proxy.ack_minute: unknown key, did you mean 'ack_minutes'?" in msg
+    msg = config_error('proxy:\n  enabled: "true"\n  port: 70000\n')
+    assert "line 2: proxy.enabled: Input should be a valid boolean (true or false, without quotes)" in msg
+    assert "line 3: proxy.port: Input should be less than or equal to 65535" in msg
+    msg = config_error("services:\n  - id: mistral\n    inspect: 'yes'\n")
+    assert "line 3: services.0.inspect: Input should be a valid boolean (true or false, without quotes)" in msg
+    msg = config_error("services:\n  - id: mistral\n    hostz: [a.fr]\n")
+    assert "line 3: services.0.hostz: unknown key, did you mean 'hosts'?" in msg
+
+
+@pytest.mark.parametrize("entry,problem", [
+    ("*.ai", "at least two labels"), ("chat..mistral.ai", "is not a host name"), ("https://chat.mistral.ai", "not a host"),
+    ("chat.mistral.ai:0", "between 1 and 65535"), ("*", "not a host"), ("chat mistral", "not a host"),
+])
+def test_bad_host_entries_are_refused_with_their_line(entry, problem):
+    msg = config_error(yaml.safe_dump({"services": [{"id": "mistral", "hosts": ["ok.example", entry]}]}))
+    assert "c.yaml: line 4: services.0.hosts.1: " in msg and problem in msg
+
+
+def test_a_host_listed_by_two_services_is_refused():
+    text = ("services:\n  - id: a\n    name: A\n    hosts: [x.example]\n"
+            "  - id: b\n    name: B\n    hosts: [y.example, X.example]\n")
+    msg = config_error(text)
+    assert "line 7: services.1.hosts.1: host 'x.example' is already listed by service 'a'" in msg
+    msg = config_error("services:\n  - id: b\n    name: B\n    hosts: [chatgpt.com]\n")
+    assert "host 'chatgpt.com' is already listed by service 'openai'" in msg
+    # a more specific entry than a built-in wildcard is not a duplicate: it wins (most specific first)
+    cat = parse_config("services:\n  - id: lab\n    name: Lab\n    hosts: [labs.mistral.ai]\n").catalogue()
+    assert cat.by_host("labs.mistral.ai").id == "lab" and cat.by_host("chat.mistral.ai").id == "mistral"
+
+
+def test_the_proxy_port_must_be_its_own():
+    msg = config_error("listen: {port: 9000}\nproxy:\n  enabled: true\n  port: 9000\n")
+    assert "line 4: proxy.port: the proxy needs its own port, not listen.port (9000)" in msg
+    parse_config("listen: {port: 9000}\nproxy:\n  enabled: false\n  port: 9000\n")  # disabled: no listener
+
+
+def test_inspected_services_need_the_institution_ca(tmp_path):
+    text = yaml.safe_dump({"proxy": {"enabled": True, "ca_dir": str(tmp_path / "ca")},
+                           "services": [{"id": "openai", "inspect": True}], "detectors": {"spacy": False}})
+    msg = config_error(text, environ={})
+    assert "proxy.ca_dir: no institution CA in" in msg and "gardefou ca init --config FILE" in msg
+    assert "services openai are inspected" in msg
+    parse_config(text)  # schema alone: valid (what ca init needs to read its ca_dir)
+    init_ca(tmp_path / "ca")
+    parse_config(text, environ={})
+    (tmp_path / "ca" / "mitmproxy-ca.pem").write_text("garbage")
+    assert "does not hold an unencrypted private key" in config_error(text, environ={})
+
+
+def test_check_config_refuses_what_serve_refuses(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"proxy": {"enabled": True, "ca_dir": str(tmp_path / "none"),
+                                              "upstream_ca_file": str(tmp_path / "missing.pem")},
+                                    "services": [{"id": "mistral", "inspect": True}],
+                                    "detectors": {"spacy": False}}))
+    assert gardefou(["check-config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "proxy.upstream_ca_file: cannot read" in err and "proxy.ca_dir: no institution CA" in err
+    assert gardefou(["serve", "--config", str(path)]) == 2
+    assert "proxy.ca_dir: no institution CA" in capsys.readouterr().err
+    assert gardefou(["proxy", "--config", str(path)]) == 2
+    assert not (tmp_path / "gardefou-audit.db").exists()
+
+
+def test_gardefou_proxy_needs_the_proxy_enabled(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("detectors: {spacy: false}\n")
+    assert gardefou(["proxy", "--config", str(path)]) == 2
+    assert "proxy.enabled: false" in capsys.readouterr().err
+
+
+# -- the CA command -------------------------------------------------------------------------------
+
+def test_ca_init_creates_the_ca_with_a_private_key_only_the_owner_reads(tmp_path, capsys):
+    ca_dir = tmp_path / "ca"
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"proxy": {"ca_dir": str(ca_dir)}}))
+    assert gardefou(["ca", "init", "--config", str(path), "--name", "CHU Exemple"]) == 0
+    out = capsys.readouterr().out
+    cert_path = ca_dir / "mitmproxy-ca-cert.pem"
+    assert out.strip().splitlines()[-1] == str(cert_path)
+    assert "PRIVATE" not in out
+    for name in ("mitmproxy-ca.pem", "mitmproxy-ca.p12"):
+        assert stat.S_IMODE(os.stat(ca_dir / name).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(ca_dir).st_mode) == 0o700
+    assert b"PRIVATE KEY" in (ca_dir / "mitmproxy-ca.pem").read_bytes()
+    assert b"PRIVATE KEY" not in cert_path.read_bytes()
+    from cryptography import x509
+
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    assert "CHU Exemple" in cert.subject.rfc4514_string()
+    assert ca_problem(ca_dir) is None
+    before = (ca_dir / "mitmproxy-ca.pem").read_bytes()
+    assert gardefou(["ca", "init", "--config", str(path)]) == 2  # never overwritten by mistake
+    assert "already holds a CA" in capsys.readouterr().err
+    assert (ca_dir / "mitmproxy-ca.pem").read_bytes() == before
+    assert gardefou(["ca", "init", "--config", str(path), "--force"]) == 0
+    assert (ca_dir / "mitmproxy-ca.pem").read_bytes() != before
+    assert stat.S_IMODE(os.stat(ca_dir / "mitmproxy-ca.pem").st_mode) == 0o600
+
+
+def test_ca_init_refuses_an_invalid_configuration(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("proxy:\n  ca_dri: ./x\n")
+    assert gardefou(["ca", "init", "--config", str(path)]) == 2
+    assert "line 2: proxy.ca_dri: unknown key, did you mean 'ca_dir'?" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+# -- catalogue hosts and the PAC ------------------------------------------------------------------
+
+def test_host_entries_and_the_most_specific_match():
+    assert str(parse_host_entry(" Chat.Mistral.AI. ")) == "chat.mistral.ai"
+    assert str(parse_host_entry("Café.example:8443")) == "xn--caf-dma.example:8443"
+    cat = Catalogue(merge_services([
+        {"id": "wild", "name": "W", "hosts": ["*.corp.example"]},
+        {"id": "exact", "name": "E", "hosts": ["ai.corp.example"]},
+        {"id": "port", "name": "P", "hosts": ["ai.corp.example:8443", "*.lab.corp.example:9000"]},
+    ]))
+    assert cat.by_host("ai.corp.example", 443).id == "exact"
+    assert cat.by_host("ai.corp.example", 8443).id == "port"
+    assert cat.by_host("x.y.corp.example", 443).id == "wild"
+    assert cat.by_host("a.lab.corp.example", 9000).id == "port" and cat.by_host("a.lab.corp.example", 443).id == "wild"
+    assert cat.by_host("corp.example", 443) is None  # *.domain is not the domain itself
+    assert cat.by_host("evilcorp.example", 443) is None and cat.by_host("corp.example.evil", 443) is None
+    assert cat.by_host("chat.mistral.ai", 443).id == "mistral" and cat.by_host("mistral.ai", 443).id == "mistral"
+
+
+def test_pac_follows_the_catalogue_and_names_the_proxy():
+    from pypac.parser import PACFile
+
+    cat = Catalogue(merge_services([{"id": "p", "name": "P", "hosts": ["ai.corp.example:8443", "*.lab.corp.example:9000"]}]))
+    pac = PACFile(pac_script(cat, proxy_directive("gardefou.chu.example", 3128)))
+    proxy = "PROXY gardefou.chu.example:3128"
+    assert pac.find_proxy_for_url("https://ai.corp.example:8443/x", "ai.corp.example") == proxy
+    assert pac.find_proxy_for_url("https://ai.corp.example/x", "ai.corp.example") == "DIRECT"
+    assert pac.find_proxy_for_url("https://a.lab.corp.example:9000/", "a.lab.corp.example") == proxy
+    assert pac.find_proxy_for_url("http://a.lab.corp.example:9000/", "a.lab.corp.example") == proxy
+    assert pac.find_proxy_for_url("https://a.lab.corp.example/", "a.lab.corp.example") == "DIRECT"
+    assert pac.find_proxy_for_url("wss://chatgpt.com/ws", "chatgpt.com") == proxy
+    assert pac.find_proxy_for_url("https://ab.chatgpt.com/", "ab.chatgpt.com") == proxy
+    assert pac.find_proxy_for_url("https://chatgpt.com.evil.example/", "chatgpt.com.evil.example") == "DIRECT"
+    assert proxy_directive("::1", 3128) == "PROXY [::1]:3128"
+    with pytest.raises(ValueError):
+        proxy_directive('evil"; return "DIRECT', 3128)
+
+
+def test_pac_names_the_host_the_browser_used_when_the_proxy_listens_everywhere(sqlite_gateway_factory):
+    import httpx
+
+    gw = sqlite_gateway_factory(proxy={"enabled": True, "host": "0.0.0.0", "port": 3999})
+    text = httpx.get(gw.url + "/proxy.pac", headers={"host": "gardefou.chu.example:8080"}).text
+    assert 'var GARDEFOU = "PROXY gardefou.chu.example:3999";' in text
+    bad = httpx.get(gw.url + "/proxy.pac", headers={"host": "a_b"})
+    assert bad.status_code == 400
+
+
+# -- the web adapter ------------------------------------------------------------------------------
+
+def extract(raw: bytes | str, content_type: str = "", query: str = "", **headers):
+    inc = tincoming(raw, headers={"content-type": content_type, **headers})
+    inc.params = {"query": query}
+    raw_b = raw.encode() if isinstance(raw, str) else raw
+    out = WEB.extract("request", WEB.parse(raw_b, inc))
+    return out.parts, out.uninspectable
+
+
+def test_json_strings_and_json_nested_in_strings_are_all_read():
+    deep = json.dumps({"t": "le plus profond"})
+    for _ in range(4):
+        deep = json.dumps([deep])
+    parts, _ = extract(json.dumps({"a": "un", "n": 42, "f.req": deep, "role": "user"}), "application/json")
+    # "f.req" is not a plain name (a key is content then); "user" is an enumeration value, skipped
+    assert parts == ["f.req", "un", "42", "le plus profond"]
+
+
+def test_json_nesting_is_bounded_and_what_is_left_is_still_scanned():
+    deep = "fond"
+    for _ in range(12):
+        deep = json.dumps([deep])
+    parts, _ = extract(deep, "application/json")
+    assert len(parts) == 1 and "fond" in parts[0]  # past MAX_NESTING the string is scanned as it is
+
+
+def test_form_values_keys_and_query_values_are_read():
+    parts, _ = extract("prompt=bonjour+%C3%A0+tous&Jean+Dupont=1&at=AJvL", "application/x-www-form-urlencoded",
+                       query="text=Salut&sl=fr")
+    assert parts == ["Salut", "fr", "bonjour à tous", "Jean Dupont", "1", "AJvL"]
+
+
+def test_multipart_text_parts_file_names_and_text_files_are_read_binary_files_are_not():
+    boundary = "----gf"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nRésume\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"Dupont_Jean.txt\"\r\n"
+        "Content-Type: application/octet-stream\r\n\r\nligne un\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"j\"; filename=\"d.json\"\r\n"
+        "Content-Type: application/json\r\n\r\n{\"note\": \"texte du fichier\"}\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"doc\"; filename=\"cr.pdf\"\r\n"
+        "Content-Type: application/pdf\r\n\r\n"
+    ).encode() + b"%PDF-1.7\x00\x01\x02\x03" * 50 + f"\r\n--{boundary}--\r\n".encode()
+    parts, uninspectable = extract(body, f"multipart/form-data; boundary={boundary}")
+    assert "Résume" in parts and "ligne un" in parts and "texte du fichier" in parts
+    assert any("Dupont_Jean.txt" in p for p in parts) and any("cr.pdf" in p for p in parts)
+    assert uninspectable == ["file"]
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda b: b"preambule\r\n" + b,   # text before the first boundary
+    lambda b: b + b"epilogue",        # text after the last one
+    lambda b: b[: len(b) // 2],       # truncated
+])
+def test_malformed_multipart_is_refused(mangle):
+    from gateway.pipeline import Refusal
+
+    body = b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\nvaleur\r\n--b--\r\n'
+    extract(body, "multipart/form-data; boundary=b")
+    with pytest.raises(Refusal) as exc:
+        extract(mangle(body), "multipart/form-data; boundary=b")
+    assert exc.value.rule == "request.invalid_multipart" and exc.value.status == 400
+
+
+def test_other_bodies_are_text_when_they_decode_as_text():
+    assert extract("café ; 12".encode("cp1252"), "text/csv") == (["café ; 12"], [])
+    assert extract(b"\xef\xbb\xbfbonjour", "") == (["bonjour"], [])
+    assert extract(bytes(range(256)), "application/octet-stream") == ([], ["file"])
+    assert extract(b"", "application/json") == ([], [])
+
+
+def test_basic_credentials():
+    import base64
+
+    assert basic_password("Basic " + base64.b64encode(b"poste:cle-1").decode()) == "cle-1"
+    assert basic_password("Basic " + base64.b64encode(b"poste:").decode()) is None
+    assert basic_password("Bearer abc") is None and basic_password("Basic !!!") is None
+
+
+def test_the_web_adapter_on_the_pipeline_routes_by_host_and_forwards_the_body_unchanged():
+    cfg = tconfig(services=[{"id": "app", "name": "App", "hosts": ["app.example"], "hosting": "eu",
+                             "trains_on_inputs": False, "inspect": True}])
+    pipeline, scanner, store = tpipeline(cfg)
+    raw = '{"b": 1,  "a": "bonjour"}'
+    inc = tincoming(raw, headers={"content-type": "application/json"})
+    inc.host, inc.port, inc.ack_warnings = "app.example", 443, True
+    ex, verdict = anyio.run(pipeline.process, WEB, inc)
+    assert verdict.forward and ex.upstream_body == raw.encode()  # not re-serialised
+    rec = store.records[ex.audit_id]
+    assert rec["service_id"] == "app" and rec["host"] == "app.example" and rec["api"] == "web" and rec["model"] is None
+    inc = tincoming("[[health]]", headers={"content-type": "text/plain"})
+    inc.host, inc.port = "app.example", 443
+    assert anyio.run(pipeline.process, WEB, inc)[1].code == "gardefou_blocked"
+    inc = tincoming("x", headers={})
+    inc.host, inc.port = "elsewhere.example", 8443
+    ex, verdict = anyio.run(pipeline.process, WEB, inc)
+    assert verdict.decision.rule_ids == ("service.unknown",) and store.records[ex.audit_id]["host"] == "elsewhere.example:8443"
+
+
+def test_a_browser_warning_needs_an_acknowledgement_whatever_warn_mode():
+    cfg = tconfig(services=[{"id": "us", "name": "US", "hosts": ["us.example"]}])  # non-compliant
+    pipeline, _, _ = tpipeline(cfg)
+    assert pipeline.policy.warn_mode == "forward"
+
+    def run(ack_warnings, acknowledged):
+        inc = tincoming("bonjour", headers={"content-type": "text/plain", "x-gardefou-ack": "1"})
+        inc.host, inc.port, inc.ack_warnings, inc.acknowledged = "us.example", 443, ack_warnings, acknowledged
+        return anyio.run(pipeline.process, WEB, inc)[1]
+
+    assert run(False, False).forward and run(False, False).decision.action == "warn"  # a tunnel: warned, forwarded
+    refused = run(True, False)  # the header is not an acknowledgement on the browser path: « Continuer » is
+    assert not refused.forward and refused.code == "gardefou_ack_required"
+    assert run(True, True).forward
+
+
+def test_acknowledgements_expire_and_tokens_are_bound_to_client_and_service():
+    import time
+
+    from gateway.proxy.acks import Acknowledgements, client_key
+
+    acks = Acknowledgements(30)
+    alice, bob = client_key("Basic YTpi", "10.0.0.1"), client_key(None, "10.0.0.2")
+    assert alice.startswith("cred:") and "YTpi" not in alice and bob == "addr:10.0.0.2"
+    token = acks.token(alice, "openai")
+    assert acks.check(token, alice, "openai")
+    assert not acks.check(token, bob, "openai") and not acks.check(token, alice, "anthropic")
+    assert not acks.check("1." + token.split(".")[1], alice, "openai")  # expired (1970)
+    assert not acks.holds(alice, "openai")
+    acks.ttl = 0.05
+    acks.grant(alice, "openai")
+    assert acks.holds(alice, "openai") and not acks.holds(bob, "openai") and not acks.holds(alice, None)
+    time.sleep(0.1)
+    assert not acks.holds(alice, "openai")
