@@ -43,6 +43,8 @@ DECISION_PLURALS_FR = {"allow": "autorisées", "warn": "avertissements", "block"
 #: Where a service runs, which wire format it speaks, whether the institution allows it.
 Hosting = Literal["eu", "non-eu", "internal"]
 Api = Literal["openai", "anthropic"]
+#: The wire format of a request as the audit records it: a service API, or ``web`` (the browser path).
+Wire = Literal["openai", "anthropic", "web"]
 ServiceStatus = Literal["allowed", "denied"]
 
 #: Roles on the admin listener (their permissions: ``gateway/admin/auth.py``).

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from gateway.extract import Extracted, walk
 from gateway.pipeline import Incoming, Refusal, parse_json_object
 from policies.catalogue import Catalogue, Service
-from policies.vocabulary import Api
+from policies.vocabulary import Wire
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ MODEL_FORM_FR = "SERVICE/MODELE (par exemple mistral/mistral-small-latest)"
 
 
 class Adapter:
-    api: ClassVar[Api]
+    api: ClassVar[Wire]
     #: path -> route, for the requests this format forwards
     routes: ClassVar[dict[str, Route]]
     #: the client headers of this API relayed upstream (lower case), on top of ``accept``

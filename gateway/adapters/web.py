@@ -37,6 +37,7 @@ from gateway.adapters.base import Adapter, Route
 from gateway.extract import Extracted, walk
 from gateway.pipeline import Incoming, Refusal
 from policies.catalogue import Catalogue
+from policies.vocabulary import Wire
 
 #: JSON inside a string inside JSON...: how deep strings are opened (deeper ones are scanned as text)
 MAX_NESTING = 8
@@ -59,7 +60,7 @@ class WebBody:
 
 
 class WebAdapter(Adapter):
-    api: ClassVar[str] = "web"
+    api: ClassVar[Wire] = "web"
     routes: ClassVar[dict[str, Route]] = {}
     key_optional: ClassVar[bool] = True
     speaks_service_api: ClassVar[bool] = False

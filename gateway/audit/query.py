@@ -250,7 +250,8 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
 
 CSV_COLUMNS = [
     ("id", "id"), ("horodatage_utc", "ts"), ("client", "client_id"), ("departement", "department"),
-    ("adresse_client", "client_addr"), ("api", "api"), ("point_acces", "endpoint"), ("hote", "host"), ("service_ia", "service_id"),
+    ("adresse_client", "client_addr"), ("api", "api"), ("point_acces", "endpoint"), ("hote", "host"),
+    ("service_ia", "service_id"),
     ("modele", "model"), ("decision", "decision"), ("transmis", "forwarded"), ("regles", "rule_ids"),
     ("motifs", "reasons"), ("categories", "categories"), ("types_detectes", "finding_types"),
     ("detections", "findings"), ("nb_parties", "prompt_parts"), ("nb_caracteres", "prompt_chars"),
