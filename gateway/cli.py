@@ -13,10 +13,6 @@ from gateway.config import ConfigError, addresses_collide, load_config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from gateway.server import create_app
-
     # Everything the configuration can get wrong is refused here, before any database is created.
     config = load_config(args.config, environ=os.environ)
     host = args.host or config.listen.host
@@ -30,20 +26,43 @@ def _cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    workers = args.workers or config.listen.workers
+    if workers > 1:
+        return _serve_workers(args, config, host, port, workers)
+    return _serve_one(args, config, host, port)
+
+
+class _OnSocket:
+    """A uvicorn server serving a socket bound by the parent process (``--workers``)."""
+
+    def __init__(self, server, sock):
+        self.server, self.sock = server, sock
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.sock])
+
+
+def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True) -> int:
+    """One gateway process: the API listener (on ``sock`` when the parent bound it) and, when ``side``,
+    the admin listener and the browser proxy."""
+    import uvicorn
+
+    from gateway.server import create_app
+
     try:
         gateway_app = create_app(config)
         listeners = [(gateway_app, host, port)]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
-        if config.admins:
+        if config.admins and side:
             from gateway.admin import create_admin_app
 
             admin_app = create_admin_app(config, store=gateway_app.state.pipeline.store, config_path=args.config)
             listeners.append((admin_app, config.admin.host, config.admin.port))
-        else:
+        elif side:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
         proxy = None
-        if config.proxy.enabled:  # the browser path: same process, same loop, the same pipeline object
+        if config.proxy.enabled and side:  # the browser path: same process, same loop, the same pipeline object
             from gateway.proxy.server import BrowserProxy
 
             proxy = BrowserProxy(gateway_app.state.pipeline, config)
@@ -58,6 +77,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                                              header_timeout_s=config.limits.header_timeout_s,
                                              limit_concurrency=config.limits.max_connections))
                for app, h, p in listeners]
+    if sock is not None:
+        servers[0] = _OnSocket(servers[0], sock)  # type: ignore[call-overload]
 
     from gateway.proxy.server import ProxyStartError, run_all
 
@@ -70,6 +91,70 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int) -> int:
+    """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
+    every core. The audit store is migrated once, before any worker starts; the admin listener and the
+    browser proxy run in the first worker only. Rate limits and the scan pool are per worker. If a
+    worker cannot start or dies, the others are stopped and the exit code is its own."""
+    import signal
+    import socket
+
+    from gateway.audit import AuditStore
+
+    try:
+        store = AuditStore(config.audit.url)
+        store.migrate()
+        store.dispose()
+        sock = socket.create_server((host, port), backlog=2048)
+    except Exception as exc:
+        print(f"gardefou: cannot start: {exc}", file=sys.stderr)
+        return 2
+    sock.set_inheritable(True)
+    log = logging.getLogger("gardefou.serve")
+    pids: list[int] = []
+    for i in range(workers):
+        pid = os.fork()
+        if pid == 0:  # the worker: its own pipeline, scanner and connection pool
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            log.info("worker %d/%d (pid %d) starting", i + 1, workers, os.getpid())
+            code = 1
+            try:
+                code = _serve_one(args, config, host, port, sock=sock, side=i == 0)
+            finally:
+                os._exit(code)
+        pids.append(pid)
+    sock.close()
+    stopping = False
+
+    def stop(*_) -> None:
+        nonlocal stopping
+        stopping = True
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    code = 0
+    while pids:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            break
+        pids.remove(pid)
+        exit_code = os.waitstatus_to_exitcode(status)
+        if not stopping and pids:  # one worker gone: the instance stops whole
+            log.error("worker pid %d exited with %d: stopping the others", pid, exit_code)
+            code = exit_code or 1
+            stop()
+        elif exit_code and exit_code != -signal.SIGTERM and not code:  # SIGTERM: the stop asked for
+            code = exit_code
+    return code
 
 
 def _cmd_proxy(args: argparse.Namespace) -> int:
@@ -165,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="YAML configuration file (default: embedded configuration)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument("--workers", type=int, help="gateway processes sharing the port (default: listen.workers, 1)")
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("proxy", help="start the browser proxy alone (proxy.enabled must be true)")

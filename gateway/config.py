@@ -62,6 +62,8 @@ class Listen(_Strict):
     #: Addresses of reverse proxies whose X-Forwarded-For is believed (none by default: the client
     #: address is the connection's peer, so a client cannot write what the audit records as its address).
     trusted_proxies: list[str] = []
+    #: gateway processes accepting on the port (scans on every core); limits and the scan pool are per process
+    workers: int = Field(1, ge=1, le=64)
 
 
 class AdminListen(_Strict):

@@ -194,3 +194,61 @@ def test_unset_fingerprint_key_variable_is_refused_before_the_audit_store_is_cre
     r = gardefou("serve", "--config", str(cfg), "--port", "0", timeout=60)
     assert r.returncode == 2 and expected in r.stderr
     assert not db.exists()
+
+
+def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
+    """`serve --workers 2`: two processes answer on one port, every request is recorded once, the hash
+    chain verifies; stopping the parent stops the workers."""
+    import concurrent.futures
+    import os
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    from gateway.testing.provider import start_fake_provider
+
+    fake = start_fake_provider()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"audit:\n  url: sqlite:///{tmp_path}/audit.db\nservices:\n  - id: mistral\n    base_url: {fake.url}/v1\n"
+                   "listen:\n  workers: 2\n")
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg), "--port", str(port)],
+                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "MISTRAL_API_KEY": "k"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "gateway did not become ready"
+            time.sleep(0.2)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 2
+
+        def ask(i: int) -> int:
+            text = f"Question {i} : quelle est la posologie usuelle du paracétamol ?"
+            if i % 4 == 0:
+                text = f"Mon NIR : 1 85 05 78 006 084 91 ({i})"
+            return httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", timeout=30,
+                              json={"model": "mistral/mistral-small-latest",
+                                    "messages": [{"role": "user", "content": text}]}).status_code
+
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(ask, range(40)))
+        assert codes.count(200) == 30 and codes.count(403) == 10
+        assert len(fake.received) == 30
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(20) == 0
+        fake.server.shutdown()
+    assert all(not Path(f"/proc/{c}").exists() for c in children)
+    r = gardefou("audit", "verify", "--config", str(cfg))
+    assert r.returncode == 0 and "OK: 40 record(s) verified" in r.stdout, r.stdout + r.stderr
