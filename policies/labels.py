@@ -95,12 +95,14 @@ RULE_LABELS_FR: dict[str, str] = {
     "detect.unsure": "détection incertaine",
     "warn.ack_required": "avertissement : confirmation demandée",
     "warn.acknowledged": "avertissement : confirmé par l'utilisateur",
+    "warn.ack_invalid": "avertissement : confirmation invalide ou expirée",  # the browser path
     "auth.failed": "authentification : clé absente ou invalide",
     "request.aborted": "requête : envoi interrompu",
     "request.body_timeout": "requête : envoi trop lent",
     "request.invalid": "requête : invalide",
     "request.invalid_json": "requête : JSON invalide",
     "request.invalid_model": "requête : modèle invalide",
+    "request.invalid_multipart": "requête : formulaire (multipart) invalide",  # the browser path
     "request.invalid_unicode": "requête : texte mal encodé",
     "request.method": "requête : méthode HTTP non prise en charge",
     "request.missing_model": "requête : modèle absent",
