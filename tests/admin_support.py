@@ -67,3 +67,42 @@ def start_admin(db_url: str, config_path=None, extra: dict | None = None) -> Adm
     app = create_admin_app(config, store=store, config_path=config_path)
     url, server, thread = serve_in_thread(app)
     return AdminServer(url, store, server, thread)
+
+
+LONG_MODEL = "modele-" + "x" * 100 + "-2026-03-preview"
+LONG_CLIENT = "poste-" + "y" * 90 + "-bloc-operatoire"
+
+
+def seed_dpo_extras(store: AuditStore) -> dict[str, dict]:
+    """Records beyond :func:`seed` for what a DPO reads (issue 15): three technical refusals late on
+    3 March UTC (4 March in Paris), a charter block on a service outside the catalogue with a phone
+    number and free health text, a summer record (UTC+2) and one with long values (layout)."""
+    def rec(i: int, ts: datetime, decision: str, rules: list[str], **fields) -> dict:
+        r = make_record(100 + i, ts=ts, decision=decision, department="cardiologie")
+        r.update(rule_ids=rules, **fields)
+        store.insert(r)
+        return r
+
+    out = {}
+    for i, (minute, rule, status) in enumerate(((30, "request.invalid_json", 400), (40, "auth.failed", 401),
+                                                (50, "gateway.busy", 503))):
+        out[f"refuse{i}"] = rec(i, datetime(2026, 3, 3, 23, minute, tzinfo=UTC), "refuse", [rule],
+                                forwarded=False, status_code=status, reasons=["Refus technique."],
+                                service_id=None if rule != "gateway.busy" else "mistral",
+                                client_id=None if rule == "auth.failed" else "poste-1", error="invalid_request")
+    out["block"] = rec(3, datetime(2026, 3, 4, 10, 0, tzinfo=UTC), "block", ["charter.health"],
+                       service_id="inconnu-x", categories=",personal,health,", finding_types=",HEALTH_TEXT,PHONE_NUMBER,",
+                       findings=[{"type": "PHONE_NUMBER", "category": "personal", "part": 0, "start": 4, "end": 14,
+                                  "score": 0.9},
+                                 {"type": "HEALTH_TEXT", "category": "health", "part": 0, "start": 0, "end": 80,
+                                  "score": 0.97}],
+                       reasons=["La requête contient des données de santé."])
+    out["summer"] = rec(4, datetime(2026, 7, 14, 10, 0, tzinfo=UTC), "allow", ["charter.compliant"])
+    types = ["CONFIDENTIAL_TEXT", "DATE_OF_BIRTH", "EMAIL_ADDRESS", "FR_ADELI", "FR_FINESS", "FR_IPP", "FR_NDA", "FR_NIR",
+             "FR_RPPS", "FR_SIRET", "IBAN_CODE", "IS_INFRASTRUCTURE", "PERSON", "SECRET"]
+    out["long"] = rec(5, datetime(2026, 3, 4, 11, 0, tzinfo=UTC), "warn",
+                      ["charter.non_compliant", "warn.ack_required", "detect.unsure"], model=LONG_MODEL,
+                      client_id=LONG_CLIENT, finding_types="," + ",".join(types) + ",",
+                      findings=[{"type": t, "category": "personal", "part": 0, "start": 3, "end": 9, "score": 0.9}
+                                for t in types])
+    return out

@@ -358,3 +358,205 @@ def test_store_failure_is_a_503_in_french(admin):
             assert "Journal d&#39;audit indisponible" in r.text and "Traceback" not in r.text
     actions = [(r["channel"], r["action"]) for r in log_rows(admin)]
     assert ("api", "export.jsonl") in actions and ("dashboard", "decisions.get") in actions
+
+
+# -- issue 15: what a DPO reads ----------------------------------------------------------------
+
+def csv_rows(r: httpx.Response) -> tuple[list[str], list[dict]]:
+    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline=""), delimiter=";"))
+    return rows[0], [dict(zip(rows[0], row)) for row in rows[1:]]
+
+
+def test_refusals_counted_apart_from_blocks(admin):
+    """``refuse`` (technical) is its own decision in the stats, the filters and the exports; it is never
+    added to ``block`` (the charter), and the stats say both in French."""
+    from tests.admin_support import seed_dpo_extras
+
+    extra = seed_dpo_extras(admin.store)
+    s = get(admin, "/admin/api/stats", group_by="decision").json()
+    assert s["by_decision"] == {"allow": 13, "warn": 7, "block": 13, "refuse": 3}
+    assert {g["key"]: (g["count"], g["label"]) for g in s["groups"]} == {
+        "allow": (13, "autorisée"), "warn": (7, "avertissement"), "block": (13, "bloquée"),
+        "refuse": (3, "refusée (technique)")}
+    assert s["decision_labels"]["refuse"] == "refusée (technique)"
+    # every group is split by decision: the refusals of a service are not its blocks
+    svc = {g["key"]: g for g in get(admin, "/admin/api/stats", group_by="service").json()["groups"]}
+    assert (svc["mistral"]["refuse"], svc["mistral"]["block"]) == (1, 4)
+    assert svc["mistral"]["label"] == "Le Chat / La Plateforme (Mistral AI)"
+    assert svc["inconnu-x"]["label"] == "inconnu-x (hors catalogue)" and svc[None]["label"] == "(non renseigné)"
+    cats = {g["key"]: g["label"] for g in get(admin, "/admin/api/stats", group_by="category").json()["groups"]}
+    assert cats["health"] == "données de santé"
+    # filters
+    items = get(admin, "/admin/api/decisions", decision="refuse").json()["items"]
+    assert {i["id"] for i in items} == {extra[f"refuse{i}"]["id"] for i in range(3)}
+    assert all(i["decision"] != "refuse" for i in get(admin, "/admin/api/decisions", decision="block",
+                                                     limit="1000").json()["items"])
+    header, rows = csv_rows(get(admin, "/admin/api/export.csv", decision="refuse"))
+    assert [(r["decision"], r["libelle_decision"]) for r in rows] == [("refuse", "refusée (technique)")] * 3
+
+
+def test_export_csv_french_columns_and_paris_time(admin):
+    """The CSV keeps its columns in place (codes, UTC) and adds, after them, the Paris time and the
+    French labels of the decision, rules, categories and detected types."""
+    from gateway.audit.query import CSV_COLUMNS
+    from tests.admin_support import seed_dpo_extras
+
+    extra = seed_dpo_extras(admin.store)
+    header, rows = csv_rows(get(admin, "/admin/api/export.csv"))
+    assert header[:28] == [
+        "id", "horodatage_utc", "client", "departement", "adresse_client", "api", "point_acces", "service_ia", "modele",
+        "decision", "transmis", "regles", "motifs", "categories", "types_detectes", "detections", "nb_parties",
+        "nb_caracteres", "statut_http", "statut_fournisseur", "erreur_fournisseur", "inspection_ms", "fournisseur_ms",
+        "total_ms", "erreur", "empreinte", "empreinte_precedente", "empreinte_resultat"]
+    assert header[28:] == ["horodatage_paris", "libelle_decision", "libelles_regles", "libelles_categories",
+                           "libelles_types_detectes"] and len(header) == len(CSV_COLUMNS)
+    by_id = {r["id"]: r for r in rows}
+    winter = by_id[admin.records[0]["id"]]
+    assert (winter["horodatage_utc"], winter["horodatage_paris"]) == ("2026-03-02 08:00:00", "2026-03-02 09:00:00")
+    summer = by_id[extra["summer"]["id"]]
+    assert (summer["horodatage_utc"], summer["horodatage_paris"]) == ("2026-07-14 10:00:00", "2026-07-14 12:00:00")
+    block = by_id[extra["block"]["id"]]
+    assert block["decision"] == "block" and block["libelle_decision"] == "bloquée"
+    assert block["regles"] == "charter.health" and block["libelles_regles"] == "charte : données de santé"
+    assert block["libelles_categories"] == "données personnelles | données de santé"
+    assert block["types_detectes"] == "HEALTH_TEXT, PHONE_NUMBER"
+    assert block["libelles_types_detectes"] == "santé (texte libre) | téléphone"
+    refused = by_id[extra["refuse1"]["id"]]
+    assert refused["libelles_regles"] == "authentification : clé absente ou invalide"
+    assert by_id[extra["long"]["id"]]["libelles_regles"] == (
+        "charte : service non conforme | avertissement : confirmation demandée | détection incertaine")
+    # JSONL stays the machine's: codes and UTC
+    line = json.loads(get(admin, "/admin/api/export.jsonl", decision="block").text.splitlines()[-1])
+    assert line["rule_ids"] == ["charter.health"] and line["ts"] == "2026-03-04T10:00:00Z"
+
+
+def test_label_tables_cover_every_type_and_rule():
+    """Every finding type a detector emits and every rule the gateway or the policy records has a
+    French label: read from the source, so a new recognizer or refusal without one fails here."""
+    import ast
+    from pathlib import Path
+
+    from detectors.base import UNSURE_TYPES, WINDOW_TYPES
+    from policies.labels import FINDING_TYPE_LABELS_FR, RULE_LABELS_FR, finding_type_fr, rule_fr
+
+    root = Path(__file__).parent.parent
+    emitted: set[str] = set(WINDOW_TYPES)
+    for path in (root / "detectors").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+                if name in ("finding", "Finding", "RecognizerResult") and node.args and isinstance(node.args[0], ast.Constant):
+                    emitted.add(node.args[0].value)
+                if name == "get" and len(node.args) == 2 and getattr(node.args[0], "value", None) == "type":
+                    emitted.add(node.args[1].value)  # a configured pattern's or term's default type
+            targets = [getattr(t, "id", None) for t in getattr(node, "targets", [])] + [getattr(getattr(node, "target", None), "id", None)]
+            value = getattr(node, "value", None)
+            if {"entity", "type"} & set(targets) and value is not None:
+                emitted |= {c.value for c in ast.walk(value) if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+            if isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values):
+                    if getattr(k, "value", None) == "type" and isinstance(v, ast.Constant):
+                        emitted.add(v.value)
+    emitted.discard("")  # the recognizer base class's empty default
+    assert {"FR_NIR", "PHONE_NUMBER", "HEALTH_TEXT", "FR_SIRET", "FR_NDA", "CREDIT_CARD", "LOCATION"} <= emitted
+    assert emitted - set(FINDING_TYPE_LABELS_FR) == set()
+    for unsure in UNSURE_TYPES:
+        assert finding_type_fr(unsure) != unsure and "incertain" in finding_type_fr(unsure)
+    assert finding_type_fr("HEALTH_TEXT_UNSURE") == "santé (texte libre, incertain)"
+    assert finding_type_fr("FR_NIR") == "NIR" and finding_type_fr("PHONE_NUMBER") == "téléphone"
+    assert finding_type_fr("PROJET_ATLAS") == "PROJET_ATLAS"  # an institution's own dictionary type, as written
+
+    import re
+
+    families = "|".join(("charter", "service", "policy", "detect", "warn", "auth", "request", "gateway", "upstream"))
+    recorded: set[str] = set()
+    for folder in ("gateway", "policies"):
+        for path in (root / folder).rglob("*.py"):
+            recorded |= set(re.findall(rf'"((?:{families})\.[a-z_]+)"', path.read_text(encoding="utf-8")))
+    recorded |= {f"charter.{c}" for c in ("personal", "health", "confidential", "secret", "uninspectable")}  # f"charter.{c}"
+    assert {"auth.failed", "request.invalid_json", "gateway.busy", "service.unknown", "detect.unsure"} <= recorded
+    assert recorded - set(RULE_LABELS_FR) == set()
+    assert rule_fr("charter.health") == "charte : données de santé"
+    assert rule_fr("request.brand_new") == "requête : brand new"  # readable fallback for a rule added later
+    assert rule_fr("odd") == "odd"
+
+
+def test_paris_dates_and_days():
+    """The dashboard's dates are Paris days (a spring-forward day lasts 23 hours); the API's stay UTC."""
+    from datetime import UTC, datetime
+
+    from gateway.audit import query as Q
+
+    f = Q.parse_filters({"since": "2026-03-29", "until": "2026-03-29"}, tz=Q.PARIS)
+    assert f.since == datetime(2026, 3, 28, 23, tzinfo=UTC) and f.until == datetime(2026, 3, 29, 22, tzinfo=UTC)
+    f = Q.parse_filters({"since": "2026-07-01T08:00:00"}, tz=Q.PARIS)  # naive: Paris time
+    assert f.since == datetime(2026, 7, 1, 6, tzinfo=UTC)
+    f = Q.parse_filters({"since": "2026-07-01T08:00:00Z"}, tz=Q.PARIS)  # an offset is honoured
+    assert f.since == datetime(2026, 7, 1, 8, tzinfo=UTC)
+    assert Q.parse_filters({"since": "2026-03-29"}).since == datetime(2026, 3, 29, tzinfo=UTC)  # API: UTC
+
+
+def test_stats_by_paris_day(admin):
+    from gateway.audit import query as Q
+    from tests.admin_support import seed_dpo_extras
+
+    seed_dpo_extras(admin.store)
+    utc = {g["key"]: g["refuse"] for g in Q.stats(admin.store, Q.Filters(), "day")["groups"]}
+    paris = {g["key"]: g for g in Q.stats(admin.store, Q.Filters(), "day", tz=Q.PARIS)["groups"]}
+    assert utc["2026-03-03"] == 3 and "2026-03-04" not in {k for k, v in utc.items() if v}
+    assert paris["2026-03-04"]["refuse"] == 3 and paris["2026-03-03"]["refuse"] == 0
+    assert sum(g["count"] for g in paris.values()) == 36 and "2026-07-14" in paris
+    # the API's days stay UTC days (documented)
+    assert {g["key"]: g["refuse"] for g in get(admin, "/admin/api/stats", group_by="day").json()["groups"]} == utc
+
+
+def test_access_log_filters_pagination_and_export(admin):
+    """``GET access-log`` filters on user, action, outcome and period, pages keyset; ``access-log.csv``
+    exports the same rows in French, neutralises formulas, and is itself in the access log."""
+    for role in ("dpo", "rssi", "dpo", "rssi"):
+        get(admin, "/admin/api/decisions", role)
+    get(admin, "/admin/api/access-log", "rssi")  # denied
+    get(admin, "/admin/api/decisions", "dpo", **{"=HYPERLINK(\"http://x\")": "1"})  # invalid, logged as sent
+
+    def items(**params):
+        r = get(admin, "/admin/api/access-log", "admin", **params)
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    assert [(i["user_id"], i["outcome"]) for i in items(user="rssi.user")] == [
+        ("rssi.user", "denied"), ("rssi.user", "ok"), ("rssi.user", "ok")]
+    assert [i["user_id"] for i in items(outcome="denied")] == ["rssi.user"]
+    assert {i["action"] for i in items(action="decisions.list")} == {"decisions.list"}
+    assert len(items(action="decisions.list", outcome="ok", user="dpo.user")) == 2
+    assert items(until="2000-01-02") == [] and len(items(since="2000-01-01", limit="1000")) >= 6
+    body = get(admin, "/admin/api/access-log", "admin", limit="2", action="decisions.list").json()
+    assert body["filters"] == {"action": "decisions.list"} and body["next_cursor"]
+    more = get(admin, "/admin/api/access-log", "admin", limit="2", action="decisions.list",
+               cursor=body["next_cursor"]).json()["items"]
+    assert more and more[0]["seq"] < body["items"][-1]["seq"] and all(i["action"] == "decisions.list" for i in more)
+    for bad in ({"outcome": "peut-être"}, {"action": "DROP TABLE"}, {"since": "hier"}, {"utilisateur": "x"}):
+        r = get(admin, "/admin/api/access-log", "admin", **bad)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_parameter", bad
+
+    r = get(admin, "/admin/api/access-log.csv", "admin", user="rssi.user")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="gardefou-journal-acces-' in r.headers["content-disposition"]
+    assert r.content.startswith(b"\xef\xbb\xbf") and b"\r\n" in r.content
+    header, rows = csv_rows(r)
+    assert header[:3] == ["horodatage_utc", "horodatage_paris", "utilisateur"]
+    assert [(x["utilisateur"], x["action"], x["libelle_action"], x["resultat"], x["libelle_resultat"]) for x in rows] == [
+        ("rssi.user", "decisions.list", "liste des décisions", "ok", "accordé"),
+        ("rssi.user", "decisions.list", "liste des décisions", "ok", "accordé"),
+        ("rssi.user", "access_log.list", "journal des accès", "denied", "refusé (rôle)")]  # chronological
+    assert all(x["horodatage_paris"] != x["horodatage_utc"] for x in rows)  # Paris is UTC+1 or +2
+    _, invalid = csv_rows(get(admin, "/admin/api/access-log.csv", "admin", outcome="invalid"))
+    assert invalid[0]["parametres"].startswith("'=HYPERLINK(")  # a spreadsheet will not run it
+    assert get(admin, "/admin/api/access-log.csv", "dpo").status_code == 403
+    assert get(admin, "/admin/api/access-log.csv", "admin", outcome="x").status_code == 400
+    # the exports are in the access log like every read, with their filters
+    logged = [(r["user_id"], r["action"], r["outcome"], r["params"]) for r in reversed(log_rows(admin))
+              if r["action"] == "access_log.export"]
+    assert logged == [("admin.user", "access_log.export", "ok", {"user": "rssi.user"}),
+                      ("admin.user", "access_log.export", "ok", {"outcome": "invalid"}),
+                      ("dpo.user", "access_log.export", "denied", {}),
+                      ("admin.user", "access_log.export", "invalid", {"outcome": "x"})]

@@ -12,9 +12,21 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from gateway.admin.guard import API, AdminDep, Denied, PageQuery, known, no_record, page_query
+from gateway.admin.guard import (
+    API,
+    AccessLogQuery,
+    AdminDep,
+    Denied,
+    PageQuery,
+    access_log_query,
+    known,
+    no_record,
+    page_query,
+)
 from gateway.audit import AuditStore
 from gateway.audit import query as Q
+from policies.catalogue import Catalogue
+from policies.vocabulary import CATEGORY_LABELS_FR, DECISION_LABELS_FR
 
 router = APIRouter(prefix="/admin/api")
 
@@ -52,9 +64,9 @@ def export_query(raw: dict[str, str]) -> Q.Filters:
     return Q.parse_filters(raw)
 
 
-def access_log_query(raw: dict[str, str]) -> PageQuery:
-    known(raw, ("limit", "cursor"))
-    return PageQuery(limit=Q.parse_limit(raw.get("limit")), cursor=Q.decode_cursor(raw.get("cursor")))
+def access_export_query(raw: dict[str, str]) -> Q.AccessFilters:
+    known(raw, Q.ACCESS_FILTER_KEYS)
+    return Q.parse_access_filters(raw)
 
 
 def no_query(raw: dict[str, str]) -> None:
@@ -80,18 +92,46 @@ async def decision(request: Request, record_id: str, admin: AdminDep):
     return Q.to_json(rec)
 
 
+def group_label(group_by: str, key: str | None, catalogue: Catalogue) -> str:
+    """A stats group's key as the DPO reads it (the key itself stays the machine's)."""
+    if key is None:
+        return "(non renseigné)"
+    if group_by == "decision":
+        return DECISION_LABELS_FR.get(key, key)
+    if group_by == "category":
+        return CATEGORY_LABELS_FR.get(key, key)
+    if group_by == "service":
+        service = catalogue.get(key)
+        return service.name if service else f"{key} (hors catalogue)"
+    return key
+
+
 @router.get("/stats")
 async def stats(request: Request, admin: AdminDep):
     q: StatsQuery = (await admin.guard(request, API, "stats", "audit.read", stats_query)).query
-    return await anyio.to_thread.run_sync(Q.stats, admin.store, q.filters, q.group_by, q.limit)
+    res = await anyio.to_thread.run_sync(Q.stats, admin.store, q.filters, q.group_by, q.limit)
+    for g in res["groups"]:
+        g["label"] = group_label(q.group_by, g["key"], admin.catalogue)
+    # every count is split by decision: ``refuse`` (technical) is never added to ``block`` (charter)
+    res["decision_labels"] = DECISION_LABELS_FR
+    return res
 
 
 @router.get("/access-log")
 async def access_log(request: Request, admin: AdminDep):
-    q: PageQuery = (await admin.guard(request, API, "access_log.list", "access_log.read", access_log_query)).query
-    rows = await anyio.to_thread.run_sync(admin.store.access_log, q.limit + 1, q.cursor)
-    nxt = Q.encode_cursor(rows[q.limit - 1]["seq"]) if len(rows) > q.limit else None
-    return {"items": [{**r, "ts": Q.iso(r["ts"])} for r in rows[:q.limit]], "next_cursor": nxt, "limit": q.limit}
+    access = await admin.guard(request, API, "access_log.list", "access_log.read", access_log_query)
+    q: AccessLogQuery = access.query
+    rows, nxt = await anyio.to_thread.run_sync(Q.access_page, admin.store, q.filters, q.limit, q.cursor)
+    return {"items": [{**r, "ts": Q.iso(r["ts"])} for r in rows], "next_cursor": nxt, "limit": q.limit,
+            "filters": q.filters.as_params()}
+
+
+@router.get("/access-log.csv")
+async def access_log_csv(request: Request, admin: AdminDep) -> StreamingResponse:
+    """The access log as CSV; this export is itself written to the access log first, like any read."""
+    access = await admin.guard(request, API, "access_log.export", "access_log.read", access_export_query)
+    return await _stream(Q.export_access_csv(admin.store, access.query), "text/csv; charset=utf-8",
+                         "gardefou-journal-acces", "csv")
 
 
 Export = Callable[[AuditStore, Q.Filters], Iterator[str]]
@@ -106,14 +146,17 @@ def _export_route(kind: str):
 
     async def export(request: Request, admin: AdminDep) -> StreamingResponse:
         filters = (await admin.guard(request, API, f"export.{kind}", "audit.read", export_query)).query
-        chunks = write(admin.store, filters)
-        # the first chunk reads the store before anything is sent: a failure there is still a 503
-        first = await anyio.to_thread.run_sync(next, chunks, "")
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        headers = {"Content-Disposition": f'attachment; filename="gardefou-audit-{stamp}.{kind}"'}
-        return StreamingResponse(itertools.chain([first], chunks), media_type=media_type, headers=headers)
+        return await _stream(write(admin.store, filters), media_type, "gardefou-audit", kind)
 
     return export
+
+
+async def _stream(chunks: Iterator[str], media_type: str, name: str, ext: str) -> StreamingResponse:
+    # the first chunk reads the store before anything is sent: a failure there is still a 503
+    first = await anyio.to_thread.run_sync(next, chunks, "")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    headers = {"Content-Disposition": f'attachment; filename="{name}-{stamp}.{ext}"'}
+    return StreamingResponse(itertools.chain([first], chunks), media_type=media_type, headers=headers)
 
 
 for _kind in EXPORTS:

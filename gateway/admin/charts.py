@@ -39,8 +39,16 @@ def fill_days(groups: list[dict]) -> list[dict]:
     return out
 
 
+def day_fr(key: str | None) -> str:
+    """``2026-03-02`` → ``02/03/2026`` (a key that is not a date is shown as is)."""
+    try:
+        return date.fromisoformat(key or "").strftime("%d/%m/%Y")
+    except ValueError:
+        return str(key)
+
+
 def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> Markup:
-    """Stacked bars per day, by decision."""
+    """Stacked bars per day, by decision (``refuse`` its own colour, never added to ``block``)."""
     if not groups:
         return Markup('<p class="empty">Aucune requête sur la période.</p>')
     groups = fill_days(groups)
@@ -69,13 +77,13 @@ def volume_by_day(groups: list[dict], width: int = 1100, height: int = 240) -> M
             y -= bh
             parts.append(
                 f'<rect class="bar-{d}" x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{bh:.1f}" fill="{COLORS[d]}">'
-                f'<title>{escape(g["key"])} : {v} {LABELS[d]}</title></rect>'
+                f'<title>{escape(day_fr(g["key"]))} : {v} {LABELS[d]}</title></rect>'
             )
     for i in sorted({0, n // 2, n - 1}):
         x = left + i * slot + slot / 2
         anchor = "start" if i == 0 and n > 1 else "end" if i == n - 1 and n > 1 else "middle"
         parts.append(f'<text x="{x:.1f}" y="{height - 8}" text-anchor="{anchor}" font-size="11">'
-                     f'{escape(groups[i]["key"])}</text>')
+                     f'{escape(day_fr(groups[i]["key"]))}</text>')
     parts.append("</svg>")
     legend = "".join(
         f'<span class="legend"><svg width="12" height="12" aria-hidden="true"><rect width="12" height="12" '

@@ -3,7 +3,11 @@ detail page, the access log (admin role) and the one stylesheet. No JavaScript a
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -12,28 +16,99 @@ import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from gateway.admin import charts
 from gateway.admin.auth import COOKIE, SESSION_TTL_S
-from gateway.admin.guard import DASHBOARD, AdminDep, Denied, PageQuery, no_record, page_query
+from gateway.admin.guard import (
+    DASHBOARD,
+    AccessLogQuery,
+    Admin,
+    AdminDep,
+    Denied,
+    PageQuery,
+    access_log_query,
+    no_record,
+    page_query,
+)
 from gateway.audit import AuditStore
 from gateway.audit import query as Q
+from policies.catalogue import Catalogue
+from policies.labels import (
+    ACCESS_ACTION_LABELS_FR,
+    ACCESS_CHANNEL_LABELS_FR,
+    ACCESS_OUTCOME_LABELS_FR,
+    FINDING_CATEGORY_LABELS_FR,
+    FINDING_TYPE_LABELS_FR,
+    PARAM_LABELS_FR,
+    ROLE_LABELS_FR,
+    finding_type_fr,
+    rule_fr,
+)
 from policies.vocabulary import CATEGORY_LABELS_FR, DECISION_LABELS_FR, DECISION_PLURALS_FR
 
 HERE = Path(__file__).parent
 DEFAULT_DAYS = 30
 ACCESS_LOG_PAGE = 100
 MAX_LOGIN_BODY = 4096
+#: how long the filters' choices (distinct departments, services, types) are reused between views
+CHOICES_TTL_S = 60.0
 
 router = APIRouter(prefix="/admin")
 
 
+# -- what the pages say -------------------------------------------------------------------------
+
+def _utc_offset(local: datetime) -> str:
+    """``UTC+1`` / ``UTC+2`` (``UTC+5:30`` for a zone with minutes)."""
+    off = local.utcoffset() or timedelta(0)
+    minutes = int(off.total_seconds() // 60)
+    sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+    return f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+
+
+def _as_datetime(ts) -> datetime:
+    return datetime.fromisoformat(ts) if isinstance(ts, str) else ts
+
+
 def fmt_ts(ts) -> str:
+    """A stored (UTC) time as read in Paris, with its zone: ``02/03/2026 09:00:00 UTC+1``."""
     if ts is None:
         return ""
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts)
-    return Q.norm_ts(ts).strftime("%Y-%m-%d %H:%M:%S")
+    local = Q.paris(_as_datetime(ts))
+    return f"{local:%d/%m/%Y %H:%M:%S} {_utc_offset(local)}"
+
+
+def when(ts) -> Markup:
+    """``fmt_ts`` in a ``<time>`` element carrying the UTC instant (also shown on hover)."""
+    if ts is None:
+        return Markup("")
+    utc = Q.norm_ts(_as_datetime(ts))
+    return Markup('<time datetime="{}" title="{} UTC">{}</time>').format(
+        Q.iso(utc), utc.strftime("%Y-%m-%d %H:%M:%S"), fmt_ts(utc))
+
+
+def type_fr(code: str) -> Markup:
+    """A detected type's label; the code on hover (for the DSN)."""
+    return Markup('<span class="code-label" title="{}">{}</span>').format(code, finding_type_fr(code))
+
+
+def rules_fr(codes) -> Markup:
+    return Markup(", ").join(Markup('<span class="code-label" title="{}">{}</span>').format(c, rule_fr(c))
+                             for c in codes or [])
+
+
+def split_codes(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def param_fr(key: str, value: str) -> str:
+    """One logged query parameter as the access-log page shows it: « décision : bloquée »."""
+    label = {"decision": DECISION_LABELS_FR, "category": CATEGORY_LABELS_FR,
+             "outcome": ACCESS_OUTCOME_LABELS_FR, "action": ACCESS_ACTION_LABELS_FR}.get(key, {}).get(value)
+    if key == "finding_type":
+        label = finding_type_fr(value)
+    return f"{PARAM_LABELS_FR.get(key, key)} : {label or value}"
 
 
 templates = Environment(
@@ -42,7 +117,10 @@ templates = Environment(
 )
 templates.globals.update(
     decision_fr=DECISION_LABELS_FR, decision_plural_fr=DECISION_PLURALS_FR, category_fr=CATEGORY_LABELS_FR,
-    fmt_ts=fmt_ts, categories=Q.CATEGORIES, decisions=Q.DECISIONS,
+    finding_category_fr=FINDING_CATEGORY_LABELS_FR, outcome_fr=ACCESS_OUTCOME_LABELS_FR,
+    action_fr=ACCESS_ACTION_LABELS_FR, channel_fr=ACCESS_CHANNEL_LABELS_FR, role_fr=ROLE_LABELS_FR,
+    fmt_ts=fmt_ts, when=when, type_fr=type_fr, rules_fr=rules_fr, split_codes=split_codes, param_fr=param_fr,
+    categories=Q.CATEGORIES, decisions=Q.DECISIONS, outcomes=Q.ACCESS_OUTCOMES,
 )
 
 
@@ -133,12 +211,65 @@ async def static(name: str):
 
 # -- dashboard ----------------------------------------------------------------------------------
 
+#: the dashboard reads the dates typed in its form as Paris dates (the API: UTC)
+dashboard_query = functools.partial(page_query, tz=Q.PARIS)
+
+
+def _cached(admin: Admin, name: str, load: Callable[[], Any]) -> Any:
+    """``load()``, reused for :data:`CHOICES_TTL_S` (distinct values read the whole table)."""
+    now = time.monotonic()
+    hit = admin.cache.get(name)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = load()
+    admin.cache[name] = (now + CHOICES_TTL_S, value)
+    return value
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+def _options(values: list[str], label: Callable[[str], str], current: str | None) -> list[Choice] | None:
+    """A select list's options, the current value always among them; None: too many, type it instead."""
+    if len(values) > Q.MAX_CHOICES:
+        return None
+    if current and current not in values:
+        values = [*values, current]
+    return [Choice(v, label(v)) for v in values]
+
+
+def _service_label(catalogue: Catalogue) -> Callable[[str], str]:
+    def label(sid: str) -> str:
+        service = catalogue.get(sid)
+        return f"{sid} — {service.name}" if service else f"{sid} (hors catalogue)"
+    return label
+
+
+def _filter_choices(admin: Admin, stored: dict[str, list[str]], form: dict[str, str]) -> dict[str, Any]:
+    """The select lists of the dashboard's form: services from the catalogue (and any other one
+    recorded), departments and detected types from the records (every known type as well)."""
+    catalogue = admin.catalogue
+    services = sorted(catalogue.services, key=lambda sid: catalogue.services[sid].name.casefold())
+    services += [s for s in stored["services"] if s not in catalogue.services]
+    types = sorted(set(FINDING_TYPE_LABELS_FR) | set(stored["finding_types"]),
+                   key=lambda code: finding_type_fr(code).casefold())
+    return {
+        "services": _options(services, _service_label(catalogue), form.get("service")),
+        "departments": _options(stored["departments"], str, form.get("department")),
+        "finding_types": _options(types, finding_type_fr, form.get("finding_type")),
+    }
+
+
 def _load(store: AuditStore, q: PageQuery) -> dict:
     """Everything the dashboard shows, read in one worker thread."""
+    # the latest blocks are the charter's only: technical refusals (``refuse``) are never listed there
     blocks = Q.Filters(**{**q.filters.__dict__, "decision": "block"})
     rows, nxt = Q.page(store, q.filters, q.limit, q.cursor)
     return {
-        "by_day": Q.stats(store, q.filters, "day"),
+        "by_day": Q.stats(store, q.filters, "day", tz=Q.PARIS),
         "services": Q.stats(store, q.filters, "service", 8),
         "categories": Q.stats(store, q.filters, "category"),
         "departments": Q.stats(store, q.filters, "department", 8),
@@ -148,11 +279,20 @@ def _load(store: AuditStore, q: PageQuery) -> dict:
     }
 
 
+def _is_date(value: str) -> bool:
+    try:
+        datetime.strptime(value, "%Y-%m-%d")
+    except ValueError:
+        return False
+    return True
+
+
 def _view(raw: dict[str, str], q: PageQuery, data: dict) -> dict:
     """The dashboard template's context: the form as typed, the charts, the links."""
     nxt = data["next_cursor"]
     return {
         "form": {k: raw.get(k, "") for k in Q.FILTER_KEYS},
+        "date_inputs": {k: not raw.get(k) or _is_date(raw[k]) for k in ("since", "until")},
         "data": data,
         "volume_svg": charts.volume_by_day(data["by_day"]["groups"]),
         "services_svg": charts.hbars(data["services"]["groups"], "Services d'IA"),
@@ -168,14 +308,17 @@ def _view(raw: dict[str, str], q: PageQuery, data: dict) -> dict:
 @router.get("/")
 async def dashboard(request: Request, admin: AdminDep):
     raw = dict(request.query_params)
-    # default view: the last 30 days (a year of records is not scanned on every visit)
+    # default view: the last 30 days, Paris days (a year of records is not scanned on every visit)
     if not raw and admin.identify(request, DASHBOARD):
-        since = (datetime.now(UTC) - timedelta(days=DEFAULT_DAYS - 1)).date().isoformat()
+        since = (datetime.now(Q.PARIS) - timedelta(days=DEFAULT_DAYS - 1)).date().isoformat()
         return RedirectResponse("/admin/?" + urlencode({"since": since}), status_code=303)
     # a bad filter is shown on the page (with the rest of the query), not refused
-    access = await admin.guard(request, DASHBOARD, "dashboard", "audit.read", page_query, lenient=True)
+    access = await admin.guard(request, DASHBOARD, "dashboard", "audit.read", dashboard_query, lenient=True)
     data = await anyio.to_thread.run_sync(_load, admin.store, access.query)
-    return render("dashboard.html", who=access.who, error=access.error, **_view(raw, access.query, data))
+    stored = await anyio.to_thread.run_sync(_cached, admin, "choices", functools.partial(Q.choices, admin.store))
+    view = _view(raw, access.query, data)
+    return render("dashboard.html", who=access.who, error=access.error, choices=_filter_choices(admin, stored, view["form"]),
+                  **view)
 
 
 @router.get("/decisions/{record_id}")
@@ -184,21 +327,41 @@ async def detail(request: Request, record_id: str, admin: AdminDep):
     rec = await anyio.to_thread.run_sync(admin.store.get, record_id)
     if rec is None:
         return render("error.html", status=404, who=access.who, message=no_record(record_id))
-    return render("detail.html", who=access.who, rec=rec, rec_json=Q.to_json(rec))
+    service = admin.catalogue.get(rec["service_id"])
+    return render("detail.html", who=access.who, rec=rec, rec_json=Q.to_json(rec),
+                  service_name=service.name if service else None)
 
 
-def _cursor_or_start(raw: dict[str, str]) -> int | None:
-    """The access log page's cursor; a bad one shows the first page."""
-    try:
-        return Q.decode_cursor(raw.get("cursor"))
-    except Q.FilterError:
-        return None
+# -- access log ---------------------------------------------------------------------------------
+
+def _action_label(action: str) -> str:
+    return ACCESS_ACTION_LABELS_FR.get(action, action)
+
+
+#: the access log page: Paris dates, 100 rows a page unless ``limit`` says otherwise
+access_page_query = functools.partial(access_log_query, tz=Q.PARIS, default_limit=ACCESS_LOG_PAGE)
 
 
 @router.get("/access-log")
 async def access_log_page(request: Request, admin: AdminDep):
-    access = await admin.guard(request, DASHBOARD, "access_log.list", "access_log.read", _cursor_or_start)
-    rows = await anyio.to_thread.run_sync(admin.store.access_log, ACCESS_LOG_PAGE + 1, access.query)
-    more = len(rows) > ACCESS_LOG_PAGE
-    nxt = "?" + urlencode({"cursor": Q.encode_cursor(rows[ACCESS_LOG_PAGE - 1]["seq"])}) if more else None
-    return render("access_log.html", who=access.who, rows=rows[:ACCESS_LOG_PAGE], next_link=nxt)
+    raw = dict(request.query_params)
+    access = await admin.guard(request, DASHBOARD, "access_log.list", "access_log.read", access_page_query,
+                               lenient=True)
+    q: AccessLogQuery = access.query
+    rows, nxt = await anyio.to_thread.run_sync(Q.access_page, admin.store, q.filters, q.limit, q.cursor)
+    stored = await anyio.to_thread.run_sync(_cached, admin, "access_choices",
+                                            functools.partial(Q.access_choices, admin.store))
+    form = {k: raw.get(k, "") for k in Q.ACCESS_FILTER_KEYS}
+    actions = sorted(set(stored["actions"]) | set(ACCESS_ACTION_LABELS_FR), key=lambda a: _action_label(a).casefold())
+    choices = {
+        "users": _options(stored["users"], str, form["user"]),
+        "actions": _options(actions, _action_label, form["action"]),
+    }
+    kept = {k: v for k, v in raw.items() if k != "cursor"}
+    return render(
+        "access_log.html", who=access.who, error=access.error, rows=rows, form=form, choices=choices,
+        date_inputs={k: not raw.get(k) or _is_date(raw[k]) for k in ("since", "until")},
+        next_link="?" + urlencode({**kept, "cursor": nxt}) if nxt else None,
+        first_link="?" + urlencode(kept) if q.cursor is not None else None,
+        export_qs=urlencode(q.filters.as_params()),
+    )

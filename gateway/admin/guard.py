@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -79,13 +80,37 @@ class PageQuery:
     cursor: int | None = None
 
 
-def page_query(raw: dict[str, str]) -> PageQuery:
-    """A list of decisions: filters, then limit and cursor (the API's and the dashboard's)."""
+def page_query(raw: dict[str, str], tz: tzinfo = UTC) -> PageQuery:
+    """A list of decisions: filters, then limit and cursor (the API's and the dashboard's; the dashboard
+    reads dates without an offset in Europe/Paris, the API in UTC)."""
     query = PageQuery()
     try:
         known(raw, PAGE_PARAMS)
-        query = replace(query, filters=Q.parse_filters(raw))
+        query = replace(query, filters=Q.parse_filters(raw, tz))
         query = replace(query, limit=Q.parse_limit(raw.get("limit")), cursor=Q.decode_cursor(raw.get("cursor")))
+    except Q.FilterError as exc:
+        raise Invalid(str(exc), query) from None
+    return query
+
+
+@dataclass(frozen=True)
+class AccessLogQuery:
+    filters: Q.AccessFilters = Q.AccessFilters()
+    limit: int = 50
+    cursor: int | None = None
+
+
+ACCESS_LOG_PARAMS = (*Q.ACCESS_FILTER_KEYS, "limit", "cursor")
+
+
+def access_log_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int = 50) -> AccessLogQuery:
+    """The access log's filters, limit and cursor (API and dashboard page)."""
+    query = AccessLogQuery(limit=default_limit)
+    try:
+        known(raw, ACCESS_LOG_PARAMS)
+        query = replace(query, filters=Q.parse_access_filters(raw, tz))
+        query = replace(query, limit=Q.parse_limit(raw.get("limit"), default_limit),
+                        cursor=Q.decode_cursor(raw.get("cursor")))
     except Q.FilterError as exc:
         raise Invalid(str(exc), query) from None
     return query
@@ -107,7 +132,10 @@ class Admin:
 
     def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
         self.store = store
+        self.catalogue = config.catalogue()  # service names for the filters and labels
         self.auth = Authenticator(config, config_path)
+        #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
+        self.cache: dict[str, tuple[float, Any]] = {}
         self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
 
     async def guard(self, request: Request, channel: str, action: str, permission: str, parse: Parse | None = None,

@@ -13,16 +13,19 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, select
 
 from gateway.audit.chain import norm_ts
+from gateway.audit.schema import admin_access_log as a
 from gateway.audit.schema import audit_records as t
 from gateway.audit.store import AuditStore
+from policies.labels import ACCESS_ACTION_LABELS_FR, ACCESS_OUTCOME_LABELS_FR, finding_type_fr, rule_fr
 from policies.vocabulary import AUDIT_CATEGORIES as CATEGORIES
-from policies.vocabulary import DECISIONS
+from policies.vocabulary import CATEGORY_LABELS_FR, DECISION_LABELS_FR, DECISIONS
 
 GROUP_BY = ("day", "service", "client", "department", "category", "decision")
 FILTER_KEYS = ("since", "until", "decision", "service", "client", "category", "finding_type", "department")
@@ -30,6 +33,14 @@ MAX_LIMIT = 1000
 
 _TYPE_RE = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _TEXT_MAX = 128
+
+#: Where the people reading the audit are: times are stored in UTC and shown in this zone.
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def paris(ts: datetime) -> datetime:
+    """A stored (UTC) time in Europe/Paris."""
+    return norm_ts(ts).astimezone(PARIS)
 
 
 class FilterError(ValueError):
@@ -76,15 +87,18 @@ class Filters:
         return and_(*conds) if conds else None
 
 
-def parse_time(name: str, value: str, end: bool = False) -> datetime:
-    """ISO 8601 date or date-time; naive means UTC. A bare date as ``until`` means the end of that day."""
+def parse_time(name: str, value: str, end: bool = False, tz: tzinfo = UTC) -> datetime:
+    """ISO 8601 date or date-time, returned in UTC; naive means in ``tz`` (the API's and the command
+    line's: UTC; the dashboard's: Europe/Paris). A bare date as ``until`` means the end of that day."""
     value = value.strip()
     try:
         if len(value) == 10:
             d = date.fromisoformat(value)
-            dt = datetime(d.year, d.month, d.day, tzinfo=UTC)
-            return dt + timedelta(days=1) if end else dt
-        return norm_ts(datetime.fromisoformat(value))
+            if end:  # the next day's midnight (a calendar day: 23 or 25 hours when the clocks change)
+                d += timedelta(days=1)
+            return datetime(d.year, d.month, d.day, tzinfo=tz).astimezone(UTC)
+        dt = datetime.fromisoformat(value)
+        return norm_ts(dt if dt.tzinfo else dt.replace(tzinfo=tz))
     except ValueError:
         raise FilterError(
             f"Paramètre « {name} » invalide : date ISO 8601 attendue (ex. 2026-01-31 ou 2026-01-31T14:00:00Z)."
@@ -98,14 +112,15 @@ def _text(name: str, value: str) -> str:
     return value
 
 
-def parse_filters(params: Mapping[str, str]) -> Filters:
+def parse_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> Filters:
+    """The filters of a query string; dates without an offset are read in ``tz``."""
     values: dict[str, Any] = {}
     for key in FILTER_KEYS:
         raw = params.get(key)
         if raw is None or raw == "":
             continue
         if key in ("since", "until"):
-            values[key] = parse_time(key, raw, end=key == "until")
+            values[key] = parse_time(key, raw, end=key == "until", tz=tz)
         elif key == "decision":
             if raw not in DECISIONS:
                 raise FilterError("Paramètre « decision » invalide : valeurs possibles " + ", ".join(DECISIONS) + ".")
@@ -194,11 +209,26 @@ def _day_expr(store: AuditStore):
     return func.substr(t.c.ts, 1, 10)
 
 
+def _hour_expr(store: AuditStore):
+    """The UTC hour (``2026-03-02 08``): days in another zone are made of whole UTC hours (Europe/Paris
+    is UTC+1 or UTC+2), so grouping by hour then by local day in Python works on both databases."""
+    if store.is_pg:
+        return func.to_char(func.timezone("UTC", t.c.ts), "YYYY-MM-DD HH24")
+    return func.substr(t.c.ts, 1, 13)
+
+
+def _local_day(hour_key: str, tz: tzinfo) -> str:
+    return datetime.fromisoformat(hour_key[:13] + ":00").replace(tzinfo=UTC).astimezone(tz).date().isoformat()
+
+
 def _decision_sums():
     return [func.sum(case((t.c.decision == d, 1), else_=0)).label(d) for d in DECISIONS]
 
 
-def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None = None) -> dict[str, Any]:
+def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None = None,
+          tz: tzinfo | None = None) -> dict[str, Any]:
+    """Counts by ``group_by``, each split by decision (``refuse`` apart from ``block``). Days are UTC
+    days, or the days of ``tz`` when given (the dashboard's Europe/Paris)."""
     if group_by not in GROUP_BY:
         raise FilterError(f"Paramètre « group_by » invalide : valeurs possibles {', '.join(GROUP_BY)}.")
     where = filters.where()
@@ -218,7 +248,7 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
                     groups.append({"key": cat, "count": row[0], **{d: int(row[i + 1] or 0) for i, d in enumerate(DECISIONS)}})
         else:
             key = {
-                "day": _day_expr(store),
+                "day": _day_expr(store) if tz is None else _hour_expr(store),
                 "service": t.c.service_id,
                 "client": t.c.client_id,
                 "department": t.c.department,
@@ -231,6 +261,13 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
             for mapping in conn.execute(q).mappings():
                 groups.append({"key": mapping["key"], "count": mapping["count"],
                                **{d: int(mapping[d] or 0) for d in DECISIONS}})
+    if group_by == "day" and tz is not None:
+        days: dict[str, dict[str, Any]] = {}
+        for g in groups:
+            day = days.setdefault(_local_day(g["key"], tz), {"count": 0, **dict.fromkeys(DECISIONS, 0)})
+            for k in ("count", *DECISIONS):
+                day[k] += g[k]
+        groups = [{"key": k, **v} for k, v in days.items()]
     if group_by == "day":
         groups.sort(key=lambda g: g["key"] or "")
     else:
@@ -259,15 +296,36 @@ CSV_COLUMNS = [
     ("inspection_ms", "inspect_ms"), ("fournisseur_ms", "upstream_ms"), ("total_ms", "total_ms"),
     ("octets_envoyes", "bytes_up"), ("octets_recus", "bytes_down"), ("erreur", "error"),
     ("empreinte", "record_hash"), ("empreinte_precedente", "prev_hash"), ("empreinte_resultat", "outcome_hash"),
+    # added after the columns above (whose positions scripts may rely on): the same record as a DPO reads it
+    ("horodatage_paris", "ts_paris"), ("libelle_decision", "decision_fr"), ("libelles_regles", "rule_ids_fr"),
+    ("libelles_categories", "categories_fr"), ("libelles_types_detectes", "finding_types_fr"),
 ]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+#: Times in the CSV: what a French spreadsheet reads as a date (the column's name gives the zone).
+CSV_TIME = "%Y-%m-%d %H:%M:%S"
+
+
+def _field(rec: Mapping[str, Any], key: str) -> Any:
+    """A record's value for a CSV column: its own field, or a French label derived from it."""
+    if key == "ts_paris":
+        return paris(rec["ts"]).strftime(CSV_TIME)
+    if key == "decision_fr":
+        return DECISION_LABELS_FR.get(rec["decision"], rec["decision"])
+    if key == "rule_ids_fr":
+        return " | ".join(rule_fr(r) for r in rec.get("rule_ids") or [])
+    if key == "categories_fr":
+        return " | ".join(CATEGORY_LABELS_FR.get(c, c) for c in _split(rec.get("categories")))
+    if key == "finding_types_fr":
+        return " | ".join(finding_type_fr(f) for f in _split(rec.get("finding_types")))
+    return rec.get(key)
 
 
 def _csv_cell(key: str, value: Any) -> str:
     if value is None:
         return ""
     if key == "ts":
-        return norm_ts(value).strftime("%Y-%m-%d %H:%M:%S")  # read as a date by a French spreadsheet
+        return norm_ts(value).strftime(CSV_TIME)  # read as a date by a French spreadsheet
     if key == "forwarded":
         return "oui" if value else "non"
     if isinstance(value, float):
@@ -297,7 +355,7 @@ def export_csv(store: AuditStore, filters: Filters) -> Iterator[str]:
     writer.writerow([name for name, _ in CSV_COLUMNS])
     n = 0
     for rec in store.iter_records(filters.where(), ascending=True):
-        writer.writerow([_csv_cell(key, rec.get(key)) for _, key in CSV_COLUMNS])
+        writer.writerow([_csv_cell(key, _field(rec, key)) for _, key in CSV_COLUMNS])
         n += 1
         if n % 200 == 0:
             yield _drain(buf)
@@ -323,3 +381,141 @@ def export_jsonl(store: AuditStore, filters: Filters) -> Iterator[str]:
     if chunk:
         yield "".join(chunk)
 
+
+
+# -- choices for the dashboard's filters ------------------------------------------------------
+
+#: Past this many distinct values, a filter is typed instead of chosen from a list.
+MAX_CHOICES = 500
+
+
+def _distinct(store: AuditStore, column, limit: int = MAX_CHOICES + 1) -> list[str]:
+    q = select(column).where(column.is_not(None)).distinct().order_by(column).limit(limit)
+    with store.reading() as conn:
+        return [v for v in conn.execute(q).scalars() if v not in (None, "")]
+
+
+def choices(store: AuditStore) -> dict[str, list[str]]:
+    """What the records hold, for the filters' select lists: departments, services, detected types.
+    A list longer than :data:`MAX_CHOICES` means "too many to choose from" (the page then asks to type)."""
+    types: set[str] = set()
+    for combo in _distinct(store, t.c.finding_types, limit=20 * MAX_CHOICES):
+        types.update(_split(combo))
+    return {
+        "departments": _distinct(store, t.c.department),
+        "services": _distinct(store, t.c.service_id),
+        "finding_types": sorted(types),
+    }
+
+
+def access_choices(store: AuditStore) -> dict[str, list[str]]:
+    """The users and actions found in the access log, for its page's filters."""
+    return {"users": _distinct(store, a.c.user_id), "actions": _distinct(store, a.c.action)}
+
+
+# -- the admin access log ---------------------------------------------------------------------
+
+ACCESS_FILTER_KEYS = ("since", "until", "user", "action", "outcome")
+ACCESS_OUTCOMES = tuple(ACCESS_OUTCOME_LABELS_FR)
+_ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+
+
+@dataclass(frozen=True)
+class AccessFilters:
+    since: datetime | None = None
+    until: datetime | None = None
+    user: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+
+    def as_params(self) -> dict[str, str]:
+        return {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
+                for k, v in asdict(self).items() if v is not None}
+
+    def where(self):
+        conds = []
+        if self.since:
+            conds.append(a.c.ts >= self.since)
+        if self.until:
+            conds.append(a.c.ts < self.until)
+        if self.user:
+            conds.append(a.c.user_id == self.user)
+        if self.action:
+            conds.append(a.c.action == self.action)
+        if self.outcome:
+            conds.append(a.c.outcome == self.outcome)
+        return and_(*conds) if conds else None
+
+
+def parse_access_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> AccessFilters:
+    values: dict[str, Any] = {}
+    for key in ACCESS_FILTER_KEYS:
+        raw = params.get(key)
+        if raw is None or raw == "":
+            continue
+        if key in ("since", "until"):
+            values[key] = parse_time(key, raw, end=key == "until", tz=tz)
+        elif key == "outcome":
+            if raw not in ACCESS_OUTCOMES:
+                raise FilterError(f"Paramètre « outcome » invalide : valeurs possibles {', '.join(ACCESS_OUTCOMES)}.")
+            values[key] = raw
+        elif key == "action":
+            if not _ACTION_RE.match(raw):
+                raise FilterError("Paramètre « action » invalide : action du journal attendue (ex. export.csv).")
+            values[key] = raw
+        else:
+            values[key] = _text(key, raw)
+    f = AccessFilters(**values)
+    if f.since and f.until and f.since >= f.until:
+        raise FilterError("Période invalide : « since » doit précéder « until ».")
+    return f
+
+
+def access_page(store: AuditStore, filters: AccessFilters, limit: int = 100,
+                cursor: int | None = None) -> tuple[list[dict], str | None]:
+    """The access log, newest first, keyset on ``seq`` like the decisions."""
+    rows = store.access_log(limit + 1, cursor, where=filters.where())
+    nxt = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+    return rows[:limit], nxt
+
+
+ACCESS_CSV_COLUMNS = [
+    ("horodatage_utc", "ts"), ("horodatage_paris", "ts_paris"), ("utilisateur", "user_id"), ("role", "role"),
+    ("canal", "channel"), ("action", "action"), ("libelle_action", "action_fr"), ("parametres", "params"),
+    ("resultat", "outcome"), ("libelle_resultat", "outcome_fr"), ("adresse_client", "client_addr"),
+    ("empreinte", "row_hash"),
+]
+
+
+def _access_field(row: Mapping[str, Any], key: str) -> str:
+    if key == "ts":
+        return norm_ts(row["ts"]).strftime(CSV_TIME)
+    if key == "ts_paris":
+        return paris(row["ts"]).strftime(CSV_TIME)
+    if key == "action_fr":
+        return ACCESS_ACTION_LABELS_FR.get(row["action"], row["action"])
+    if key == "outcome_fr":
+        return ACCESS_OUTCOME_LABELS_FR.get(row["outcome"], row["outcome"])
+    value = row.get(key)
+    if value is None:
+        return ""
+    text = " ".join(f"{k}={v}" for k, v in value.items()) if key == "params" else str(value)
+    # parameters are what a client sent: never let a spreadsheet run them as a formula
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def export_access_csv(store: AuditStore, filters: AccessFilters) -> Iterator[str]:
+    """The access log as CSV (same dialect as the records' export), chronological, in batches."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([name for name, _ in ACCESS_CSV_COLUMNS])
+    n = 0
+    for row in store.iter_access_log(filters.where()):
+        writer.writerow([_access_field(row, key) for _, key in ACCESS_CSV_COLUMNS])
+        n += 1
+        if n % 200 == 0:
+            yield _drain(buf)
+    rest = _drain(buf)
+    if rest:
+        yield rest

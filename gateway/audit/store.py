@@ -413,12 +413,34 @@ class AuditStore:
         return None
 
     @_store_errors
-    def access_log(self, limit: int = 100, before: int | None = None) -> list[dict[str, Any]]:
+    def access_log(self, limit: int = 100, before: int | None = None, where=None) -> list[dict[str, Any]]:
+        """The newest access-log rows (before ``seq`` ``before``, matching ``where``)."""
         q = select(admin_access_log).order_by(admin_access_log.c.seq.desc()).limit(limit)
         if before is not None:
             q = q.where(admin_access_log.c.seq < before)
+        if where is not None:
+            q = q.where(where)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(q).mappings()]
+
+    @_store_errors
+    def iter_access_log(self, where=None, batch: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every matching access-log row, oldest first, in keyset batches (an export's read)."""
+        batch = batch or BATCH
+        last = None
+        while True:
+            q = select(admin_access_log)
+            if where is not None:
+                q = q.where(where)
+            if last is not None:
+                q = q.where(admin_access_log.c.seq > last)
+            q = q.order_by(admin_access_log.c.seq.asc()).limit(batch)
+            with self.engine.connect() as conn:
+                rows = [dict(r) for r in conn.execute(q).mappings()]
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1]["seq"]
 
     def dispose(self) -> None:
         self.engine.dispose()
