@@ -403,12 +403,12 @@ def test_export_csv_french_columns_and_paris_time(admin):
 
     extra = seed_dpo_extras(admin.store)
     header, rows = csv_rows(get(admin, "/admin/api/export.csv"))
-    assert header[:28] == [
-        "id", "horodatage_utc", "client", "departement", "adresse_client", "api", "point_acces", "service_ia", "modele",
-        "decision", "transmis", "regles", "motifs", "categories", "types_detectes", "detections", "nb_parties",
+    assert header[:31] == [
+        "id", "horodatage_utc", "client", "departement", "adresse_client", "api", "point_acces", "hote", "service_ia",
+        "modele", "decision", "transmis", "regles", "motifs", "categories", "types_detectes", "detections", "nb_parties",
         "nb_caracteres", "statut_http", "statut_fournisseur", "erreur_fournisseur", "inspection_ms", "fournisseur_ms",
-        "total_ms", "erreur", "empreinte", "empreinte_precedente", "empreinte_resultat"]
-    assert header[28:] == ["horodatage_paris", "libelle_decision", "libelles_regles", "libelles_categories",
+        "total_ms", "octets_envoyes", "octets_recus", "erreur", "empreinte", "empreinte_precedente", "empreinte_resultat"]
+    assert header[31:] == ["horodatage_paris", "libelle_decision", "libelles_regles", "libelles_categories",
                            "libelles_types_detectes"] and len(header) == len(CSV_COLUMNS)
     by_id = {r["id"]: r for r in rows}
     winter = by_id[admin.records[0]["id"]]
