@@ -13,6 +13,7 @@ import anyio
 import httpx
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from gateway import metrics
 from gateway.adapters.base import Adapter, Route
 from gateway.config import Limits
 from gateway.pipeline import Exchange, Pipeline, Refusal
@@ -90,6 +91,8 @@ class Forwarder:
         state: dict[str, Any] = {"error": None, "done": False}
 
         async def relay():
+            metrics.OPEN_STREAMS.inc()
+            state["streaming"] = True
             try:
                 async for chunk in resp.aiter_raw():
                     yield chunk
@@ -98,6 +101,8 @@ class Forwarder:
                 state["error"] = "stream_interrupted"
 
         async def finish():
+            if state.pop("streaming", False):
+                metrics.OPEN_STREAMS.dec()
             await resp.aclose()
             outcome = state["error"] or (None if state["done"] else "client_disconnected")
             await complete(ex, status_code=resp.status_code, upstream_status=resp.status_code, upstream_error=outcome,

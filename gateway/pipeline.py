@@ -34,6 +34,7 @@ import anyio
 
 from detectors import Scanner, ScanResult
 from detectors.scanner import ScanBudgetExceeded
+from gateway import metrics
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Limits, hash_key
 from gateway.extract import SEPARATOR, Extracted
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     from gateway.adapters.base import Adapter
 
 log = logging.getLogger("gardefou.pipeline")
+#: one JSON line per decision (audit id, decision, service, categories, rules, status, timings; never a value)
+decisions_log = logging.getLogger("gardefou.decision")
 
 #: findings kept in one audit record (the counts per type stay exact)
 MAX_FINDINGS = 200
@@ -234,7 +237,8 @@ class Pipeline:
     def extract(self, adapter: Adapter, body: Any, inc: Incoming, ex: Exchange) -> None:
         """Every piece of text that would leave: the body's scalars and the relayed headers' values."""
         try:
-            ex.extracted = adapter.extract(inc.endpoint, body)
+            with metrics.STAGE.labels("extract").time():
+                ex.extracted = adapter.extract(inc.endpoint, body)
         except RecursionError:
             raise Refusal(400, "invalid_request", "Le corps de la requête est trop imbriqué.",
                           "request.too_deep") from None
@@ -262,10 +266,12 @@ class Pipeline:
                           "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
                           "gateway.busy", retry_after=1)
         self.scans_in_flight += 1
+        metrics.SCANS_IN_FLIGHT.inc()
         try:
             return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=self.scan_slots)
         finally:
             self.scans_in_flight -= 1
+            metrics.SCANS_IN_FLIGHT.dec()
 
     def inspect_sync(self, ex: Exchange) -> Verdict:
         t0 = time.perf_counter()
@@ -331,6 +337,8 @@ class Pipeline:
             fields.update(bytes_up=bytes_up, bytes_down=bytes_down)
         if status_code >= 400:
             fields["forwarded"] = upstream_status is not None
+        if upstream_ms is not None:
+            metrics.STAGE.labels("upstream").observe(upstream_ms / 1000)
         try:
             await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
         except AuditError as exc:  # the response is already on its way; log loudly
@@ -348,7 +356,8 @@ class Pipeline:
     # -- the audit record ---------------------------------------------------------------------
     def _detect(self, ex: Exchange) -> tuple[ScanResult, str]:
         joined = SEPARATOR.join(ex.extracted.parts)
-        return self.scanner.scan(joined, time.monotonic() + self.limits.scan_timeout_s), joined
+        with metrics.STAGE.labels("detect").time():
+            return self.scanner.scan(joined, time.monotonic() + self.limits.scan_timeout_s), joined
 
     def _findings_record(self, ex: Exchange, scan: ScanResult, joined: str) -> list[dict]:
         """The findings as stored: at most ``MAX_FINDINGS`` (exact counts go in ``finding_counts``)."""
@@ -410,15 +419,36 @@ class Pipeline:
                message: str | None = None, forward: bool | None = None) -> Verdict:
         """Commit the record; forward only what was decided forwardable and recorded (fail closed)."""
         forward = decision.forwarded and status < 400 if forward is None else forward
+        t0 = time.perf_counter()
         try:
             self.store.insert(self._record(ex, decision, findings, status, code, forward))
         except AuditError as exc:
             log.error("audit store failure (%s): request refused (audit id %s)", exc, ex.audit_id)
+            metrics.AUDIT_FAILURES.inc()
             refused = Decision("refuse", (*decision.rule_ids, "gateway.audit_failure"), decision.reasons,
                                decision.categories)
+            self._observe(ex, refused, 503, forward=False, recorded=False)
             return Verdict(refused, forward=False, status=503, code="gardefou_unavailable",
                            message=UNAVAILABLE_FR.format(what="journal d'audit indisponible"), recorded=False)
+        metrics.STAGE.labels("audit").observe(time.perf_counter() - t0)
+        self._observe(ex, decision, status, forward=forward, recorded=True)
         return Verdict(decision, forward=forward, status=status, code=code, message=message)
+
+    def _observe(self, ex: Exchange, decision: Decision, status: int, *, forward: bool, recorded: bool) -> None:
+        """The decision's metrics and its log line: catalogue ids and vocabulary words only."""
+        service = ex.service.id if ex.service else "(inconnu)"
+        metrics.DECISIONS.labels(ex.api, decision.action, service).inc()
+        for category in decision.categories:
+            metrics.CATEGORIES.labels(category, decision.action).inc()
+        if decisions_log.isEnabledFor(logging.INFO):
+            decisions_log.info(json.dumps({
+                "event": "decision", "audit_id": ex.audit_id if recorded else None, "ingress": ex.api,
+                "endpoint": _clip(ex.endpoint, 64), "service": service, "decision": decision.action,
+                "rules": list(decision.rule_ids), "categories": list(decision.categories),
+                "finding_counts": ex.finding_counts, "status": status, "forwarded": forward,
+                "inspect_ms": round(ex.inspect_ms, 2) if ex.inspect_ms is not None else None,
+                "client": _clip(ex.client.id, 128),
+            }, ensure_ascii=False))
 
 
 PROBE_TEXT = ("Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03. "

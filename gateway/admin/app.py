@@ -14,6 +14,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+from gateway import metrics
 from gateway.admin import api, dashboard
 from gateway.admin.guard import MSG_STORE_503, Admin, Denied
 from gateway.audit import AuditError, AuditStore
@@ -64,4 +65,9 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     app.add_exception_handler(AuditError, store_failed)  # type: ignore[arg-type]
     app.include_router(api.router)
     app.include_router(dashboard.router)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        """Counts and timings for the DSN's monitoring (no personal data, not an audited read)."""
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
     return app

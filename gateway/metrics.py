@@ -1,0 +1,32 @@
+"""Prometheus metrics of the request path, served on the admin listener at ``/metrics``.
+
+Counts and timings only: decisions by ingress, service and category, the time of each stage, audit
+write failures, scans in flight and open streams. Labels come from the catalogue and the vocabulary
+(a service id, a category), never from what a client sent, so a label can neither carry a detected
+value nor grow without bound. One registry for the process (several apps in one process, as in the
+tests, share it).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+DECISIONS = Counter("gardefou_decisions", "Requests by ingress, decision and service",
+                    ["ingress", "decision", "service"], registry=REGISTRY)
+CATEGORIES = Counter("gardefou_categories", "Sensitive categories found, by decision",
+                     ["category", "decision"], registry=REGISTRY)
+STAGE = Histogram("gardefou_stage_seconds", "Time of each stage of the request path", ["stage"], registry=REGISTRY,
+                  buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10))
+AUDIT_FAILURES = Counter("gardefou_audit_failures", "Audit store writes that failed (the request was refused)",
+                         registry=REGISTRY)
+SCANS_IN_FLIGHT = Gauge("gardefou_scans_in_flight", "Inspections running or waiting for a scan slot",
+                        registry=REGISTRY)
+OPEN_STREAMS = Gauge("gardefou_open_streams", "Upstream answers being relayed", registry=REGISTRY)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def exposition() -> bytes:
+    return generate_latest(REGISTRY)
