@@ -17,6 +17,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from gateway.server import create_app
 
+    args.config, config_source = serve_config_path(args.config)
     # Everything the configuration can get wrong is refused here, before any database is created.
     config = load_config(args.config, environ=os.environ)
     host = args.host or config.listen.host
@@ -27,6 +28,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
+        logging.getLogger("gardefou").info("configuration: %s", config_source)
         gateway_app = create_app(config)
         listeners = [(gateway_app, host, port)]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
@@ -57,6 +59,31 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the configuration ``serve`` reads when no --config is given, if it exists in the working directory
+DEFAULT_CONFIG = "config.yaml"
+
+
+def serve_config_path(given: str | None) -> tuple[str | None, str]:
+    """The file ``serve`` loads and how it was chosen (for the start-up log): --config, else
+    ``./config.yaml`` when it exists, else the embedded defaults (None)."""
+    if given:
+        return given, f"{given} (--config)"
+    if os.path.isfile(DEFAULT_CONFIG):
+        path = os.path.abspath(DEFAULT_CONFIG)
+        return path, f"{path} (./{DEFAULT_CONFIG} found in the working directory; --config FILE to choose another)"
+    return None, f"embedded defaults (no --config and no ./{DEFAULT_CONFIG} in {os.getcwd()})"
+
+
+def package_version() -> str:
+    """The installed package's version (``gardefou --version``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gardefou")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (package not installed: pip install .)"
+
+
 def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], header_timeout_s: float = 10.0, **kwargs):
     """The listener's settings: X-Forwarded-For is read only from the configured trusted proxies, and
     a request whose headers take longer than ``header_timeout_s`` loses its connection (slowloris)."""
@@ -84,10 +111,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardefou", description="Garde-fou AI gateway")
+    parser.add_argument("--version", action="version", version=f"gardefou {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="start the gateway")
-    p.add_argument("--config", help="YAML configuration file (default: embedded configuration)")
+    p.add_argument("--config", help="YAML configuration file (default: ./config.yaml if it exists, "
+                                    "else the embedded configuration)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=_cmd_serve)
