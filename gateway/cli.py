@@ -30,14 +30,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         logging.getLogger("gardefou").info("configuration: %s", config_source)
         gateway_app = create_app(config)
-        listeners = [(gateway_app, host, port)]
+        listeners = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins:
             from gateway.admin import create_admin_app
 
             admin_app = create_admin_app(config, store=gateway_app.state.pipeline.store, config_path=args.config)
-            listeners.append((admin_app, config.admin.host, config.admin.port))
+            listeners.append((admin_app, config.admin.host, config.admin.port, config.admin.tls_options()))
         else:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
     except Exception as exc:  # a gateway that cannot start fully does not start at all
@@ -49,8 +49,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     gc.freeze()
     servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies,
                                              header_timeout_s=config.limits.header_timeout_s,
-                                             limit_concurrency=config.limits.max_connections))
-               for app, h, p in listeners]
+                                             limit_concurrency=config.limits.max_connections,
+                                             **tls))  # HTTPS when the certificate and key are set
+               for app, h, p, tls in listeners]
 
     async def run_all() -> None:
         await asyncio.gather(*(s.serve() for s in servers))
