@@ -136,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.admin.cli import register as register_admin  # admin add-user, audit verify/purge/export/stats
 
     register_admin(sub)
+    from gateway.audit.backup import register as register_backup  # audit backup
+
+    register_backup(sub)
     return parser
 
 
