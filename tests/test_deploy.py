@@ -1,5 +1,5 @@
 """Deployment files, checked without a Docker engine or systemd: the Dockerfile, .dockerignore, the compose
-file and its configuration; the image's entry point and configuration are run here,
+file and its configuration, the systemd units; the image's entry point and configuration are run here,
 outside the container, as the documented first run does."""
 
 from __future__ import annotations
@@ -469,3 +469,82 @@ def test_healthcheck_fails_when_not_ready_or_unreachable():
         server.shutdown()
     assert main([f"http://127.0.0.1:{_free_port()}/readyz"]) == 1  # nothing listens
     assert main(["file:///etc/passwd"]) == 1
+
+
+# -- systemd --------------------------------------------------------------------------------------------------
+
+SYSTEMD = ROOT / "docs" / "systemd"
+
+
+def unit(name: str) -> dict[str, dict[str, list[str]]]:
+    """Sections -> key -> every value (systemd allows a key several times)."""
+    out: dict[str, dict[str, list[str]]] = {}
+    section = None
+    for raw in (SYSTEMD / name).read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("["):
+            section = line.strip("[]")
+            out.setdefault(section, {})
+            continue
+        key, _, value = line.partition("=")
+        assert section is not None, line
+        out[section].setdefault(key.strip(), []).append(value.strip())
+    return out
+
+
+def test_systemd_units_are_hardened_and_purge_on_a_timer():
+    service = unit("gardefou.service")["Service"]
+    first = {k: v[0] for k, v in service.items()}
+    assert first.get("DynamicUser") == "yes" or first.get("User") not in (None, "", "root", "0")
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
+                       "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
+                       "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictSUIDSGID": "yes",
+                       "LockPersonality": "yes", "RestrictNamespaces": "yes", "CapabilityBoundingSet": "",
+                       "StateDirectory": "gardefou", "UMask": "0077"}.items():
+        assert first.get(key) == value, key
+    assert "@system-service" in service["SystemCallFilter"]
+    assert set(first["RestrictAddressFamilies"].split()) <= {"AF_INET", "AF_INET6", "AF_UNIX"}
+    assert first["WorkingDirectory"] == "/var/lib/" + first["StateDirectory"]
+    argv = shlex.split(first["ExecStart"])
+    assert argv[0].endswith("/gardefou") and argv[1:3] == ["serve", "--config"]
+    config = argv[3]
+
+    purge = unit("gardefou-purge.service")["Service"]
+    pfirst = {k: v[0] for k, v in purge.items()}
+    assert pfirst["Type"] == "oneshot" and pfirst["User"] == first["User"]
+    pargv = shlex.split(pfirst["ExecStart"])
+    assert pargv[0] == argv[0] and pargv[1:] == ["audit", "purge", "--config", config]
+    assert pfirst["ProtectSystem"] == "strict" and pfirst["NoNewPrivileges"] == "yes"
+    timer = unit("gardefou-purge.timer")
+    assert timer["Timer"]["Unit"] == ["gardefou-purge.service"] and timer["Timer"]["Persistent"] == ["true"]
+    assert timer["Timer"]["OnCalendar"] and timer["Install"]["WantedBy"] == ["timers.target"]
+
+
+def test_the_purge_unit_command_runs(tmp_path, capsys):
+    """The timer's command line is a valid `gardefou` command (on an SQLite store here)."""
+    from gateway.audit import AuditStore
+    from gateway.cli import main
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"audit": {"url": f"sqlite:///{tmp_path / 'a.db'}"}}), encoding="utf-8")
+    AuditStore(f"sqlite:///{tmp_path / 'a.db'}").migrate()
+    argv = shlex.split(unit("gardefou-purge.service")["Service"]["ExecStart"][0])[1:]
+    argv[argv.index("--config") + 1] = str(cfg)
+    assert main(argv) == 0 and "Nothing to purge" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_analyze_verify(tmp_path):
+    """systemd's own check: unknown keys and bad values are reported (the binary path is pointed at this
+    environment's gardefou, which must exist for verify)."""
+    gardefou = Path(sys.executable).with_name("gardefou")
+    if not gardefou.exists():
+        pytest.skip(f"no gardefou program beside {sys.executable}")
+    for f in SYSTEMD.iterdir():
+        (tmp_path / f.name).write_text(f.read_text(encoding="utf-8").replace("/opt/gardefou/.venv/bin/gardefou",
+                                                                               str(gardefou)), encoding="utf-8")
+    r = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.iterdir())],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and not r.stderr.strip(), r.stderr
