@@ -21,7 +21,7 @@ import httpx
 import pytest
 import yaml
 
-from gateway.config import _WILDCARD_HOSTS
+from gateway.config import _WILDCARD_HOSTS, parse_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
@@ -548,3 +548,11 @@ def test_systemd_analyze_verify(tmp_path):
     r = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.iterdir())],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and not r.stderr.strip(), r.stderr
+
+
+def test_docs_name_the_commands_that_exist():
+    """The README's set-up: copy the example configuration first; the command is .venv/bin/gardefou."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "cp config.example.yaml config.yaml" in readme and ".venv/bin/gardefou" in readme
+    cfg = parse_config((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
+    assert cfg.listen.tls_options() == {}  # the example stays plain HTTP on the loopback
