@@ -488,8 +488,17 @@ def test_backup_refusals(tmp_path, capsys):
     dest = tmp_path / "b.db"
     assert run(capsys, "audit", "backup", str(dest), "--config", str(cfg))[0] == 0
     mtime = dest.stat().st_mtime_ns
+
+    def backups_logged() -> int:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM admin_access_log WHERE action='backup'").fetchone()[0]
+
+    assert backups_logged() == 1
     code, _, err = run(capsys, "audit", "backup", str(dest), "--config", str(cfg))
     assert code == 2 and "exists" in err and "--force" in err and dest.stat().st_mtime_ns == mtime
+    assert backups_logged() == 1  # a refused backup read nothing and records nothing
     assert run(capsys, "audit", "backup", str(dest), "--config", str(cfg), "--force")[0] == 0
     # never over the database itself or its WAL
     for target in (db, tmp_path / "audit.db-wal"):

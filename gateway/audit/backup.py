@@ -40,8 +40,9 @@ class BackupResult:
     size: int
 
 
-def backup_sqlite(db_path: str | Path, dest: str | Path, *, force: bool = False) -> BackupResult:
-    """Copy the SQLite database ``db_path`` to ``dest`` with the online backup API (one snapshot)."""
+def check_destination(db_path: str | Path, dest: str | Path, *, force: bool = False) -> tuple[Path, Path]:
+    """The source and the destination as absolute paths, or BackupError: no database there, or a
+    destination that would overwrite a file (without ``force``), the database itself, or a directory."""
     src_path = Path(db_path).absolute()
     dest = Path(dest).absolute()
     if not src_path.is_file():
@@ -56,6 +57,12 @@ def backup_sqlite(db_path: str | Path, dest: str | Path, *, force: bool = False)
         raise BackupError(f"{dest} exists: choose a new file, or --force to replace it", EXIT_USAGE)
     if not dest.parent.is_dir():
         raise BackupError(f"{dest.parent}: no such directory", EXIT_USAGE)
+    return src_path, dest
+
+
+def backup_sqlite(db_path: str | Path, dest: str | Path, *, force: bool = False) -> BackupResult:
+    """Copy the SQLite database ``db_path`` to ``dest`` with the online backup API (one snapshot)."""
+    src_path, dest = check_destination(db_path, dest, force=force)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent)  # mode 0600
     os.close(fd)
     tmp = Path(tmp_name)
@@ -159,10 +166,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_USAGE
     db_path = Path(url.database)
-    if not db_path.is_file():
-        print(f"gardefou: cannot back up: no audit database at {db_path.absolute()} (relative paths in audit.url "
-              "are taken from the working directory)", file=sys.stderr)
-        return EXIT_STORE
+    try:
+        check_destination(db_path, args.file, force=args.force)  # before anything is recorded
+    except BackupError as exc:
+        print(f"gardefou: cannot back up: {exc}", file=sys.stderr)
+        return exc.code
     # Who copied the audit data is recorded like any other read of it, before the copy (so the copy has it too).
     try:
         store = AuditStore(config.audit.url, anchor_key=config.audit.fingerprint_key(os.environ))
