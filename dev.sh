@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Garde-fou developer entry point. The README's two commands:
-#   bash dev.sh serve   - install into .venv (first run) and start the gateway with the embedded defaults
+#   bash dev.sh serve   - install into .venv (first run) and start the gateway (./config.yaml if it exists,
+#                         else the embedded defaults)
 #   bash dev.sh test    - install into .venv (first run), system packages for the tests, run the whole suite
+# It works from any directory: the virtual environment is the repository's, while `serve` runs in the
+# caller's directory (so that ./config.yaml, --config FILE and the SQLite audit file are the caller's).
 set -euo pipefail
-cd "$(dirname "$0")"
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
 
-VENV=.venv
+VENV="$HERE/.venv"
 
 # mitmproxy 12 (the browser proxy) needs Python >= 3.12: $PYTHON if set, else python3.13 / python3.12 /
 # python3 on PATH if recent enough, else a pyenv 3.12+ install.
@@ -42,9 +45,9 @@ ensure_venv() {
   fi
   local stamp="$VENV/.gardefou-installed"
   local want
-  want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+  want=$(sha256sum < "$HERE/pyproject.toml" | cut -d' ' -f1)
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+    (cd "$HERE" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]')
     echo "$want" > "$stamp"
   fi
 }
@@ -75,6 +78,7 @@ case "${1:-}" in
   test)
     shift
     ensure_venv
+    cd "$HERE"  # the suite, ruff and mypy run on the repository (pytest paths are relative to it)
     ensure_test_system_packages
     # Lint and type check first (configured in pyproject.toml): a failure fails the test command.
     "$VENV/bin/ruff" check --quiet .

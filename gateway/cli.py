@@ -13,6 +13,7 @@ from gateway.config import ConfigError, addresses_collide, load_config
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    args.config, config_source = serve_config_path(args.config)
     # Everything the configuration can get wrong is refused here, before any database is created.
     config = load_config(args.config, environ=os.environ)
     host = args.host or config.listen.host
@@ -28,8 +29,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     workers = args.workers or config.listen.workers
     if workers > 1:
-        return _serve_workers(args, config, host, port, workers)
-    return _serve_one(args, config, host, port)
+        return _serve_workers(args, config, host, port, workers, config_source)
+    return _serve_one(args, config, host, port, config_source=config_source)
 
 
 class _OnSocket:
@@ -42,7 +43,8 @@ class _OnSocket:
         await self.server.serve(sockets=[self.sock])
 
 
-def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True) -> int:
+def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True,
+               config_source: str = "") -> int:
     """One gateway process: the API listener (on ``sock`` when the parent bound it) and, when ``side``,
     the admin listener and the browser proxy."""
     import uvicorn
@@ -50,15 +52,16 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
     from gateway.server import create_app
 
     try:
+        logging.getLogger("gardefou").info("configuration: %s", config_source)
         gateway_app = create_app(config)
-        listeners = [(gateway_app, host, port)]
+        listeners = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins and side:
             from gateway.admin import create_admin_app
 
             admin_app = create_admin_app(config, store=gateway_app.state.pipeline.store, config_path=args.config)
-            listeners.append((admin_app, config.admin.host, config.admin.port))
+            listeners.append((admin_app, config.admin.host, config.admin.port, config.admin.tls_options()))
         elif side:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
         proxy = None
@@ -75,8 +78,9 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
     gc.freeze()
     servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies,
                                              header_timeout_s=config.limits.header_timeout_s,
-                                             limit_concurrency=config.limits.max_connections))
-               for app, h, p in listeners]
+                                             limit_concurrency=config.limits.max_connections,
+                                             **tls))  # HTTPS when the certificate and key are set
+               for app, h, p, tls in listeners]
     if sock is not None:
         servers[0] = _OnSocket(servers[0], sock)  # type: ignore[call-overload]
 
@@ -93,7 +97,7 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
     return 0
 
 
-def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int) -> int:
+def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int, config_source: str) -> int:
     """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
     every core. The audit store is migrated once, before any worker starts; the admin listener and the
     browser proxy run in the first worker only. Rate limits and the scan pool are per worker. If a
@@ -122,7 +126,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             log.info("worker %d/%d (pid %d) starting", i + 1, workers, os.getpid())
             code = 1
             try:
-                code = _serve_one(args, config, host, port, sock=sock, side=i == 0)
+                code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source)
             finally:
                 os._exit(code)
         pids.append(pid)
@@ -217,6 +221,31 @@ def _cmd_ca_init(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the configuration ``serve`` reads when no --config is given, if it exists in the working directory
+DEFAULT_CONFIG = "config.yaml"
+
+
+def serve_config_path(given: str | None) -> tuple[str | None, str]:
+    """The file ``serve`` loads and how it was chosen (for the start-up log): --config, else
+    ``./config.yaml`` when it exists, else the embedded defaults (None)."""
+    if given:
+        return given, f"{given} (--config)"
+    if os.path.isfile(DEFAULT_CONFIG):
+        path = os.path.abspath(DEFAULT_CONFIG)
+        return path, f"{path} (./{DEFAULT_CONFIG} found in the working directory; --config FILE to choose another)"
+    return None, f"embedded defaults (no --config and no ./{DEFAULT_CONFIG} in {os.getcwd()})"
+
+
+def package_version() -> str:
+    """The installed package's version (``gardefou --version``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gardefou")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (package not installed: pip install .)"
+
+
 def uvicorn_config(app, host: str, port: int, trusted_proxies: list[str], header_timeout_s: float = 10.0, **kwargs):
     """The listener's settings: X-Forwarded-For is read only from the configured trusted proxies, and
     a request whose headers take longer than ``header_timeout_s`` loses its connection (slowloris)."""
@@ -244,10 +273,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gardefou", description="Garde-fou AI gateway")
+    parser.add_argument("--version", action="version", version=f"gardefou {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="start the gateway")
-    p.add_argument("--config", help="YAML configuration file (default: embedded configuration)")
+    p.add_argument("--config", help="YAML configuration file (default: ./config.yaml if it exists, "
+                                    "else the embedded configuration)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.add_argument("--workers", type=int, help="gateway processes sharing the port (default: listen.workers, 1)")
@@ -281,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.admin.cli import register as register_admin  # admin add-user, audit verify/purge/export/stats
 
     register_admin(sub)
+    from gateway.audit.backup import register as register_backup  # audit backup
+
+    register_backup(sub)
     return parser
 
 

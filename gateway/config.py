@@ -56,7 +56,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Listen(_Strict):
+class _TlsFiles(_Strict):
+    """HTTPS on a listener, for a site without a reverse proxy: a PEM certificate (chain) and its private
+    key (unencrypted, readable by the service user only). Both or neither; plain HTTP without them."""
+
+    tls_cert_file: str | None = None
+    #: validated even when absent, so that a certificate without its key is refused at this key
+    tls_key_file: str | None = Field(None, validate_default=True)
+
+    @field_validator("tls_key_file")
+    @classmethod
+    def _both_or_neither(cls, v: str | None, info: typing.Any) -> str | None:  # pydantic's ValidationInfo
+        if "tls_cert_file" not in info.data:  # the certificate's own error is reported instead
+            return v
+        cert = info.data["tls_cert_file"]
+        if cert and not v:
+            raise ValueError("tls_cert_file is set: give its private key here too (HTTPS needs both, or neither)")
+        if v and not cert:
+            raise ValueError("a private key without tls_cert_file: give the certificate too (HTTPS needs both, "
+                             "or neither)")
+        return v
+
+    def tls_options(self) -> dict[str, str]:
+        """uvicorn's settings for this listener: the certificate and key, or nothing (plain HTTP)."""
+        if self.tls_cert_file and self.tls_key_file:
+            return {"ssl_certfile": self.tls_cert_file, "ssl_keyfile": self.tls_key_file}
+        return {}
+
+
+class Listen(_TlsFiles):
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=0, le=65535)
     #: Addresses of reverse proxies whose X-Forwarded-For is believed (none by default: the client
@@ -66,7 +94,7 @@ class Listen(_Strict):
     workers: int = Field(1, ge=1, le=64)
 
 
-class AdminListen(_Strict):
+class AdminListen(_TlsFiles):
     host: str = "127.0.0.1"
     port: int = Field(8081, ge=0, le=65535)
 
@@ -356,6 +384,48 @@ def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[
     if det.spacy and not _spacy_model_installed(det.spacy_model):
         out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
                                                   "(install its package, or set detectors.spacy: false)"))
+    out.extend(tls_environment_problems(cfg))
+    return out
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> bytes:
+    # Without a callback OpenSSL would prompt on the terminal for the key's passphrase: a service would hang.
+    raise _EncryptedKey
+
+
+def tls_environment_problems(cfg: Config) -> list[tuple[tuple, str]]:
+    """The HTTPS listeners' files: readable by this user, PEM, and a certificate with its own key."""
+    import ssl
+
+    out: list[tuple[tuple, str]] = []
+    for name, section in (("listen", cfg.listen), ("admin", cfg.admin)):
+        cert, key = section.tls_cert_file, section.tls_key_file
+        if not (cert and key):
+            continue
+        unreadable = False
+        for field, path in (("tls_cert_file", cert), ("tls_key_file", key)):
+            try:
+                Path(path).read_bytes()
+            except OSError as exc:
+                out.append(((name, field), f"cannot read {path}: {exc.strerror}"))
+                unreadable = True
+        if unreadable:
+            continue
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            ctx.load_cert_chain(cert, key, password=_no_password)
+        except _EncryptedKey:
+            out.append(((name, "tls_key_file"), f"{key} is encrypted (a passphrase would be asked at each start): "
+                                                "give an unencrypted key readable only by the service user"))
+        except ssl.SSLError as exc:
+            detail = str(exc).split(" (_ssl.c", 1)[0]
+            why = "the key does not match the certificate" if "KEY_VALUES_MISMATCH" in detail else \
+                f"not a PEM certificate and its private key (OpenSSL: {detail})"
+            out.append(((name, "tls_cert_file"), f"{cert} with {key}: {why}"))
     return out
 
 

@@ -340,3 +340,188 @@ def test_add_user_on_the_example_config(tmp_path, capsys):
         ("marie.dpo", hash_key(tokens[0])), ("paul.admin", hash_key(tokens[1]))]
     block = new[new.index("admins:"):new.index("limits:")]
     assert block.index("paul.admin") < block.index("# - id:")  # added users stay together, above the comments
+
+
+# -- audit backup -----------------------------------------------------------------------------
+
+def _sqlite_store(tmp_path: Path, n: int = 0) -> tuple[Path, Path, AuditStore]:
+    db = tmp_path / "audit.db"
+    cfg = write_config(tmp_path, f"sqlite:///{db}")
+    store = AuditStore(f"sqlite:///{db}")
+    store.migrate()
+    for i in range(n):
+        rec = make_record(i)
+        store.insert(rec)
+        store.complete(rec["id"], {"status_code": 200, "total_ms": 1.0})
+    return db, cfg, store
+
+
+def _records(path: Path) -> int:
+    import sqlite3
+
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        return conn.execute("SELECT count(*) FROM audit_records").fetchone()[0]
+
+
+def _verify_copy(capsys, tmp_path: Path, copy: Path) -> tuple[int, str, str]:
+    cfg = tmp_path / f"verify-{copy.name}.yaml"
+    cfg.write_text(yaml.safe_dump({"audit": {"url": f"sqlite:///{copy}"}}), encoding="utf-8")
+    return run(capsys, "audit", "verify", "--config", str(cfg))
+
+
+def test_copying_audit_db_alone_is_not_a_backup(tmp_path, capsys):
+    """What the README warns about: the latest commits are in audit.db-wal, a copy of audit.db misses them."""
+    import shutil
+
+    db, cfg, store = _sqlite_store(tmp_path, 20)
+    try:
+        assert (tmp_path / "audit.db-wal").stat().st_size > 0
+        naive = tmp_path / "naive.db"
+        shutil.copyfile(db, naive)
+        import sqlite3
+
+        with sqlite3.connect(naive) as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            naive_count = conn.execute("SELECT count(*) FROM audit_records").fetchone()[0] \
+                if "audit_records" in tables else None
+        assert naive_count != 20  # no table at all, or fewer records
+        code, out, _ = run(capsys, "audit", "backup", str(tmp_path / "good.db"), "--config", str(cfg))
+        assert code == 0 and "Backed up 20 record(s), head seq=20" in out
+        assert _records(tmp_path / "good.db") == 20
+    finally:
+        store.dispose()
+
+
+def test_backup_is_one_consistent_file_while_a_write_is_in_progress(tmp_path, capsys):
+    """A write transaction open during the backup neither blocks it nor gets half into the copy."""
+    db, cfg, store = _sqlite_store(tmp_path, 50)
+    writer = AuditStore(f"sqlite:///{db}")
+    conn = writer.engine.connect().execution_options(gardefou_immediate=True)
+    try:
+        tx = conn.begin()  # BEGIN IMMEDIATE: the write lock, as the gateway holds it while appending
+        conn.execute(text("UPDATE audit_records SET department='en cours' WHERE seq=1"))
+        conn.execute(text("DELETE FROM audit_records WHERE seq=50"))
+        started = time.monotonic()
+        dest = tmp_path / "backup.db"
+        # the command records the access first, a write that would wait for this lock: the copy itself here
+        from gateway.audit.backup import backup_sqlite
+
+        res = backup_sqlite(db, dest)
+        assert time.monotonic() - started < 5  # not waiting for the writer's lock
+        tx.commit()
+    finally:
+        conn.close()
+        writer.dispose()
+    assert res.records == 50 and res.head_seq == 50
+    # one self-contained file: rollback-journal mode in its header, no -wal beside it, private
+    header = dest.read_bytes()[:100]
+    assert header[:16] == b"SQLite format 3\x00" and header[18] == 1 and header[19] == 1
+    assert not Path(str(dest) + "-wal").exists() and (dest.stat().st_mode & 0o777) == 0o600
+    code, out, _ = _verify_copy(capsys, tmp_path, dest)
+    assert code == 0 and "OK: 50 record(s) verified" in out  # the uncommitted change is not in it
+    # ... while the live store has it (and so no longer verifies: a record was changed and one deleted)
+    code, _, err = run(capsys, "audit", "verify", "--config", str(cfg))
+    assert code == 1 and "seq=1" in err
+    store.dispose()
+
+
+def test_backup_under_concurrent_inserts_then_verify(tmp_path, capsys):
+    import threading
+
+    db, cfg, store = _sqlite_store(tmp_path, 300)
+    stop = threading.Event()
+    written = [0]
+    errors: list[BaseException] = []
+
+    def gateway_writes() -> None:  # two writers, as a gateway's scan threads append records
+        w = AuditStore(f"sqlite:///{db}")
+        try:
+            i = 1000
+            while not stop.is_set():
+                rec = make_record(i)
+                w.insert(rec)
+                w.complete(rec["id"], {"status_code": 200, "total_ms": 1.0})
+                written[0] += 1
+                i += 1
+        except BaseException as exc:  # noqa: B036 - reported by the test below
+            errors.append(exc)
+        finally:
+            w.dispose()
+
+    threads = [threading.Thread(target=gateway_writes) for _ in range(2)]
+    for t in threads:
+        t.start()
+    copies, during = [], []
+    try:
+        while written[0] < 20:
+            time.sleep(0.01)
+        for k in range(4):
+            before = written[0]
+            dest = tmp_path / f"backup-{k}.db"
+            code, out, err = run(capsys, "audit", "backup", str(dest), "--config", str(cfg))
+            assert code == 0, err
+            during.append(written[0] - before)
+            copies.append(dest)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors, errors
+    assert sum(during) > 0  # the gateway kept writing while the backups were taken
+    counts = [_records(c) for c in copies]
+    assert counts == sorted(counts) and 300 < counts[0] and counts[-1] <= _records(db)
+    for copy, count in zip(copies, counts):
+        code, out, err = _verify_copy(capsys, tmp_path, copy)
+        assert code == 0 and f"OK: {count} record(s) verified" in out, err
+        # the backup itself is recorded in the access log, and that log's chain verifies in the copy too
+        import sqlite3
+
+        with sqlite3.connect(copy) as conn:
+            actions = [r[0] for r in conn.execute("SELECT action FROM admin_access_log WHERE channel='cli'")]
+        assert "backup" in actions
+    store.dispose()
+
+
+def test_backup_refusals(tmp_path, capsys):
+    db, cfg, store = _sqlite_store(tmp_path, 3)
+    store.dispose()
+    dest = tmp_path / "b.db"
+    assert run(capsys, "audit", "backup", str(dest), "--config", str(cfg))[0] == 0
+    mtime = dest.stat().st_mtime_ns
+
+    def backups_logged() -> int:
+        import sqlite3
+
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT count(*) FROM admin_access_log WHERE action='backup'").fetchone()[0]
+
+    assert backups_logged() == 1
+    code, _, err = run(capsys, "audit", "backup", str(dest), "--config", str(cfg))
+    assert code == 2 and "exists" in err and "--force" in err and dest.stat().st_mtime_ns == mtime
+    assert backups_logged() == 1  # a refused backup read nothing and records nothing
+    assert run(capsys, "audit", "backup", str(dest), "--config", str(cfg), "--force")[0] == 0
+    # never over the database itself or its WAL
+    for target in (db, tmp_path / "audit.db-wal"):
+        code, _, err = run(capsys, "audit", "backup", str(target), "--config", str(cfg), "--force")
+        assert code == 2 and "the audit database itself" in err
+    assert _records(db) == 3
+    # no database there: refused, and none created
+    (tmp_path / "m").mkdir()
+    missing = write_config(tmp_path / "m", f"sqlite:///{tmp_path}/m/none.db")
+    code, _, err = run(capsys, "audit", "backup", str(tmp_path / "x.db"), "--config", str(missing))
+    assert code == 3 and "no audit database at" in err and not (tmp_path / "m" / "none.db").exists()
+    assert not (tmp_path / "x.db").exists()
+    # a directory that does not exist
+    code, _, err = run(capsys, "audit", "backup", str(tmp_path / "nodir" / "x.db"), "--config", str(cfg))
+    assert code == 2 and "no such directory" in err
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]  # no temporary file left
+
+
+def test_backup_refuses_postgresql_and_points_to_pg_dump(tmp_path, capsys):
+    cfg = write_config(tmp_path, "postgresql+psycopg://gardefou:s3cret-pw@db.example:5433/audit")
+    dest = tmp_path / "b.db"
+    code, out, err = run(capsys, "audit", "backup", str(dest), "--config", str(cfg))
+    assert code == 2 and not dest.exists()
+    assert "PostgreSQL" in err and "pg_dump --format=custom" in err
+    assert "'postgresql://gardefou@db.example:5433/audit'" in err and "s3cret" not in err + out
+    assert "se fait avec pg_dump" in err

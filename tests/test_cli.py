@@ -1,6 +1,8 @@
 """The `gardefou` command line: check-config, serve refusing a bad configuration, scan."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -139,7 +141,88 @@ def test_serve_with_embedded_defaults(tmp_path):
         assert (tmp_path / "gardefou-audit.db").exists()
     finally:
         proc.terminate()
-        proc.wait(10)
+        err = proc.communicate(timeout=10)[1].decode()
+    assert f"configuration: embedded defaults (no --config and no ./config.yaml in {tmp_path})" in err
+
+
+def test_version():
+    from importlib.metadata import version
+
+    r = gardefou("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"gardefou {version('gardefou')}"
+    assert re.fullmatch(r"gardefou \d+\.\d+\S*", r.stdout.strip())
+
+
+def _wait_ready(proc, url: str) -> None:
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "gateway did not become ready"
+        time.sleep(0.1)
+
+
+def _serve(cwd: Path, *args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", *args], cwd=cwd,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_uses_config_yaml_of_the_working_directory(tmp_path):
+    """No --config: ./config.yaml when it exists (its port, its audit file), and the log says so."""
+    port = _free_port()
+    (tmp_path / "config.yaml").write_text(
+        f"listen: {{host: 127.0.0.1, port: {port}}}\naudit:\n  url: sqlite:///./from-config-yaml.db\n"
+        "detectors: {spacy: false}\n", encoding="utf-8")
+    proc = _serve(tmp_path)
+    try:
+        _wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+        assert (tmp_path / "from-config-yaml.db").exists() and not (tmp_path / "gardefou-audit.db").exists()
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=10)[1].decode()
+    assert f"configuration: {tmp_path / 'config.yaml'} (./config.yaml found in the working directory" in err
+
+
+def test_serve_config_option_wins_over_config_yaml(tmp_path):
+    port = _free_port()
+    (tmp_path / "config.yaml").write_text("listen: {port: 1}\naudit:\n  url: sqlite:///./wrong.db\n", encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(f"listen: {{port: {port}}}\naudit:\n  url: sqlite:///./other.db\ndetectors: {{spacy: false}}\n",
+                     encoding="utf-8")
+    proc = _serve(tmp_path, "--config", str(other))
+    try:
+        _wait_ready(proc, f"http://127.0.0.1:{port}/healthz")
+        assert (tmp_path / "other.db").exists() and not (tmp_path / "wrong.db").exists()
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=10)[1].decode()
+    assert f"configuration: {other} (--config)" in err
+
+
+def test_serve_refuses_an_invalid_config_yaml_of_the_working_directory(tmp_path):
+    """A ./config.yaml that does not validate is not silently skipped for the embedded defaults."""
+    (tmp_path / "config.yaml").write_text("listen:\n  prot: 8080\n", encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--port", "0"], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2 and f"{tmp_path / 'config.yaml'}: line 2: listen.prot" in r.stderr
+    assert not (tmp_path / "gardefou-audit.db").exists()
 
 
 # What `serve` refuses, `check-config` refuses too, with the key and the line (and serve before creating
