@@ -569,3 +569,137 @@ def test_gardefou_serve_runs_the_proxy_beside_the_api_listener(tmp_path, apps, p
     assert code in (0, -signal.SIGINT)  # uvicorn re-raises the interrupt once every listener has stopped
     with pytest.raises(httpx.ConnectError):  # the proxy stopped with the process
         httpx.get(f"http://127.0.0.1:{proxy_port}/", timeout=2)
+
+
+# -- the apps' own reply formats (ChatGPT, Le Chat, Claude) ------------------------------------------
+
+from tests.app_streams import READERS, fixture  # noqa: E402
+
+APP_SERVICES = {"chatgpt": "openai", "lechat": "mistral", "claude": "anthropic"}  # the built-in entries
+
+
+@pytest.fixture(scope="module")
+def web_apps(pki):
+    """One fake app per known format, each standing in for the built-in service of that app."""
+    from gateway.testing.webapp import start_fake_webapp
+
+    started = {name: start_fake_webapp(pki.server_context(pki.trusted), name) for name in APP_SERVICES}
+    yield started
+    for app in started.values():
+        app.stop()
+
+
+def app_services(web_apps, compliant: bool = True) -> list[dict]:
+    """The built-in ``openai``, ``mistral`` and ``anthropic`` entries (their ``web_app`` included) on the
+    fake apps' hosts, inspected; compliant unless told otherwise."""
+    out = []
+    for name, service in APP_SERVICES.items():
+        entry = {"id": service, "hosts": [f"localhost:{web_apps[name].port}"], "inspect": True}
+        if compliant:
+            entry.update(hosting="eu", trains_on_inputs=False)
+        out.append(entry)
+    return out
+
+
+def app_request(app: str, request_file: str, prompt: str | None = None) -> tuple[str, bytes]:
+    """(path, body) of the app's sample conversation request, its prompt replaced."""
+    body = json.loads(fixture(app, request_file))
+    if app == "chatgpt":
+        path = "/backend-api/f/conversation" if request_file == "request.json" else "/backend-api/conversation"
+        if prompt is not None:
+            body["messages"][-1]["content"]["parts"] = [prompt]
+    elif app == "lechat":
+        path = "/api/chat"
+        if prompt is not None:
+            legacy = isinstance(body["messageInput"], str)
+            body["messageInput"] = prompt if legacy else [{"type": "text", "text": prompt}]
+    else:
+        path = fixture("claude", "path.txt").strip()
+        if prompt is not None:
+            if "completion" in body:
+                body["completion"]["prompt"] = body["text"] = prompt
+            else:
+                body["prompt"] = prompt
+    return path, json.dumps(body, ensure_ascii=False).encode()
+
+
+APP_CASES = [("chatgpt", "request.json"), ("chatgpt", "request-legacy.json"), ("lechat", "request.json"),
+             ("lechat", "request-legacy.json"), ("claude", "request.json"), ("claude", "request-legacy.json")]
+
+
+@pytest.mark.parametrize("app,request_file", APP_CASES)
+def test_a_blocked_conversation_request_is_answered_in_the_apps_own_format(browser_factory, tmp_path, web_apps, app,
+                                                                          request_file):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps[app].clear()
+    path, body = app_request(app, request_file, f"Rédige le courrier de sortie de M. Martin, NIR {NIR}, diabétique.")
+    headers = {"content-type": "application/json", "accept": "text/event-stream"}
+    with gw.client() as client:
+        resp = client.post(f"https://localhost:{web_apps[app].port}{path}", content=body, headers=headers)
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "block"
+    assert resp.headers["content-type"] == ("text/plain; charset=utf-8" if app == "lechat"
+                                            else "text/event-stream; charset=utf-8")
+    audit_id = resp.headers["x-gardefou-audit-id"]
+    text = READERS[app](resp.text)  # what the person reads in the conversation
+    assert text.startswith("**Garde-fou a bloqué ce message**") and "données personnelles" in text
+    assert "Retirez" not in text and "retirez de votre texte" in text and f"`{audit_id}`" in text
+    assert "LLM interne (DSN)" in text  # the internal tool to use instead
+    assert NIR not in resp.text and NIR_DIGITS not in resp.text and "Martin" not in resp.text
+    assert web_apps[app].received == []  # the app received nothing
+    rec = gw.record(audit_id)
+    assert rec["decision"] == "block" and rec["forwarded"] is False and rec["status_code"] == 403
+    assert rec["service_id"] == APP_SERVICES[app] and "FR_NIR" in rec["finding_types"]
+
+
+@pytest.mark.parametrize("app", list(APP_SERVICES))
+def test_a_clean_conversation_request_reaches_the_app_unchanged(browser_factory, tmp_path, web_apps, app):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps[app].clear()
+    path, body = app_request(app, "request.json")
+    with gw.client() as client:
+        resp = client.post(f"https://localhost:{web_apps[app].port}{path}", content=body,
+                           headers={"content-type": "application/json"})
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "allow"
+    assert "data: [DONE]" in resp.text if path == "/api/chat" else resp.json()["app"] == app  # the app's own answer
+    (got,) = web_apps[app].received
+    assert got.path == path and got.body == body
+
+
+def test_an_app_request_needing_acknowledgement_says_so_in_the_conversation(browser_factory, tmp_path, web_apps):
+    """ChatGPT as the catalogue has it (non-compliant): before « Continuer », the conversation says what
+    to do; the other calls of the app get the JSON refusal, a navigation the warning page."""
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps, compliant=False))
+    web_apps["chatgpt"].clear()
+    base = f"https://localhost:{web_apps['chatgpt'].port}"
+    path, body = app_request("chatgpt", "request.json")
+    with gw.client() as client:
+        resp = client.post(base + path, content=body, headers={"content-type": "application/json"})
+        prepare = client.post(base + "/backend-api/f/conversation/prepare", content=body,
+                              headers={"content-type": "application/json"})
+        page = client.get(base + "/", headers=HTML)
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
+    text = READERS["chatgpt"](resp.text)
+    assert "avertissement avant d'utiliser « ChatGPT / API OpenAI »" in text and "« Continuer »" in text
+    assert "n'est pas conforme à la charte" in text and resp.headers["x-gardefou-audit-id"] in text
+    assert prepare.status_code == 403 and prepare.json()["error"]["code"] == "gardefou_ack_required"
+    assert page.status_code == 403 and "Continuer</button>" in page.text
+    assert web_apps["chatgpt"].received == []
+    rec = gw.record(resp.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "warn" and rec["rule_ids"] == ["charter.non_compliant", "warn.ack_required"]
+
+
+def test_the_apps_other_requests_and_unknown_apps_keep_the_generic_answers(browser_factory, tmp_path, web_apps, apps):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps["chatgpt"].clear()
+    apps.chat.clear()
+    leak = {"partial_query": {"content": {"parts": [f"NIR {NIR}"]}}}
+    with gw.client() as client:
+        other = client.post(f"https://localhost:{web_apps['chatgpt'].port}/backend-api/f/conversation/prepare", json=leak)
+        nav = client.get(f"https://localhost:{web_apps['chatgpt'].port}/backend-api/conversation",
+                         params={"q": NIR}, headers=HTML)
+        # the same path on a service without a web_app: the JSON 403
+        unknown = client.post(f"https://localhost:{apps.chat.port}/backend-api/conversation", json=leak)
+    assert other.status_code == 403 and other.json()["error"]["code"] == "gardefou_blocked"
+    assert nav.status_code == 403 and nav.headers["content-type"].startswith("text/html") and "a été bloqué" in nav.text
+    assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "gardefou_blocked"
+    assert web_apps["chatgpt"].received == [] and apps.chat.received == []

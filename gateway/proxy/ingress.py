@@ -11,8 +11,10 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 * an allowed service with ``inspect: true``: TLS is terminated with a certificate signed by the
   institution CA (mitmproxy's TlsConfig; the upstream's certificate is verified), and every request is
   a pipeline pass through ``WebAdapter``: a block is a French page for a navigation and a JSON 403
-  for the app's own calls; a warning needs « Continuer » (recorded) first; a forwarded answer is
-  streamed. Plain-HTTP requests through the proxy are inspected the same way.
+  for the app's own calls, or, for the conversation requests of a known app (``Service.web_app``),
+  the app's own stream whose assistant message is the explanation (``gateway.proxy.apps``); a
+  warning needs « Continuer » (recorded) first; a forwarded answer is streamed. Plain-HTTP requests
+  through the proxy are inspected the same way.
 
 Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
 password is one of ``auth.clients``' keys names the client; without it the client is its address.
@@ -36,6 +38,7 @@ from mitmproxy.proxy import layer, layers
 from gateway.adapters.web import WebAdapter
 from gateway.config import Config
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
+from gateway.proxy import apps
 from gateway.proxy.acks import Acknowledgements, client_key
 from gateway.proxy.pages import (
     ACK_HINT_FR,
@@ -214,7 +217,7 @@ class BrowserIngress:
                        "la connexion et rien n'a été transmis. Prévenez la DSN.")
             refused = Verdict(verdict.decision, forward=False, status=502, code="gardefou_upstream_untrusted",
                               message=message)
-            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id))
+            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id), service)
             return
         flow.metadata[STATE] = Forwarded(ex, verdict.decision.action, up=len(raw))
 
@@ -331,15 +334,26 @@ class BrowserIngress:
             page = self.pages.warning(name, verdict.decision, audit_id or "", token, safe_return_path(flow.request.path))
         else:
             page = self.pages.refused(verdict.message or "", audit_id)
-        return self._answer(flow, ex, verdict, page)
+        return self._answer(flow, ex, verdict, page, service)
 
-    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes) -> http.Response:
+    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
+                service: Service | None = None) -> http.Response:
         headers = _decision_headers(ex, verdict)
         status = 407 if verdict.status == 401 else verdict.status
         if status == 407:
             headers["proxy-authenticate"] = 'Basic realm="Garde-fou", charset="UTF-8"'
         if is_navigation(flow.request.headers):
             return http.Response.make(status, page, {**PAGE_HEADERS, **headers})
+        app = apps.for_request(service, flow.request.method, flow.request.path) if status != 407 else None
+        if app is not None and service is not None:
+            # the app's own stream, shown in its conversation (a 200: the apps render nothing else)
+            text = apps.conversation_text(verdict.code, service.name, verdict.decision, verdict.message,
+                                          _audit_id(ex, verdict), self.pages.internal_tools)
+            req = flow.request
+            raw = b"" if req.headers.get("content-encoding") else (req.raw_content or b"")  # only its ids are read
+            reply = app.reply(text, raw)
+            return http.Response.make(200, reply.body, {"content-type": reply.content_type, "cache-control": "no-store",
+                                                        "x-content-type-options": "nosniff", **headers})
         message = (verdict.message or "") + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "")
         body = WEB.error_body(verdict.status, verdict.code or "gardefou_refused", message, verdict.param)
         return http.Response.make(status, json_error(body, _audit_id(ex, verdict)), {**JSON_HEADERS, **headers})
