@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -430,3 +431,19 @@ def test_web_app_is_checked_in_the_configuration():
     assert "line 3: services.0.web_app: " in msg and "'chatgpt', 'lechat' or 'claude'" in msg
     catalogue = parse_config("services:\n  - id: llm-interne\n    name: LLM\n    web_app: chatgpt\n").catalogue()
     assert catalogue.get("llm-interne").web_app == "chatgpt" and catalogue.get("deepl").web_app is None
+
+
+def test_websocket_messages_text_read_binary_uninspectable():
+    def frame(kind: str, raw: bytes):
+        inc = replace(tincoming(raw, headers={"upgrade": "websocket"}), params={"websocket": kind})
+        return WEB.extract("websocket", WEB.parse(raw, inc))
+
+    text = frame("text", json.dumps({"event": "send", "content": [{"type": "text", "text": "NIR 1 85 05 78 006 084 91"}]}).encode())
+    assert "NIR 1 85 05 78 006 084 91" in text.parts and text.uninspectable == []
+    assert frame("text", '{"a": "{\\"b\\": \\"imbriqué\\"}"}'.encode()).parts == ["imbriqué"]
+    assert frame("binary", b"texte en clair").uninspectable == ["websocket"]  # binary: never read
+    assert frame("text", b"\xff\xfe").uninspectable == ["websocket"]
+    # the handshake itself is a request like the others: its URL is read, nothing marked
+    inc = replace(tincoming(b"", headers={"upgrade": "websocket"}), params={"query": "q=bonjour"})
+    handshake = WEB.extract("request", WEB.parse(b"", inc))
+    assert handshake.parts == ["bonjour"] and handshake.uninspectable == []

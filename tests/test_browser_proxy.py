@@ -439,15 +439,6 @@ def test_an_error_in_the_ingress_forwards_nothing(bgw, apps, monkeypatch):
     assert apps.chat.received == []
 
 
-def test_a_websocket_handshake_is_uninspectable(bgw, apps):
-    headers = {"connection": "Upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
-               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
-    with bgw.client() as client:
-        resp = client.get(f"https://localhost:{apps.chat.port}/ws", headers=headers)
-    assert resp.status_code == 403 and "non inspectable" in resp.json()["error"]["message"]
-    assert apps.chat.received == []
-
-
 def test_an_upload_over_the_size_limit_is_refused_and_audited(bgw, apps):
     with bgw.client() as client:
         resp = client.post(f"https://localhost:{apps.chat.port}/upload", content=b"a" * 300_000,
@@ -703,3 +694,164 @@ def test_the_apps_other_requests_and_unknown_apps_keep_the_generic_answers(brows
     assert nav.status_code == 403 and nav.headers["content-type"].startswith("text/html") and "a été bloqué" in nav.text
     assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "gardefou_blocked"
     assert web_apps["chatgpt"].received == [] and apps.chat.received == []
+
+
+# -- WebSocket (Copilot style): every message the client sends is inspected -----------------------------
+
+@pytest.fixture(scope="module")
+def wss(pki):
+    from gateway.testing.webapp import start_fake_wsapp
+
+    app = start_fake_wsapp(pki.server_context(pki.trusted), "copilot")
+    yield app
+    app.stop()
+
+
+def ws_service(wss, **extra) -> dict:
+    return {"id": "wsapp", "name": "Copilote conforme", "hosts": [f"localhost:{wss.port}"], "inspect": True,
+            "hosting": "eu", "trains_on_inputs": False, **extra}
+
+
+def ws_connect(gw, wss, path: str = "/c/api/chat?api-version=2"):
+    import websocket
+
+    return websocket.create_connection(f"wss://localhost:{wss.port}{path}", timeout=10, http_proxy_host="127.0.0.1",
+                                       http_proxy_port=gw.proxy_port, proxy_type="http",
+                                       sslopt={"ca_certs": str(gw.ca_cert)}, suppress_origin=True)
+
+
+def copilot_send(text: str) -> str:
+    return json.dumps({"event": "send", "conversationId": "c1", "content": [{"type": "text", "text": text}],
+                       "mode": "chat"})
+
+
+def closed(ws) -> bool:
+    """The proxy closed the connection (nothing more can be read)."""
+    import websocket
+
+    try:
+        ws.recv()
+    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+        return True
+    return False
+
+
+def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_url, wss):
+    gw = browser_factory(db_url, more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv()) == {"event": "received", "app": "copilot", "kind": "text",
+                                         "size": len(copilot_send(CLEAN))}
+        ws.send(copilot_send(f"Résume le dossier du patient NIR {NIR}"))
+        refusal = json.loads(ws.recv())["error"]  # the refusal, as a text frame, in French
+        assert refusal["code"] == "gardefou_blocked" and "données personnelles" in refusal["message"]
+        assert closed(ws)  # then the connection is closed
+    finally:
+        ws.close()
+    assert wss.received == [copilot_send(CLEAN)]  # the message with a NIR never arrived
+    assert wss.handshakes == ["/c/api/chat?api-version=2"]
+    (handshake,) = gw.records(endpoint="request")
+    assert handshake["decision"] == "allow" and gw.record(handshake["id"], outcome=True)["status_code"] == 101
+    frames = sorted(gw.records(endpoint="websocket"), key=lambda r: r["decision"])
+    assert [r["decision"] for r in frames] == ["allow", "block"]
+    allowed, blocked = frames
+    assert allowed["forwarded"] is True and allowed["service_id"] == "wsapp" and allowed["api"] == "web"
+    assert gw.record(allowed["id"], outcome=True)["bytes_up"] == len(copilot_send(CLEAN))
+    assert blocked["forwarded"] is False and "FR_NIR" in blocked["finding_types"] and blocked["status_code"] == 403
+    assert refusal["audit_id"] == blocked["id"]
+    dumped = json.dumps(gw.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped
+
+
+def test_a_binary_websocket_message_is_refused_on_an_external_service(browser_factory, tmp_path, wss):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send_binary(b"\x00\x01DeepL" + bytes(range(256)))
+        refusal = json.loads(ws.recv())["error"]
+        assert refusal["code"] == "gardefou_blocked" and "non inspectable" in refusal["message"]
+        assert closed(ws)
+    finally:
+        ws.close()
+    assert wss.received == []
+    (rec,) = gw.records(endpoint="websocket")
+    assert rec["decision"] == "block" and rec["categories"] == ",uninspectable," and rec["rule_ids"] == ["charter.uninspectable"]
+
+
+def test_a_binary_websocket_message_follows_the_uninspectable_policy(browser_factory, tmp_path, wss):
+    """Under ``policy.uninspectable: allow`` the same binary message goes through (and is recorded so)."""
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)],
+                         policy={"uninspectable": "allow"})
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send_binary(bytes(range(256)))
+        assert json.loads(ws.recv())["kind"] == "binary"
+    finally:
+        ws.close()
+    assert wss.received == [bytes(range(256))]
+    (rec,) = gw.records(endpoint="websocket")
+    assert rec["decision"] == "allow" and "policy.uninspectable_allowed" in rec["rule_ids"]
+
+
+def test_a_websocket_handshake_is_inspected_like_a_request(browser_factory, tmp_path, wss):
+    import websocket
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    with pytest.raises(websocket.WebSocketBadStatusException) as exc:
+        ws_connect(gw, wss, f"/c/api/chat?q=NIR%20{NIR_DIGITS}")
+    assert exc.value.status_code == 403
+    assert wss.handshakes == [] and wss.received == []
+    (rec,) = gw.records(endpoint="request")
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"]
+
+
+def test_websocket_messages_to_a_non_compliant_service_wait_for_continuer(browser_factory, tmp_path, wss):
+    """Before « Continuer » the handshake is refused (ack required); after it, messages pass and are still
+    inspected one by one."""
+    import websocket
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}",
+                         more_services=[ws_service(wss, hosting="non-eu", trains_on_inputs=True)])
+    wss.clear()
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        ws_connect(gw, wss)
+    base = f"https://localhost:{wss.port}"
+    with gw.client() as client:
+        page = client.get(base + "/", headers=HTML)
+        token = re.search(r'name="jeton" value="([^"]+)"', page.text).group(1)
+        assert client.post(base + "/__gardefou/continuer", data={"jeton": token, "retour": "/"}).status_code == 303
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv())["kind"] == "text"
+        ws.send(copilot_send(f"NIR {NIR}"))
+        assert json.loads(ws.recv())["error"]["code"] == "gardefou_blocked"
+    finally:
+        ws.close()
+    assert wss.received == [copilot_send(CLEAN)]
+    assert [r["decision"] for r in sorted(gw.records(endpoint="websocket"), key=lambda r: r["decision"])] == ["block", "warn"]
+
+
+def test_an_error_inspecting_a_websocket_message_drops_it(browser_factory, tmp_path, wss, monkeypatch):
+    from gateway.adapters.web import WebAdapter
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+
+    def broken(self, endpoint, body):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(WebAdapter, "extract", broken)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv())["error"]["code"] in ("gardefou_unavailable", "gardefou_refused")
+        assert closed(ws)
+    finally:
+        ws.close()
+    assert wss.received == []

@@ -12,9 +12,11 @@ The text inspected is everything the request carries that an app can put a promp
   ``policy.uninspectable``;
 * any other body: read as text when it decodes as text, else uninspectable.
 
-A WebSocket handshake is uninspectable (its frames are not read yet). Request headers are not
-scanned (cookies and tokens would be taken for secrets); the request goes upstream exactly as it was
-received, so what was inspected is what leaves.
+A WebSocket handshake is a request like the others (its URL is read); then every message the
+client sends on it is one more pass through the pipeline (``Incoming.params["websocket"]``): a text
+message is read like a body (JSON inside opened), a binary one is uninspectable and follows
+``policy.uninspectable``. Request headers are not scanned (cookies and tokens would be taken for
+secrets); the request goes upstream exactly as it was received, so what was inspected is what leaves.
 
 A body that claims to be multipart and is not well formed (no boundary, a preamble or an epilogue
 around the parts, truncated) is refused: an app server could read parts this parser did not.
@@ -55,8 +57,9 @@ class WebBody:
     raw: bytes
     content_type: str = ""
     query: str = ""
-    websocket: bool = False
     parts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    #: a WebSocket message sent by the client: ``text`` or ``binary`` (None: an HTTP request)
+    frame: str | None = None
 
 
 class WebAdapter(Adapter):
@@ -74,10 +77,11 @@ class WebAdapter(Adapter):
         return basic_password(headers.get("proxy-authorization", ""))
 
     def parse(self, raw: bytes, inc: Incoming) -> WebBody:
+        frame = inc.params.get("websocket")
+        if frame is not None:
+            return WebBody(raw=raw, frame=frame)
         headers = inc.headers
-        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "",
-                       query=inc.params.get("query", ""),
-                       websocket=headers.get("upgrade", "").strip().lower() == "websocket")
+        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "", query=inc.params.get("query", ""))
         mime, params = _content_type(body.content_type)
         if raw and mime.startswith("multipart/"):
             body.parts = parse_multipart(raw, params.get("boundary", ""))
@@ -89,10 +93,15 @@ class WebAdapter(Adapter):
 
     def extract(self, endpoint: str, body: WebBody) -> Extracted:
         out = Extracted()
+        if body.frame is not None:  # a WebSocket message: text is read, binary is uninspectable
+            text = _utf8(body.raw) if body.frame == "text" else None
+            if text is None:
+                out.mark("websocket")
+            else:
+                _text(text, out, 0)
+            return out
         if body.query:
             _pairs(urllib.parse.parse_qsl(body.query, keep_blank_values=True, errors="replace"), out)
-        if body.websocket:
-            out.mark("websocket")  # frames are not inspected (yet): the uninspectable policy decides
         if not body.raw:
             return out
         mime, params = _content_type(body.content_type)
@@ -148,6 +157,13 @@ def _is_binary(raw: bytes) -> bool:
         return True
     controls = sum(1 for b in head if b in _CONTROL)
     return controls > _BINARY_RATIO * len(head)
+
+
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _decode_text(raw: bytes, charset: str | None = None) -> str | None:

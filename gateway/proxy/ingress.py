@@ -14,7 +14,12 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
   for the app's own calls, or, for the conversation requests of a known app (``Service.web_app``),
   the app's own stream whose assistant message is the explanation (``gateway.proxy.apps``); a
   warning needs « Continuer » (recorded) first; a forwarded answer is streamed. Plain-HTTP requests
-  through the proxy are inspected the same way.
+  through the proxy are inspected the same way;
+* WebSocket: the handshake is a request like the others; then every message the client sends is a
+  pipeline pass of its own (``endpoint: websocket``, one audit record each; a text message read like
+  a body, a binary one uninspectable). A refused message is dropped, the client gets a text frame
+  with the JSON refusal (French message, audit id), and the connection is closed. Messages from the
+  server are relayed unread, as HTTP answers are.
 
 Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
 password is one of ``auth.clients``' keys names the client; without it the client is its address.
@@ -26,13 +31,14 @@ otherwise log the addon's error and let the flow go on).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from mitmproxy import http, tcp
+from mitmproxy import ctx, http, tcp, websocket
 from mitmproxy.proxy import layer, layers
 
 from gateway.adapters.web import WebAdapter
@@ -56,6 +62,9 @@ log = logging.getLogger("gardefou.proxy")
 
 WEB = WebAdapter()
 STATE = "gardefou"  # key of a forwarded flow's state in ``flow.metadata``
+CREDENTIAL = "gardefou-credential"  # the Proxy-Authorization a flow's request presented (its WebSocket's frames)
+#: how long the refusal frame of a WebSocket message has to reach the client before the connection closes
+WS_CLOSE_DELAY_S = 0.2
 
 INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
@@ -111,6 +120,8 @@ class BrowserIngress:
         self.tunnels: dict[str, Tunnel] = {}
         #: client connection id -> why the TLS handshake with its upstream failed
         self.upstream_tls_failed: dict[str, str] = {}
+        #: WebSocket connections being closed after a refused message (kept until they are)
+        self.closing: set[asyncio.Task] = set()
 
     # -- CONNECT ----------------------------------------------------------------------------------
     @fail_closed
@@ -194,6 +205,8 @@ class BrowserIngress:
         req = flow.request
         credential = self.credentials.get(flow.client_conn.id) or req.headers.get("proxy-authorization")
         req.headers.pop("proxy-authorization", None)  # the proxy's credential never leaves
+        if credential:
+            flow.metadata[CREDENTIAL] = credential  # who sends the messages of a WebSocket it opens
         service = self.catalogue.by_host(req.host, req.port)
         if service is not None and urllib.parse.urlsplit(req.path).path == ACK_PATH:
             await self._acknowledge(flow, service, credential)
@@ -260,6 +273,62 @@ class BrowserIngress:
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
             service = self.catalogue.by_host(flow.request.host, flow.request.port)
             await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+
+    # -- WebSocket messages ---------------------------------------------------------------------------
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Each message the client sends is inspected before it is relayed (mitmproxy waits for this
+        hook); a refused one is dropped and the connection closed. Fails closed like the other hooks."""
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        try:
+            if message.from_client and not message.injected:
+                await self._inspect_message(flow, message)
+        except Exception:
+            log.exception("browser ingress failure in websocket_message: message dropped, connection closed")
+            message.drop()
+            self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR), None))
+        finally:
+            flow.websocket.messages.clear()  # inspected or relayed, not kept: a long connection must not grow
+
+    async def _inspect_message(self, flow: http.HTTPFlow, message: websocket.WebSocketMessage) -> None:
+        req = flow.request
+        credential = flow.metadata.get(CREDENTIAL)
+        service = self.catalogue.by_host(req.host, req.port)
+        content = message.content
+
+        async def read(limit: int) -> bytes:
+            if len(content) > limit:
+                raise BodyTooLarge
+            return content
+
+        peer = _peer(flow)
+        inc = Incoming(endpoint="websocket", headers={"proxy-authorization": credential} if credential else {},
+                       peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
+                       host=req.host, port=req.port, ack_warnings=True,
+                       acknowledged=self.acks.holds(client_key(credential, peer), service.id if service else None))
+        ex, verdict = await self.pipeline.process(WEB, inc)
+        if verdict.forward:
+            await self.pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
+            return
+        message.drop()
+        status = 407 if verdict.status == 401 else verdict.status
+        body = WEB.error_body(status, verdict.code or "gardefou_refused", verdict.message or "", verdict.param)
+        self._close_websocket(flow, json_error(body, _audit_id(ex, verdict)))
+
+    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes) -> None:
+        """Send the refusal to the client as a text frame, then close the connection (both sides)."""
+        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
+        handler = ctx.master.addons.get("proxyserver").connections.get(flow.client_conn.id)
+
+        async def close() -> None:
+            await asyncio.sleep(WS_CLOSE_DELAY_S)
+            io = handler.transports.get(handler.client) if handler is not None else None
+            if io is not None and io.handler is not None:
+                io.handler.cancel("gardefou: WebSocket message refused")
+
+        task = asyncio.get_running_loop().create_task(close())
+        self.closing.add(task)
+        task.add_done_callback(self.closing.discard)
 
     # -- « Continuer » ------------------------------------------------------------------------------
     async def _acknowledge(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:

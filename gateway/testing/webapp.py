@@ -10,6 +10,8 @@ It serves, over TLS with the certificate the test gives it (``trustme``):
 * ``POST /upload``: a multipart upload endpoint;
 * anything else: a small JSON answer.
 
+``start_fake_wsapp`` serves a WebSocket app the same way (``websockets``), recording every message.
+
 Every request received is recorded (method, path, headers, raw body), so a test can prove that a
 blocked request never reached the app and an allowed one arrived intact.
 """
@@ -21,6 +23,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -113,6 +116,48 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
     server.daemon_threads = True
     server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
     app = FakeWebApp(server, name)
+    holder["app"] = app
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app
+
+
+@dataclass
+class FakeWsApp:
+    """A WebSocket app over TLS (Copilot-style chat): every message received is recorded and answered
+    with a small JSON acknowledgement."""
+
+    server: Any
+    name: str
+    received: list[str | bytes] = field(default_factory=list)
+    handshakes: list[str] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.server.socket.getsockname()[1]
+
+    def clear(self) -> None:
+        self.received.clear()
+        self.handshakes.clear()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def start_fake_wsapp(ssl_context: ssl.SSLContext, name: str = "ws") -> FakeWsApp:
+    from websockets.sync.server import ServerConnection, serve
+
+    holder: dict[str, FakeWsApp] = {}
+
+    def handler(connection: ServerConnection) -> None:
+        app = holder["app"]
+        app.handshakes.append(connection.request.path if connection.request else "?")
+        for message in connection:
+            app.received.append(message)
+            kind = "text" if isinstance(message, str) else "binary"
+            connection.send(json.dumps({"event": "received", "app": name, "kind": kind, "size": len(message)}))
+
+    server = serve(handler, "127.0.0.1", 0, ssl=ssl_context, ping_interval=None)
+    app = FakeWsApp(server, name)
     holder["app"] = app
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return app
