@@ -447,3 +447,92 @@ def test_websocket_messages_text_read_binary_uninspectable():
     inc = replace(tincoming(b"", headers={"upgrade": "websocket"}), params={"query": "q=bonjour"})
     handshake = WEB.extract("request", WEB.parse(b"", inc))
     assert handshake.parts == ["bonjour"] and handshake.uninspectable == []
+
+
+# -- PDF and .docx files: their text is inspected ------------------------------------------------------
+
+from gateway import documents  # noqa: E402
+from tests.documents_support import make_docx, make_pdf, replace_zip_entry, with_zip_entry  # noqa: E402
+
+NIR_TEXT = "NIR 1 85 05 78 006 084 91"
+
+
+def upload(data: bytes, name: str, mime: str):
+    """What the web adapter reads of a multipart upload of one file."""
+    boundary = "----gf"
+    raw = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+           f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    inc = tincoming(raw, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    return WEB.extract("request", WEB.parse(raw, inc))
+
+
+def body(data: bytes, mime: str):
+    return WEB.extract("request", WEB.parse(data, tincoming(data, headers={"content-type": mime})))
+
+
+def test_pdf_text_comments_and_every_page_are_read():
+    pdf = make_pdf(["Compte rendu de consultation.", f"Patient {NIR_TEXT}, né le 12/03/1985."],
+                   comment="Relu par le Dr Martin")
+    out = upload(pdf, "cr.pdf", "application/pdf")
+    assert "Compte rendu de consultation." in out.parts and f"Patient {NIR_TEXT}, né le 12/03/1985." in out.parts
+    assert "Relu par le Dr Martin" in out.parts and out.uninspectable == []
+    # found by its content: a raw body, whatever type or name it claims
+    assert f"Patient {NIR_TEXT}, né le 12/03/1985." in body(pdf, "application/octet-stream").parts
+    assert f"Patient {NIR_TEXT}, né le 12/03/1985." in upload(pdf, "photo.png", "image/png").parts
+
+
+def test_docx_body_tables_headers_footers_and_comments_are_read():
+    data = make_docx(["Synthèse de la réunion de service."], table=[["Nom", "NIR"], ["Dupont", NIR_TEXT]],
+                     header="Confidentiel — usage interne", footer="CHU Exemple", comment="À anonymiser")
+    mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    out = upload(data, "synthese.docx", mime)
+    for text in ("Synthèse de la réunion de service.", NIR_TEXT, "Dupont", "Confidentiel — usage interne",
+                 "CHU Exemple", "À anonymiser"):
+        assert text in out.parts, text
+    assert out.uninspectable == []
+    assert NIR_TEXT in body(data, mime).parts
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: make_pdf([f"Patient {NIR_TEXT}"], password="secret"), id="encrypted-pdf"),
+    pytest.param(lambda: make_pdf(["Texte"])[:300], id="truncated-pdf"),
+    pytest.param(lambda: b"%PDF-1.7\n" + bytes(range(256)) * 20, id="garbage-pdf"),
+    pytest.param(lambda: make_pdf(["Page lisible."], scanned_page=True), id="scanned-page"),
+    pytest.param(lambda: replace_zip_entry(make_docx(["Texte"]), "word/document.xml", b"<w:document"), id="bad-docx-xml"),
+    pytest.param(lambda: with_zip_entry(make_docx(["Texte"]), "word/embeddings/oleObject1.bin", b"\x00" * 64),
+                 id="docx-with-embedded-object"),
+    pytest.param(lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), id="encrypted-office-or-doc"),
+])
+def test_unreadable_documents_are_uninspectable(make):
+    out = upload(make(), "document.pdf", "application/pdf")
+    assert out.uninspectable == ["file"]
+    assert not any(NIR_TEXT in p for p in out.parts)
+
+
+def test_document_reading_is_bounded_and_a_partial_read_is_never_silent(monkeypatch):
+    pdf = make_pdf([f"Page {i} : rien de sensible." for i in range(4)])
+    monkeypatch.setattr(documents, "MAX_PAGES", 3)
+    assert upload(pdf, "a.pdf", "application/pdf").uninspectable == ["file"]
+    monkeypatch.setattr(documents, "MAX_PAGES", 500)
+    monkeypatch.setattr(documents, "MAX_CHARS", 50)
+    out = upload(pdf, "a.pdf", "application/pdf")
+    assert out.uninspectable == ["file"] and 0 < sum(len(p) for p in out.parts if p.startswith("Page")) <= 50
+    monkeypatch.setattr(documents, "MAX_CHARS", 1_000_000)
+    monkeypatch.setattr(documents, "BUDGET_S", -1.0)  # no time left: nothing read, and said so
+    assert upload(pdf, "a.pdf", "application/pdf").uninspectable == ["file"]
+    monkeypatch.setattr(documents, "BUDGET_S", 5.0)
+    monkeypatch.setattr(documents, "MAX_UNZIPPED", 10_000)  # a package that unzips past the bound: a ZIP bomb
+    big = with_zip_entry(make_docx(["Texte"]), "word/media/padding.xml", b"<a/>" * 10_000)
+    assert upload(big, "a.docx", "application/octet-stream").uninspectable == ["file"]
+
+
+def test_other_zip_files_and_binaries_stay_uninspectable():
+    import io
+    import zipfile
+
+    xlsx = io.BytesIO()
+    with zipfile.ZipFile(xlsx, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    assert documents.read_document(xlsx.getvalue()) is None
+    assert upload(xlsx.getvalue(), "t.xlsx", "application/vnd.ms-excel").uninspectable == ["file"]
+    assert documents.read_document(b"plain text") is None

@@ -855,3 +855,48 @@ def test_an_error_inspecting_a_websocket_message_drops_it(browser_factory, tmp_p
     finally:
         ws.close()
     assert wss.received == []
+
+
+# -- PDF and .docx uploads ---------------------------------------------------------------------------
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx"])
+def test_a_document_upload_is_inspected_by_its_text(bgw_db, apps, kind):
+    from tests.documents_support import make_docx, make_pdf
+
+    def make(text: str) -> tuple[str, bytes, str]:
+        if kind == "pdf":
+            return "compte-rendu.pdf", make_pdf(["Compte rendu de consultation.", text]), "application/pdf"
+        return "synthese.docx", make_docx(["Synthèse de la réunion."], table=[["Patient", text]]), DOCX
+
+    url = f"https://localhost:{apps.chat.port}/upload"
+    with bgw_db.client() as client:
+        blocked = client.post(url, files={"file": make(f"M. Dupont, NIR {NIR}")}, data={"prompt": "Résume ce document"})
+        assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+        assert "données personnelles" in blocked.json()["error"]["message"] and apps.chat.received == []
+        name, clean, mime = make("Ordre du jour : budget formation.")
+        allowed = client.post(url, files={"file": (name, clean, mime)})
+    assert allowed.status_code == 200
+    (got,) = apps.chat.received
+    assert clean in got.body  # the file arrives byte for byte
+    rec = bgw_db.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"] and "uninspectable" not in rec["categories"]
+    rec = bgw_db.record(allowed.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "allow" and rec["prompt_chars"] > 30
+    dumped = json.dumps(bgw_db.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped
+
+
+def test_an_encrypted_pdf_body_is_uninspectable(bgw, apps):
+    from tests.documents_support import make_pdf
+
+    pdf = make_pdf([f"Patient NIR {NIR}"], password="secret")
+    with bgw.client() as client:
+        resp = client.post(f"https://localhost:{apps.chat.port}/upload", content=pdf,
+                           headers={"content-type": "application/pdf"})
+    assert resp.status_code == 403 and "contenu non inspectable" in resp.json()["error"]["message"]
+    rec = bgw.record(resp.headers["x-gardefou-audit-id"])
+    assert rec["categories"] == ",uninspectable," and rec["rule_ids"] == ["charter.uninspectable"]
+    assert apps.chat.received == []

@@ -8,9 +8,11 @@ The text inspected is everything the request carries that an app can put a promp
   up to ``MAX_NESTING`` (Gemini's ``f.req``, Google Translate's ``batchexecute``);
 * form-urlencoded bodies: every value (and every key that is not a plain name), nested JSON included;
 * multipart bodies: every text part, the file names, and the text files (whatever their extension:
-  content that decodes as text is text); binary files are uninspectable and follow
-  ``policy.uninspectable``;
-* any other body: read as text when it decodes as text, else uninspectable.
+  content that decodes as text is text); PDF and .docx files by their text (``gateway.documents``:
+  an encrypted, malformed or partly read document is uninspectable); other binary files are
+  uninspectable and follow ``policy.uninspectable``;
+* any other body: a PDF or a .docx by its text, else read as text when it decodes as text, else
+  uninspectable.
 
 A WebSocket handshake is a request like the others (its URL is read); then every message the
 client sends on it is one more pass through the pipeline (``Incoming.params["websocket"]``): a text
@@ -36,6 +38,7 @@ from typing import Any, ClassVar
 from python_multipart.multipart import MultipartParseError, MultipartParser, MultipartState, parse_options_header
 
 from gateway.adapters.base import Adapter, Route
+from gateway.documents import read_document
 from gateway.extract import Extracted, walk
 from gateway.pipeline import Incoming, Refusal
 from policies.catalogue import Catalogue
@@ -182,7 +185,15 @@ def _decode_text(raw: bytes, charset: str | None = None) -> str | None:
 
 
 def _content(raw: bytes, charset: str | None, out: Extracted, kind: str = "file") -> None:
-    """A body or a file: its text (JSON opened), or uninspectable ``kind``."""
+    """A body or a file: a PDF's or a .docx's text (``gateway.documents``; what of it could not be
+    read makes it uninspectable), else its text (JSON opened), else uninspectable ``kind``."""
+    document = read_document(raw)
+    if document is not None:
+        for piece in document.parts:
+            out.add(piece)
+        if document.unread:
+            out.mark(kind)
+        return
     text = _decode_text(raw, charset)
     if text is None:
         out.mark(kind)
