@@ -2,11 +2,12 @@
 
 It serves, over TLS with the certificate the test gives it (``trustme``):
 
-* ``GET /``: an HTML page (what a navigation gets);
+* ``GET /``: an HTML page with a form posting a prompt to ``/form`` (what a navigation gets);
 * ``POST /api/chat``: a JSON chat endpoint that answers in server-sent events, one event at a time;
   with ``"gated": true`` in the body it sends the first event and waits for ``release`` before the
   rest (to prove the proxy streams instead of buffering);
-* ``POST /form``: a form endpoint (``application/x-www-form-urlencoded``);
+* ``POST /form``: a form endpoint (``application/x-www-form-urlencoded``): an HTML answer for the
+  page's own form (a navigation), JSON otherwise;
 * ``POST /upload``: a multipart upload endpoint;
 * anything else: a small JSON answer.
 
@@ -83,7 +84,10 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
 
         def do_GET(self):
             self._record()
-            page = f"<!doctype html><html lang='fr'><body><h1>Application {name}</h1></body></html>"
+            page = (f"<!doctype html><html lang='fr'><head><title>Application {name}</title></head><body>"
+                    f"<h1>Application {name}</h1><form method='post' action='/form'>"
+                    "<textarea name='prompt' id='prompt'></textarea><button type='submit'>Envoyer</button>"
+                    "</form></body></html>")
             self._send(200, page.encode(), "text/html; charset=utf-8")
 
         def do_POST(self):
@@ -108,6 +112,11 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
                 done = b"data: [DONE]\n\n"
                 self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
                 self.wfile.flush()
+                return
+            if path == "/form" and "text/html" in self.headers.get("accept", ""):  # the page's form, posted
+                page = (f"<!doctype html><html lang='fr'><body><h1>Réponse de l'application {name}</h1>"
+                        f"<p id='answer'>Message reçu ({len(raw)} octets).</p></body></html>")
+                self._send(200, page.encode(), "text/html; charset=utf-8")
                 return
             answer = {"ok": True, "app": name, "path": path, "received_bytes": len(raw)}
             self._send(200, json.dumps(answer).encode(), "application/json")
