@@ -170,7 +170,8 @@ class Pipeline:
             try:
                 body = adapter.parse(await self.read(inc), inc)        # 3. the body, read and parsed
                 self.route(adapter, body, inc, ex)                     # 4. where: service and model
-                self.extract(adapter, body, inc, ex)                   # 5. what: every piece of text
+                # 5. what: every piece of text (off the event loop: a PDF or a .docx takes a while to read)
+                await anyio.to_thread.run_sync(self.extract, adapter, body, inc, ex)
                 return ex, await self.inspect(ex)                      # 6. detect, decide, audit
             finally:
                 self.client_limits.leave(who)

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
-from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus
+from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus, WebApp
 
 # A host entry of the catalogue: an exact name or a ``*.domain`` wildcard (any name ending in
 # ``.domain``, at any depth, not ``domain`` itself), optionally ``:port`` (that port only; without it,
@@ -84,6 +84,9 @@ class Service(BaseModel):
     #: browser path: TLS terminated with the institution CA and every request inspected (False: the
     #: destination alone decides, the connection is tunnelled unread)
     inspect: StrictBool = False
+    #: browser path: the web app whose own reply format a refusal is written in, for the app's
+    #: conversation requests (None: the generic JSON 403)
+    web_app: WebApp | None = None
 
 
 def is_compliant(service: Service) -> bool:
@@ -102,6 +105,7 @@ BUILTIN_SERVICES: list[dict] = [
         base_url="https://api.mistral.ai/v1",
         api_key_env="MISTRAL_API_KEY",
         hosts=("mistral.ai", "*.mistral.ai"),
+        web_app="lechat",
         hosting="eu",
         trains_on_inputs=False,
         models=("mistral-small-latest", "mistral-medium-latest", "mistral-large-latest", "mistral-embed"),
@@ -113,6 +117,7 @@ BUILTIN_SERVICES: list[dict] = [
         base_url="https://api.openai.com/v1",
         api_key_env="OPENAI_API_KEY",
         hosts=("chatgpt.com", "*.chatgpt.com", "openai.com", "*.openai.com"),
+        web_app="chatgpt",
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,
@@ -125,6 +130,7 @@ BUILTIN_SERVICES: list[dict] = [
         base_url="https://api.anthropic.com",
         api_key_env="ANTHROPIC_API_KEY",
         hosts=("claude.ai", "*.claude.ai", "api.anthropic.com"),
+        web_app="claude",
         hosting="non-eu",
         trains_on_inputs=True,
         nominative_account=True,

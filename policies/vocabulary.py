@@ -46,6 +46,9 @@ Api = Literal["openai", "anthropic"]
 #: The wire format of a request as the audit records it: a service API, or ``web`` (the browser path).
 Wire = Literal["openai", "anthropic", "web"]
 ServiceStatus = Literal["allowed", "denied"]
+#: An AI web app whose own streaming reply the browser proxy can write (``gateway/proxy/apps/``), so
+#: that a refusal shows in the app's conversation: ChatGPT, Le Chat, Claude.
+WebApp = Literal["chatgpt", "lechat", "claude"]
 
 #: Roles on the admin listener (their permissions: ``gateway/admin/auth.py``).
 Role = Literal["dpo", "rssi", "admin"]

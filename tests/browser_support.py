@@ -37,9 +37,9 @@ class WebPki:
     untrusted: trustme.CA
     upstream_ca_file: Path
 
-    def server_context(self, ca: trustme.CA) -> ssl.SSLContext:
+    def server_context(self, ca: trustme.CA, *names: str) -> ssl.SSLContext:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("localhost", "127.0.0.1").configure_cert(ctx)
+        ca.issue_cert(*(names or ("localhost", "127.0.0.1"))).configure_cert(ctx)
         return ctx
 
 

@@ -55,12 +55,12 @@ def chromium_path() -> str:
 class Browser:
     """Just enough CDP: navigate, evaluate, screenshot, and every URL the page requested."""
 
-    def __init__(self, binary: str):
+    def __init__(self, binary: str, flags: tuple[str, ...] = ()):
         import websocket
 
         self.profile = tempfile.mkdtemp(prefix="gf-chromium-")
         self.proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            [binary, *CHROMIUM_FLAGS, *flags, f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )
         ws_url, deadline = None, time.monotonic() + 60

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from dataclasses import replace
 
 import anyio
 import pytest
@@ -332,3 +333,206 @@ def test_acknowledgements_expire_and_tokens_are_bound_to_client_and_service():
     assert acks.holds(alice, "openai") and not acks.holds(bob, "openai") and not acks.holds(alice, None)
     time.sleep(0.1)
     assert not acks.holds(alice, "openai")
+
+
+# -- the apps' own reply formats ----------------------------------------------------------------------
+
+from gateway.proxy import apps  # noqa: E402
+from policies.decision import Decision  # noqa: E402
+from tests.app_streams import READERS, fixture  # noqa: E402
+
+APP_REQUESTS = [("chatgpt", "request.json"), ("chatgpt", "request-legacy.json"), ("lechat", "request.json"),
+                ("lechat", "request-legacy.json"), ("claude", "request.json"), ("claude", "request-legacy.json")]
+ANSWER_TEXT = "Voici une version plus claire : la réunion de service est reportée à jeudi, 14 h."
+
+
+@pytest.mark.parametrize("app,answer", [(a, n) for a in ("chatgpt", "lechat", "claude")
+                                        for n in ("answer.txt", "answer-legacy.txt")])
+def test_the_readers_read_the_apps_sample_answers(app, answer):
+    """The test-side readers read each app's sample answer: they are fit to judge the proxy's replies."""
+    assert READERS[app](fixture(app, answer)) == ANSWER_TEXT
+    try:  # a stream cut before its end is refused, or (Le Chat's legacy records have no end) incomplete
+        cut = READERS[app](fixture(app, answer).rsplit("\n", 3)[0])
+    except (AssertionError, KeyError, ValueError, IndexError):
+        cut = None
+    assert cut != ANSWER_TEXT
+
+
+@pytest.mark.parametrize("app,request_file", APP_REQUESTS)
+def test_each_app_reply_reads_as_the_app_reads_it_in_the_encoding_the_request_asked_for(app, request_file):
+    text = "**Garde-fou a bloqué ce message**\n\nRéférence : `1234` — « guillemets », \"quotes\" et \\ barre."
+    reply = apps.FORMATS[app].reply(text, fixture(app, request_file).encode())
+    body = reply.body.decode("utf-8")
+    assert READERS[app](body) == text
+    legacy = request_file.endswith("legacy.json")
+    if app == "chatgpt":
+        assert reply.content_type.startswith("text/event-stream")
+        assert body.startswith("event: delta_encoding\ndata: \"v1\"") is not legacy
+        assert "6b3c1f0e-5d2a-4c8b-9f1e-2a7d4e6c8b10" in body or not legacy  # the conversation it belongs to
+    elif app == "lechat":
+        assert body.startswith("15:") is not legacy and body.startswith("0:") is legacy
+        if not legacy:
+            assert '"chatId":"9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"' in body
+            assert '"parentId":"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"' in body
+    else:
+        assert ("event: message_start" in body) is not legacy and ("event: completion" in body) is legacy
+
+
+def test_a_reply_echoes_only_identifiers_never_text_from_the_request():
+    for app, key in (("chatgpt", "conversation_id"), ("lechat", "chatId"), ("claude", "parent_message_uuid")):
+        body = json.loads(fixture(app, "request.json"))
+        body[key] = "NIR 185057800608491"
+        if app == "lechat":
+            body["messageId"] = "185057800608491"
+        reply = apps.FORMATS[app].reply("message", json.dumps(body).encode()).body.decode()
+        assert "185057800608491" not in reply
+        assert READERS[app](reply) == "message"
+    for app in apps.FORMATS:  # whatever the request (not JSON, empty), the reply is the app's
+        for raw in (b"", b"\xff\xfe", b"[1, 2]", b"{" * 5000):
+            assert READERS[app](apps.FORMATS[app].reply("ok", raw).body.decode()) == "ok"
+
+
+@pytest.mark.parametrize("app,method,path,handled", [
+    ("chatgpt", "POST", "/backend-api/conversation", True), ("chatgpt", "POST", "/backend-api/f/conversation", True),
+    ("chatgpt", "POST", "/backend-api/f/conversation/prepare", False), ("chatgpt", "GET", "/backend-api/conversation", False),
+    ("chatgpt", "POST", "/backend-api/conversations", False), ("lechat", "POST", "/api/chat", True),
+    ("lechat", "POST", "/api/trpc/message.newChat", False), ("lechat", "POST", "/api/chat/x", False),
+    ("claude", "POST", "/api/organizations/o-1/chat_conversations/c-2/completion", True),
+    ("claude", "POST", "/api/organizations/o-1/chat_conversations/c-2/retry_completion", True),
+    ("claude", "POST", "/api/organizations/o-1/chat_conversations/c-2", False),
+    ("claude", "POST", "/api/organizations/o-1/chat_conversations/c-2/completion/x", False),
+])
+def test_which_requests_get_the_apps_format(app, method, path, handled):
+    services = {s.id: s for s in merge_services([])}
+    service = {"chatgpt": services["openai"], "lechat": services["mistral"], "claude": services["anthropic"]}[app]
+    assert service.web_app == app  # the built-in catalogue names the apps of its services
+    assert (apps.for_request(service, method, path + "?x=1") is not None) is handled
+    assert apps.for_request(services["google-gemini"], method, path) is None  # an app the proxy does not know
+
+
+def test_the_conversation_text_names_categories_what_to_do_and_the_audit_id():
+    decision = Decision("block", ("charter.personal", "charter.health"), ("La requête contient des données personnelles.",),
+                        ("personal", "health"), blocked_categories=("personal", "health"))
+    tools = [{"name": "LLM interne (DSN)", "url": "https://llm.interne.example/"}]
+    text = apps.conversation_text("gardefou_blocked", "ChatGPT", decision, "…", "aid-1", tools)
+    assert "Garde-fou a bloqué ce message" in text and "« ChatGPT »" in text
+    assert "données personnelles, données de santé" in text and "ni affiché ni conservé" in text
+    assert "LLM interne (DSN) (https://llm.interne.example/)" in text and "`aid-1`" in text and "DPO" in text
+    warn = Decision("warn", ("charter.non_compliant", "warn.ack_required"), ("Service non conforme.",), ack_required=True)
+    text = apps.conversation_text("gardefou_ack_required", "ChatGPT", warn, None, "aid-2", [])
+    assert "avertissement" in text and "« Continuer »" in text and "pas encore été envoyé" in text and "aid-2" in text
+    refused = Decision("refuse", ("gateway.busy",), ("Garde-fou est saturé.",))
+    text = apps.conversation_text("gardefou_busy", "ChatGPT", refused, "Garde-fou est saturé.", None, [])
+    assert text == "**Garde-fou n'a pas transmis ce message.** Garde-fou est saturé."  # unrecorded: no reference
+
+
+def test_web_app_is_checked_in_the_configuration():
+    msg = config_error("services:\n  - id: mistral\n    web_app: gemini\n")
+    assert "line 3: services.0.web_app: " in msg and "'chatgpt', 'lechat' or 'claude'" in msg
+    catalogue = parse_config("services:\n  - id: llm-interne\n    name: LLM\n    web_app: chatgpt\n").catalogue()
+    assert catalogue.get("llm-interne").web_app == "chatgpt" and catalogue.get("deepl").web_app is None
+
+
+def test_websocket_messages_text_read_binary_uninspectable():
+    def frame(kind: str, raw: bytes):
+        inc = replace(tincoming(raw, headers={"upgrade": "websocket"}), params={"websocket": kind})
+        return WEB.extract("websocket", WEB.parse(raw, inc))
+
+    text = frame("text", json.dumps({"event": "send", "content": [{"type": "text", "text": "NIR 1 85 05 78 006 084 91"}]}).encode())
+    assert "NIR 1 85 05 78 006 084 91" in text.parts and text.uninspectable == []
+    assert frame("text", '{"a": "{\\"b\\": \\"imbriqué\\"}"}'.encode()).parts == ["imbriqué"]
+    assert frame("binary", b"texte en clair").uninspectable == ["websocket"]  # binary: never read
+    assert frame("text", b"\xff\xfe").uninspectable == ["websocket"]
+    # the handshake itself is a request like the others: its URL is read, nothing marked
+    inc = replace(tincoming(b"", headers={"upgrade": "websocket"}), params={"query": "q=bonjour"})
+    handshake = WEB.extract("request", WEB.parse(b"", inc))
+    assert handshake.parts == ["bonjour"] and handshake.uninspectable == []
+
+
+# -- PDF and .docx files: their text is inspected ------------------------------------------------------
+
+from gateway import documents  # noqa: E402
+from tests.documents_support import make_docx, make_pdf, replace_zip_entry, with_zip_entry  # noqa: E402
+
+NIR_TEXT = "NIR 1 85 05 78 006 084 91"
+
+
+def upload(data: bytes, name: str, mime: str):
+    """What the web adapter reads of a multipart upload of one file."""
+    boundary = "----gf"
+    raw = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+           f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    inc = tincoming(raw, headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    return WEB.extract("request", WEB.parse(raw, inc))
+
+
+def body(data: bytes, mime: str):
+    return WEB.extract("request", WEB.parse(data, tincoming(data, headers={"content-type": mime})))
+
+
+def test_pdf_text_comments_and_every_page_are_read():
+    pdf = make_pdf(["Compte rendu de consultation.", f"Patient {NIR_TEXT}, né le 12/03/1985."],
+                   comment="Relu par le Dr Martin")
+    out = upload(pdf, "cr.pdf", "application/pdf")
+    assert "Compte rendu de consultation." in out.parts and f"Patient {NIR_TEXT}, né le 12/03/1985." in out.parts
+    assert "Relu par le Dr Martin" in out.parts and out.uninspectable == []
+    # found by its content: a raw body, whatever type or name it claims
+    assert f"Patient {NIR_TEXT}, né le 12/03/1985." in body(pdf, "application/octet-stream").parts
+    assert f"Patient {NIR_TEXT}, né le 12/03/1985." in upload(pdf, "photo.png", "image/png").parts
+
+
+def test_docx_body_tables_headers_footers_and_comments_are_read():
+    data = make_docx(["Synthèse de la réunion de service."], table=[["Nom", "NIR"], ["Dupont", NIR_TEXT]],
+                     header="Confidentiel — usage interne", footer="CHU Exemple", comment="À anonymiser")
+    mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    out = upload(data, "synthese.docx", mime)
+    for text in ("Synthèse de la réunion de service.", NIR_TEXT, "Dupont", "Confidentiel — usage interne",
+                 "CHU Exemple", "À anonymiser"):
+        assert text in out.parts, text
+    assert out.uninspectable == []
+    assert NIR_TEXT in body(data, mime).parts
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda: make_pdf([f"Patient {NIR_TEXT}"], password="secret"), id="encrypted-pdf"),
+    pytest.param(lambda: make_pdf(["Texte"])[:300], id="truncated-pdf"),
+    pytest.param(lambda: b"%PDF-1.7\n" + bytes(range(256)) * 20, id="garbage-pdf"),
+    pytest.param(lambda: make_pdf(["Page lisible."], scanned_page=True), id="scanned-page"),
+    pytest.param(lambda: replace_zip_entry(make_docx(["Texte"]), "word/document.xml", b"<w:document"), id="bad-docx-xml"),
+    pytest.param(lambda: with_zip_entry(make_docx(["Texte"]), "word/embeddings/oleObject1.bin", b"\x00" * 64),
+                 id="docx-with-embedded-object"),
+    pytest.param(lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512), id="encrypted-office-or-doc"),
+])
+def test_unreadable_documents_are_uninspectable(make):
+    out = upload(make(), "document.pdf", "application/pdf")
+    assert out.uninspectable == ["file"]
+    assert not any(NIR_TEXT in p for p in out.parts)
+
+
+def test_document_reading_is_bounded_and_a_partial_read_is_never_silent(monkeypatch):
+    pdf = make_pdf([f"Page {i} : rien de sensible." for i in range(4)])
+    monkeypatch.setattr(documents, "MAX_PAGES", 3)
+    assert upload(pdf, "a.pdf", "application/pdf").uninspectable == ["file"]
+    monkeypatch.setattr(documents, "MAX_PAGES", 500)
+    monkeypatch.setattr(documents, "MAX_CHARS", 50)
+    out = upload(pdf, "a.pdf", "application/pdf")
+    assert out.uninspectable == ["file"] and 0 < sum(len(p) for p in out.parts if p.startswith("Page")) <= 50
+    monkeypatch.setattr(documents, "MAX_CHARS", 1_000_000)
+    monkeypatch.setattr(documents, "BUDGET_S", -1.0)  # no time left: nothing read, and said so
+    assert upload(pdf, "a.pdf", "application/pdf").uninspectable == ["file"]
+    monkeypatch.setattr(documents, "BUDGET_S", 5.0)
+    monkeypatch.setattr(documents, "MAX_UNZIPPED", 10_000)  # a package that unzips past the bound: a ZIP bomb
+    big = with_zip_entry(make_docx(["Texte"]), "word/media/padding.xml", b"<a/>" * 10_000)
+    assert upload(big, "a.docx", "application/octet-stream").uninspectable == ["file"]
+
+
+def test_other_zip_files_and_binaries_stay_uninspectable():
+    import io
+    import zipfile
+
+    xlsx = io.BytesIO()
+    with zipfile.ZipFile(xlsx, "w") as z:
+        z.writestr("xl/workbook.xml", "<workbook/>")
+    assert documents.read_document(xlsx.getvalue()) is None
+    assert upload(xlsx.getvalue(), "t.xlsx", "application/vnd.ms-excel").uninspectable == ["file"]
+    assert documents.read_document(b"plain text") is None

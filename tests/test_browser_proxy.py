@@ -439,15 +439,6 @@ def test_an_error_in_the_ingress_forwards_nothing(bgw, apps, monkeypatch):
     assert apps.chat.received == []
 
 
-def test_a_websocket_handshake_is_uninspectable(bgw, apps):
-    headers = {"connection": "Upgrade", "upgrade": "websocket", "sec-websocket-version": "13",
-               "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ=="}
-    with bgw.client() as client:
-        resp = client.get(f"https://localhost:{apps.chat.port}/ws", headers=headers)
-    assert resp.status_code == 403 and "non inspectable" in resp.json()["error"]["message"]
-    assert apps.chat.received == []
-
-
 def test_an_upload_over_the_size_limit_is_refused_and_audited(bgw, apps):
     with bgw.client() as client:
         resp = client.post(f"https://localhost:{apps.chat.port}/upload", content=b"a" * 300_000,
@@ -569,3 +560,343 @@ def test_gardefou_serve_runs_the_proxy_beside_the_api_listener(tmp_path, apps, p
     assert code in (0, -signal.SIGINT)  # uvicorn re-raises the interrupt once every listener has stopped
     with pytest.raises(httpx.ConnectError):  # the proxy stopped with the process
         httpx.get(f"http://127.0.0.1:{proxy_port}/", timeout=2)
+
+
+# -- the apps' own reply formats (ChatGPT, Le Chat, Claude) ------------------------------------------
+
+from tests.app_streams import READERS, fixture  # noqa: E402
+
+APP_SERVICES = {"chatgpt": "openai", "lechat": "mistral", "claude": "anthropic"}  # the built-in entries
+
+
+@pytest.fixture(scope="module")
+def web_apps(pki):
+    """One fake app per known format, each standing in for the built-in service of that app."""
+    from gateway.testing.webapp import start_fake_webapp
+
+    started = {name: start_fake_webapp(pki.server_context(pki.trusted), name) for name in APP_SERVICES}
+    yield started
+    for app in started.values():
+        app.stop()
+
+
+def app_services(web_apps, compliant: bool = True) -> list[dict]:
+    """The built-in ``openai``, ``mistral`` and ``anthropic`` entries (their ``web_app`` included) on the
+    fake apps' hosts, inspected; compliant unless told otherwise."""
+    out = []
+    for name, service in APP_SERVICES.items():
+        entry = {"id": service, "hosts": [f"localhost:{web_apps[name].port}"], "inspect": True}
+        if compliant:
+            entry.update(hosting="eu", trains_on_inputs=False)
+        out.append(entry)
+    return out
+
+
+def app_request(app: str, request_file: str, prompt: str | None = None) -> tuple[str, bytes]:
+    """(path, body) of the app's sample conversation request, its prompt replaced."""
+    body = json.loads(fixture(app, request_file))
+    if app == "chatgpt":
+        path = "/backend-api/f/conversation" if request_file == "request.json" else "/backend-api/conversation"
+        if prompt is not None:
+            body["messages"][-1]["content"]["parts"] = [prompt]
+    elif app == "lechat":
+        path = "/api/chat"
+        if prompt is not None:
+            legacy = isinstance(body["messageInput"], str)
+            body["messageInput"] = prompt if legacy else [{"type": "text", "text": prompt}]
+    else:
+        path = fixture("claude", "path.txt").strip()
+        if prompt is not None:
+            if "completion" in body:
+                body["completion"]["prompt"] = body["text"] = prompt
+            else:
+                body["prompt"] = prompt
+    return path, json.dumps(body, ensure_ascii=False).encode()
+
+
+APP_CASES = [("chatgpt", "request.json"), ("chatgpt", "request-legacy.json"), ("lechat", "request.json"),
+             ("lechat", "request-legacy.json"), ("claude", "request.json"), ("claude", "request-legacy.json")]
+
+
+@pytest.mark.parametrize("app,request_file", APP_CASES)
+def test_a_blocked_conversation_request_is_answered_in_the_apps_own_format(browser_factory, tmp_path, web_apps, app,
+                                                                          request_file):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps[app].clear()
+    path, body = app_request(app, request_file, f"Rédige le courrier de sortie de M. Martin, NIR {NIR}, diabétique.")
+    headers = {"content-type": "application/json", "accept": "text/event-stream"}
+    with gw.client() as client:
+        resp = client.post(f"https://localhost:{web_apps[app].port}{path}", content=body, headers=headers)
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "block"
+    assert resp.headers["content-type"] == ("text/plain; charset=utf-8" if app == "lechat"
+                                            else "text/event-stream; charset=utf-8")
+    audit_id = resp.headers["x-gardefou-audit-id"]
+    text = READERS[app](resp.text)  # what the person reads in the conversation
+    assert text.startswith("**Garde-fou a bloqué ce message**") and "données personnelles" in text
+    assert "Retirez" not in text and "retirez de votre texte" in text and f"`{audit_id}`" in text
+    assert "LLM interne (DSN)" in text  # the internal tool to use instead
+    assert NIR not in resp.text and NIR_DIGITS not in resp.text and "Martin" not in resp.text
+    assert web_apps[app].received == []  # the app received nothing
+    rec = gw.record(audit_id)
+    assert rec["decision"] == "block" and rec["forwarded"] is False and rec["status_code"] == 403
+    assert rec["service_id"] == APP_SERVICES[app] and "FR_NIR" in rec["finding_types"]
+
+
+@pytest.mark.parametrize("app", list(APP_SERVICES))
+def test_a_clean_conversation_request_reaches_the_app_unchanged(browser_factory, tmp_path, web_apps, app):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps[app].clear()
+    path, body = app_request(app, "request.json")
+    with gw.client() as client:
+        resp = client.post(f"https://localhost:{web_apps[app].port}{path}", content=body,
+                           headers={"content-type": "application/json"})
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "allow"
+    assert "data: [DONE]" in resp.text if path == "/api/chat" else resp.json()["app"] == app  # the app's own answer
+    (got,) = web_apps[app].received
+    assert got.path == path and got.body == body
+
+
+def test_an_app_request_needing_acknowledgement_says_so_in_the_conversation(browser_factory, tmp_path, web_apps):
+    """ChatGPT as the catalogue has it (non-compliant): before « Continuer », the conversation says what
+    to do; the other calls of the app get the JSON refusal, a navigation the warning page."""
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps, compliant=False))
+    web_apps["chatgpt"].clear()
+    base = f"https://localhost:{web_apps['chatgpt'].port}"
+    path, body = app_request("chatgpt", "request.json")
+    with gw.client() as client:
+        resp = client.post(base + path, content=body, headers={"content-type": "application/json"})
+        prepare = client.post(base + "/backend-api/f/conversation/prepare", content=body,
+                              headers={"content-type": "application/json"})
+        page = client.get(base + "/", headers=HTML)
+    assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
+    text = READERS["chatgpt"](resp.text)
+    assert "avertissement avant d'utiliser « ChatGPT / API OpenAI »" in text and "« Continuer »" in text
+    assert "n'est pas conforme à la charte" in text and resp.headers["x-gardefou-audit-id"] in text
+    assert prepare.status_code == 403 and prepare.json()["error"]["code"] == "gardefou_ack_required"
+    assert page.status_code == 403 and "Continuer</button>" in page.text
+    assert web_apps["chatgpt"].received == []
+    rec = gw.record(resp.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "warn" and rec["rule_ids"] == ["charter.non_compliant", "warn.ack_required"]
+
+
+def test_the_apps_other_requests_and_unknown_apps_keep_the_generic_answers(browser_factory, tmp_path, web_apps, apps):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=app_services(web_apps))
+    web_apps["chatgpt"].clear()
+    apps.chat.clear()
+    leak = {"partial_query": {"content": {"parts": [f"NIR {NIR}"]}}}
+    with gw.client() as client:
+        other = client.post(f"https://localhost:{web_apps['chatgpt'].port}/backend-api/f/conversation/prepare", json=leak)
+        nav = client.get(f"https://localhost:{web_apps['chatgpt'].port}/backend-api/conversation",
+                         params={"q": NIR}, headers=HTML)
+        # the same path on a service without a web_app: the JSON 403
+        unknown = client.post(f"https://localhost:{apps.chat.port}/backend-api/conversation", json=leak)
+    assert other.status_code == 403 and other.json()["error"]["code"] == "gardefou_blocked"
+    assert nav.status_code == 403 and nav.headers["content-type"].startswith("text/html") and "a été bloqué" in nav.text
+    assert unknown.status_code == 403 and unknown.json()["error"]["code"] == "gardefou_blocked"
+    assert web_apps["chatgpt"].received == [] and apps.chat.received == []
+
+
+# -- WebSocket (Copilot style): every message the client sends is inspected -----------------------------
+
+@pytest.fixture(scope="module")
+def wss(pki):
+    from gateway.testing.webapp import start_fake_wsapp
+
+    app = start_fake_wsapp(pki.server_context(pki.trusted), "copilot")
+    yield app
+    app.stop()
+
+
+def ws_service(wss, **extra) -> dict:
+    return {"id": "wsapp", "name": "Copilote conforme", "hosts": [f"localhost:{wss.port}"], "inspect": True,
+            "hosting": "eu", "trains_on_inputs": False, **extra}
+
+
+def ws_connect(gw, wss, path: str = "/c/api/chat?api-version=2"):
+    import websocket
+
+    return websocket.create_connection(f"wss://localhost:{wss.port}{path}", timeout=10, http_proxy_host="127.0.0.1",
+                                       http_proxy_port=gw.proxy_port, proxy_type="http",
+                                       sslopt={"ca_certs": str(gw.ca_cert)}, suppress_origin=True)
+
+
+def copilot_send(text: str) -> str:
+    return json.dumps({"event": "send", "conversationId": "c1", "content": [{"type": "text", "text": text}],
+                       "mode": "chat"})
+
+
+def closed(ws) -> bool:
+    """The proxy closed the connection (nothing more can be read)."""
+    import websocket
+
+    try:
+        ws.recv()
+    except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+        return True
+    return False
+
+
+def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_url, wss):
+    gw = browser_factory(db_url, more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv()) == {"event": "received", "app": "copilot", "kind": "text",
+                                         "size": len(copilot_send(CLEAN))}
+        ws.send(copilot_send(f"Résume le dossier du patient NIR {NIR}"))
+        refusal = json.loads(ws.recv())["error"]  # the refusal, as a text frame, in French
+        assert refusal["code"] == "gardefou_blocked" and "données personnelles" in refusal["message"]
+        assert closed(ws)  # then the connection is closed
+    finally:
+        ws.close()
+    assert wss.received == [copilot_send(CLEAN)]  # the message with a NIR never arrived
+    assert wss.handshakes == ["/c/api/chat?api-version=2"]
+    (handshake,) = gw.records(endpoint="request")
+    assert handshake["decision"] == "allow" and gw.record(handshake["id"], outcome=True)["status_code"] == 101
+    frames = sorted(gw.records(endpoint="websocket"), key=lambda r: r["decision"])
+    assert [r["decision"] for r in frames] == ["allow", "block"]
+    allowed, blocked = frames
+    assert allowed["forwarded"] is True and allowed["service_id"] == "wsapp" and allowed["api"] == "web"
+    assert gw.record(allowed["id"], outcome=True)["bytes_up"] == len(copilot_send(CLEAN))
+    assert blocked["forwarded"] is False and "FR_NIR" in blocked["finding_types"] and blocked["status_code"] == 403
+    assert refusal["audit_id"] == blocked["id"]
+    dumped = json.dumps(gw.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped
+
+
+def test_a_binary_websocket_message_is_refused_on_an_external_service(browser_factory, tmp_path, wss):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send_binary(b"\x00\x01DeepL" + bytes(range(256)))
+        refusal = json.loads(ws.recv())["error"]
+        assert refusal["code"] == "gardefou_blocked" and "non inspectable" in refusal["message"]
+        assert closed(ws)
+    finally:
+        ws.close()
+    assert wss.received == []
+    (rec,) = gw.records(endpoint="websocket")
+    assert rec["decision"] == "block" and rec["categories"] == ",uninspectable," and rec["rule_ids"] == ["charter.uninspectable"]
+
+
+def test_a_binary_websocket_message_follows_the_uninspectable_policy(browser_factory, tmp_path, wss):
+    """Under ``policy.uninspectable: allow`` the same binary message goes through (and is recorded so)."""
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)],
+                         policy={"uninspectable": "allow"})
+    wss.clear()
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send_binary(bytes(range(256)))
+        assert json.loads(ws.recv())["kind"] == "binary"
+    finally:
+        ws.close()
+    assert wss.received == [bytes(range(256))]
+    (rec,) = gw.records(endpoint="websocket")
+    assert rec["decision"] == "allow" and "policy.uninspectable_allowed" in rec["rule_ids"]
+
+
+def test_a_websocket_handshake_is_inspected_like_a_request(browser_factory, tmp_path, wss):
+    import websocket
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    with pytest.raises(websocket.WebSocketBadStatusException) as exc:
+        ws_connect(gw, wss, f"/c/api/chat?q=NIR%20{NIR_DIGITS}")
+    assert exc.value.status_code == 403
+    assert wss.handshakes == [] and wss.received == []
+    (rec,) = gw.records(endpoint="request")
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"]
+
+
+def test_websocket_messages_to_a_non_compliant_service_wait_for_continuer(browser_factory, tmp_path, wss):
+    """Before « Continuer » the handshake is refused (ack required); after it, messages pass and are still
+    inspected one by one."""
+    import websocket
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}",
+                         more_services=[ws_service(wss, hosting="non-eu", trains_on_inputs=True)])
+    wss.clear()
+    with pytest.raises(websocket.WebSocketBadStatusException):
+        ws_connect(gw, wss)
+    base = f"https://localhost:{wss.port}"
+    with gw.client() as client:
+        page = client.get(base + "/", headers=HTML)
+        token = re.search(r'name="jeton" value="([^"]+)"', page.text).group(1)
+        assert client.post(base + "/__gardefou/continuer", data={"jeton": token, "retour": "/"}).status_code == 303
+    ws = ws_connect(gw, wss)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv())["kind"] == "text"
+        ws.send(copilot_send(f"NIR {NIR}"))
+        assert json.loads(ws.recv())["error"]["code"] == "gardefou_blocked"
+    finally:
+        ws.close()
+    assert wss.received == [copilot_send(CLEAN)]
+    assert [r["decision"] for r in sorted(gw.records(endpoint="websocket"), key=lambda r: r["decision"])] == ["block", "warn"]
+
+
+def test_an_error_inspecting_a_websocket_message_drops_it(browser_factory, tmp_path, wss, monkeypatch):
+    from gateway.adapters.web import WebAdapter
+
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[ws_service(wss)])
+    wss.clear()
+    ws = ws_connect(gw, wss)
+
+    def broken(self, endpoint, body):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(WebAdapter, "extract", broken)
+    try:
+        ws.send(copilot_send(CLEAN))
+        assert json.loads(ws.recv())["error"]["code"] in ("gardefou_unavailable", "gardefou_refused")
+        assert closed(ws)
+    finally:
+        ws.close()
+    assert wss.received == []
+
+
+# -- PDF and .docx uploads ---------------------------------------------------------------------------
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx"])
+def test_a_document_upload_is_inspected_by_its_text(bgw_db, apps, kind):
+    from tests.documents_support import make_docx, make_pdf
+
+    def make(text: str) -> tuple[str, bytes, str]:
+        if kind == "pdf":
+            return "compte-rendu.pdf", make_pdf(["Compte rendu de consultation.", text]), "application/pdf"
+        return "synthese.docx", make_docx(["Synthèse de la réunion."], table=[["Patient", text]]), DOCX
+
+    url = f"https://localhost:{apps.chat.port}/upload"
+    with bgw_db.client() as client:
+        blocked = client.post(url, files={"file": make(f"M. Dupont, NIR {NIR}")}, data={"prompt": "Résume ce document"})
+        assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+        assert "données personnelles" in blocked.json()["error"]["message"] and apps.chat.received == []
+        name, clean, mime = make("Ordre du jour : budget formation.")
+        allowed = client.post(url, files={"file": (name, clean, mime)})
+    assert allowed.status_code == 200
+    (got,) = apps.chat.received
+    assert clean in got.body  # the file arrives byte for byte
+    rec = bgw_db.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"] and "uninspectable" not in rec["categories"]
+    rec = bgw_db.record(allowed.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "allow" and rec["prompt_chars"] > 30
+    dumped = json.dumps(bgw_db.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped
+
+
+def test_an_encrypted_pdf_body_is_uninspectable(bgw, apps):
+    from tests.documents_support import make_pdf
+
+    pdf = make_pdf([f"Patient NIR {NIR}"], password="secret")
+    with bgw.client() as client:
+        resp = client.post(f"https://localhost:{apps.chat.port}/upload", content=pdf,
+                           headers={"content-type": "application/pdf"})
+    assert resp.status_code == 403 and "contenu non inspectable" in resp.json()["error"]["message"]
+    rec = bgw.record(resp.headers["x-gardefou-audit-id"])
+    assert rec["categories"] == ",uninspectable," and rec["rule_ids"] == ["charter.uninspectable"]
+    assert apps.chat.received == []

@@ -8,13 +8,17 @@ The text inspected is everything the request carries that an app can put a promp
   up to ``MAX_NESTING`` (Gemini's ``f.req``, Google Translate's ``batchexecute``);
 * form-urlencoded bodies: every value (and every key that is not a plain name), nested JSON included;
 * multipart bodies: every text part, the file names, and the text files (whatever their extension:
-  content that decodes as text is text); binary files are uninspectable and follow
-  ``policy.uninspectable``;
-* any other body: read as text when it decodes as text, else uninspectable.
+  content that decodes as text is text); PDF and .docx files by their text (``gateway.documents``:
+  an encrypted, malformed or partly read document is uninspectable); other binary files are
+  uninspectable and follow ``policy.uninspectable``;
+* any other body: a PDF or a .docx by its text, else read as text when it decodes as text, else
+  uninspectable.
 
-A WebSocket handshake is uninspectable (its frames are not read yet). Request headers are not
-scanned (cookies and tokens would be taken for secrets); the request goes upstream exactly as it was
-received, so what was inspected is what leaves.
+A WebSocket handshake is a request like the others (its URL is read); then every message the
+client sends on it is one more pass through the pipeline (``Incoming.params["websocket"]``): a text
+message is read like a body (JSON inside opened), a binary one is uninspectable and follows
+``policy.uninspectable``. Request headers are not scanned (cookies and tokens would be taken for
+secrets); the request goes upstream exactly as it was received, so what was inspected is what leaves.
 
 A body that claims to be multipart and is not well formed (no boundary, a preamble or an epilogue
 around the parts, truncated) is refused: an app server could read parts this parser did not.
@@ -34,6 +38,7 @@ from typing import Any, ClassVar
 from python_multipart.multipart import MultipartParseError, MultipartParser, MultipartState, parse_options_header
 
 from gateway.adapters.base import Adapter, Route
+from gateway.documents import read_document
 from gateway.extract import Extracted, walk
 from gateway.pipeline import Incoming, Refusal
 from policies.catalogue import Catalogue
@@ -55,8 +60,9 @@ class WebBody:
     raw: bytes
     content_type: str = ""
     query: str = ""
-    websocket: bool = False
     parts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    #: a WebSocket message sent by the client: ``text`` or ``binary`` (None: an HTTP request)
+    frame: str | None = None
 
 
 class WebAdapter(Adapter):
@@ -74,10 +80,11 @@ class WebAdapter(Adapter):
         return basic_password(headers.get("proxy-authorization", ""))
 
     def parse(self, raw: bytes, inc: Incoming) -> WebBody:
+        frame = inc.params.get("websocket")
+        if frame is not None:
+            return WebBody(raw=raw, frame=frame)
         headers = inc.headers
-        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "",
-                       query=inc.params.get("query", ""),
-                       websocket=headers.get("upgrade", "").strip().lower() == "websocket")
+        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "", query=inc.params.get("query", ""))
         mime, params = _content_type(body.content_type)
         if raw and mime.startswith("multipart/"):
             body.parts = parse_multipart(raw, params.get("boundary", ""))
@@ -89,10 +96,15 @@ class WebAdapter(Adapter):
 
     def extract(self, endpoint: str, body: WebBody) -> Extracted:
         out = Extracted()
+        if body.frame is not None:  # a WebSocket message: text is read, binary is uninspectable
+            text = _utf8(body.raw) if body.frame == "text" else None
+            if text is None:
+                out.mark("websocket")
+            else:
+                _text(text, out, 0)
+            return out
         if body.query:
             _pairs(urllib.parse.parse_qsl(body.query, keep_blank_values=True, errors="replace"), out)
-        if body.websocket:
-            out.mark("websocket")  # frames are not inspected (yet): the uninspectable policy decides
         if not body.raw:
             return out
         mime, params = _content_type(body.content_type)
@@ -150,6 +162,13 @@ def _is_binary(raw: bytes) -> bool:
     return controls > _BINARY_RATIO * len(head)
 
 
+def _utf8(raw: bytes) -> str | None:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode_text(raw: bytes, charset: str | None = None) -> str | None:
     """The text of bytes that are text (the declared charset, else UTF-8, else Windows-1252 as French
     spreadsheets write it), or None for binary content."""
@@ -166,7 +185,15 @@ def _decode_text(raw: bytes, charset: str | None = None) -> str | None:
 
 
 def _content(raw: bytes, charset: str | None, out: Extracted, kind: str = "file") -> None:
-    """A body or a file: its text (JSON opened), or uninspectable ``kind``."""
+    """A body or a file: a PDF's or a .docx's text (``gateway.documents``; what of it could not be
+    read makes it uninspectable), else its text (JSON opened), else uninspectable ``kind``."""
+    document = read_document(raw)
+    if document is not None:
+        for piece in document.parts:
+            out.add(piece)
+        if document.unread:
+            out.mark(kind)
+        return
     text = _decode_text(raw, charset)
     if text is None:
         out.mark(kind)

@@ -11,8 +11,15 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 * an allowed service with ``inspect: true``: TLS is terminated with a certificate signed by the
   institution CA (mitmproxy's TlsConfig; the upstream's certificate is verified), and every request is
   a pipeline pass through ``WebAdapter``: a block is a French page for a navigation and a JSON 403
-  for the app's own calls; a warning needs « Continuer » (recorded) first; a forwarded answer is
-  streamed. Plain-HTTP requests through the proxy are inspected the same way.
+  for the app's own calls, or, for the conversation requests of a known app (``Service.web_app``),
+  the app's own stream whose assistant message is the explanation (``gateway.proxy.apps``); a
+  warning needs « Continuer » (recorded) first; a forwarded answer is streamed. Plain-HTTP requests
+  through the proxy are inspected the same way;
+* WebSocket: the handshake is a request like the others; then every message the client sends is a
+  pipeline pass of its own (``endpoint: websocket``, one audit record each; a text message read like
+  a body, a binary one uninspectable). A refused message is dropped, the client gets a text frame
+  with the JSON refusal (French message, audit id), and the connection is closed. Messages from the
+  server are relayed unread, as HTTP answers are.
 
 Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
 password is one of ``auth.clients``' keys names the client; without it the client is its address.
@@ -24,18 +31,20 @@ otherwise log the addon's error and let the flow go on).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 
-from mitmproxy import http, tcp
+from mitmproxy import ctx, http, tcp, websocket
 from mitmproxy.proxy import layer, layers
 
 from gateway.adapters.web import WebAdapter
 from gateway.config import Config
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
+from gateway.proxy import apps
 from gateway.proxy.acks import Acknowledgements, client_key
 from gateway.proxy.pages import (
     ACK_HINT_FR,
@@ -53,6 +62,9 @@ log = logging.getLogger("gardefou.proxy")
 
 WEB = WebAdapter()
 STATE = "gardefou"  # key of a forwarded flow's state in ``flow.metadata``
+CREDENTIAL = "gardefou-credential"  # the Proxy-Authorization a flow's request presented (its WebSocket's frames)
+#: how long the refusal frame of a WebSocket message has to reach the client before the connection closes
+WS_CLOSE_DELAY_S = 0.2
 
 INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
@@ -108,6 +120,8 @@ class BrowserIngress:
         self.tunnels: dict[str, Tunnel] = {}
         #: client connection id -> why the TLS handshake with its upstream failed
         self.upstream_tls_failed: dict[str, str] = {}
+        #: WebSocket connections being closed after a refused message (kept until they are)
+        self.closing: set[asyncio.Task] = set()
 
     # -- CONNECT ----------------------------------------------------------------------------------
     @fail_closed
@@ -191,6 +205,8 @@ class BrowserIngress:
         req = flow.request
         credential = self.credentials.get(flow.client_conn.id) or req.headers.get("proxy-authorization")
         req.headers.pop("proxy-authorization", None)  # the proxy's credential never leaves
+        if credential:
+            flow.metadata[CREDENTIAL] = credential  # who sends the messages of a WebSocket it opens
         service = self.catalogue.by_host(req.host, req.port)
         if service is not None and urllib.parse.urlsplit(req.path).path == ACK_PATH:
             await self._acknowledge(flow, service, credential)
@@ -214,7 +230,7 @@ class BrowserIngress:
                        "la connexion et rien n'a été transmis. Prévenez la DSN.")
             refused = Verdict(verdict.decision, forward=False, status=502, code="gardefou_upstream_untrusted",
                               message=message)
-            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id))
+            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id), service)
             return
         flow.metadata[STATE] = Forwarded(ex, verdict.decision.action, up=len(raw))
 
@@ -257,6 +273,62 @@ class BrowserIngress:
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
             service = self.catalogue.by_host(flow.request.host, flow.request.port)
             await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+
+    # -- WebSocket messages ---------------------------------------------------------------------------
+    async def websocket_message(self, flow: http.HTTPFlow) -> None:
+        """Each message the client sends is inspected before it is relayed (mitmproxy waits for this
+        hook); a refused one is dropped and the connection closed. Fails closed like the other hooks."""
+        assert flow.websocket is not None
+        message = flow.websocket.messages[-1]
+        try:
+            if message.from_client and not message.injected:
+                await self._inspect_message(flow, message)
+        except Exception:
+            log.exception("browser ingress failure in websocket_message: message dropped, connection closed")
+            message.drop()
+            self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR), None))
+        finally:
+            flow.websocket.messages.clear()  # inspected or relayed, not kept: a long connection must not grow
+
+    async def _inspect_message(self, flow: http.HTTPFlow, message: websocket.WebSocketMessage) -> None:
+        req = flow.request
+        credential = flow.metadata.get(CREDENTIAL)
+        service = self.catalogue.by_host(req.host, req.port)
+        content = message.content
+
+        async def read(limit: int) -> bytes:
+            if len(content) > limit:
+                raise BodyTooLarge
+            return content
+
+        peer = _peer(flow)
+        inc = Incoming(endpoint="websocket", headers={"proxy-authorization": credential} if credential else {},
+                       peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
+                       host=req.host, port=req.port, ack_warnings=True,
+                       acknowledged=self.acks.holds(client_key(credential, peer), service.id if service else None))
+        ex, verdict = await self.pipeline.process(WEB, inc)
+        if verdict.forward:
+            await self.pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
+            return
+        message.drop()
+        status = 407 if verdict.status == 401 else verdict.status
+        body = WEB.error_body(status, verdict.code or "gardefou_refused", verdict.message or "", verdict.param)
+        self._close_websocket(flow, json_error(body, _audit_id(ex, verdict)))
+
+    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes) -> None:
+        """Send the refusal to the client as a text frame, then close the connection (both sides)."""
+        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
+        handler = ctx.master.addons.get("proxyserver").connections.get(flow.client_conn.id)
+
+        async def close() -> None:
+            await asyncio.sleep(WS_CLOSE_DELAY_S)
+            io = handler.transports.get(handler.client) if handler is not None else None
+            if io is not None and io.handler is not None:
+                io.handler.cancel("gardefou: WebSocket message refused")
+
+        task = asyncio.get_running_loop().create_task(close())
+        self.closing.add(task)
+        task.add_done_callback(self.closing.discard)
 
     # -- « Continuer » ------------------------------------------------------------------------------
     async def _acknowledge(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:
@@ -331,15 +403,26 @@ class BrowserIngress:
             page = self.pages.warning(name, verdict.decision, audit_id or "", token, safe_return_path(flow.request.path))
         else:
             page = self.pages.refused(verdict.message or "", audit_id)
-        return self._answer(flow, ex, verdict, page)
+        return self._answer(flow, ex, verdict, page, service)
 
-    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes) -> http.Response:
+    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
+                service: Service | None = None) -> http.Response:
         headers = _decision_headers(ex, verdict)
         status = 407 if verdict.status == 401 else verdict.status
         if status == 407:
             headers["proxy-authenticate"] = 'Basic realm="Garde-fou", charset="UTF-8"'
         if is_navigation(flow.request.headers):
             return http.Response.make(status, page, {**PAGE_HEADERS, **headers})
+        app = apps.for_request(service, flow.request.method, flow.request.path) if status != 407 else None
+        if app is not None and service is not None:
+            # the app's own stream, shown in its conversation (a 200: the apps render nothing else)
+            text = apps.conversation_text(verdict.code, service.name, verdict.decision, verdict.message,
+                                          _audit_id(ex, verdict), self.pages.internal_tools)
+            req = flow.request
+            raw = b"" if req.headers.get("content-encoding") else (req.raw_content or b"")  # only its ids are read
+            reply = app.reply(text, raw)
+            return http.Response.make(200, reply.body, {"content-type": reply.content_type, "cache-control": "no-store",
+                                                        "x-content-type-options": "nosniff", **headers})
         message = (verdict.message or "") + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "")
         body = WEB.error_body(verdict.status, verdict.code or "gardefou_refused", message, verdict.param)
         return http.Response.make(status, json_error(body, _audit_id(ex, verdict)), {**JSON_HEADERS, **headers})

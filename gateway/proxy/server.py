@@ -9,7 +9,8 @@ the browser path needs are loaded (no onboarding app, no scripts, no flow storag
 * ``BrowserIngress`` (``gateway.proxy.ingress``), before ``NextLayer`` so it chooses the tunnels.
 
 Options that matter for fail-closed behaviour: ``rawtcp`` off (a non-HTTP stream inside an inspected
-tunnel is refused, not relayed raw), ``ssl_insecure`` off (upstream certificates verified against the
+tunnel is refused, not relayed raw; so is an upgrade to anything but WebSocket), ``websocket`` on
+(its messages are parsed and each client message inspected), ``ssl_insecure`` off (upstream certificates verified against the
 system store plus ``proxy.upstream_ca_file``, never bypassed), HTTP/3 off, uploads bounded by
 ``limits.max_body_bytes``.
 """
@@ -90,6 +91,7 @@ class BrowserProxy:
         master.options.update(
             mode=["regular"],
             rawtcp=False,
+            websocket=True,  # WebSocket messages parsed (each client message inspected), never relayed raw
             ssl_insecure=False,
             ssl_verify_upstream_trusted_ca=str(bundle),
             ssl_verify_upstream_trusted_confdir=None,

@@ -2,13 +2,16 @@
 
 It serves, over TLS with the certificate the test gives it (``trustme``):
 
-* ``GET /``: an HTML page (what a navigation gets);
+* ``GET /``: an HTML page with a form posting a prompt to ``/form`` (what a navigation gets);
 * ``POST /api/chat``: a JSON chat endpoint that answers in server-sent events, one event at a time;
   with ``"gated": true`` in the body it sends the first event and waits for ``release`` before the
   rest (to prove the proxy streams instead of buffering);
-* ``POST /form``: a form endpoint (``application/x-www-form-urlencoded``);
+* ``POST /form``: a form endpoint (``application/x-www-form-urlencoded``): an HTML answer for the
+  page's own form (a navigation), JSON otherwise;
 * ``POST /upload``: a multipart upload endpoint;
 * anything else: a small JSON answer.
+
+``start_fake_wsapp`` serves a WebSocket app the same way (``websockets``), recording every message.
 
 Every request received is recorded (method, path, headers, raw body), so a test can prove that a
 blocked request never reached the app and an allowed one arrived intact.
@@ -21,6 +24,7 @@ import ssl
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 @dataclass
@@ -80,7 +84,10 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
 
         def do_GET(self):
             self._record()
-            page = f"<!doctype html><html lang='fr'><body><h1>Application {name}</h1></body></html>"
+            page = (f"<!doctype html><html lang='fr'><head><title>Application {name}</title></head><body>"
+                    f"<h1>Application {name}</h1><form method='post' action='/form'>"
+                    "<textarea name='prompt' id='prompt'></textarea><button type='submit'>Envoyer</button>"
+                    "</form></body></html>")
             self._send(200, page.encode(), "text/html; charset=utf-8")
 
         def do_POST(self):
@@ -106,6 +113,11 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
                 self.wfile.write(b"%x\r\n%s\r\n0\r\n\r\n" % (len(done), done))
                 self.wfile.flush()
                 return
+            if path == "/form" and "text/html" in self.headers.get("accept", ""):  # the page's form, posted
+                page = (f"<!doctype html><html lang='fr'><body><h1>Réponse de l'application {name}</h1>"
+                        f"<p id='answer'>Message reçu ({len(raw)} octets).</p></body></html>")
+                self._send(200, page.encode(), "text/html; charset=utf-8")
+                return
             answer = {"ok": True, "app": name, "path": path, "received_bytes": len(raw)}
             self._send(200, json.dumps(answer).encode(), "application/json")
 
@@ -113,6 +125,48 @@ def start_fake_webapp(ssl_context: ssl.SSLContext, name: str = "app") -> FakeWeb
     server.daemon_threads = True
     server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
     app = FakeWebApp(server, name)
+    holder["app"] = app
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return app
+
+
+@dataclass
+class FakeWsApp:
+    """A WebSocket app over TLS (Copilot-style chat): every message received is recorded and answered
+    with a small JSON acknowledgement."""
+
+    server: Any
+    name: str
+    received: list[str | bytes] = field(default_factory=list)
+    handshakes: list[str] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.server.socket.getsockname()[1]
+
+    def clear(self) -> None:
+        self.received.clear()
+        self.handshakes.clear()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def start_fake_wsapp(ssl_context: ssl.SSLContext, name: str = "ws") -> FakeWsApp:
+    from websockets.sync.server import ServerConnection, serve
+
+    holder: dict[str, FakeWsApp] = {}
+
+    def handler(connection: ServerConnection) -> None:
+        app = holder["app"]
+        app.handshakes.append(connection.request.path if connection.request else "?")
+        for message in connection:
+            app.received.append(message)
+            kind = "text" if isinstance(message, str) else "binary"
+            connection.send(json.dumps({"event": "received", "app": name, "kind": kind, "size": len(message)}))
+
+    server = serve(handler, "127.0.0.1", 0, ssl=ssl_context, ping_interval=None)
+    app = FakeWsApp(server, name)
     holder["app"] = app
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return app
