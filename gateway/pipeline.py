@@ -50,6 +50,10 @@ log = logging.getLogger("gardefou.pipeline")
 #: one JSON line per decision (audit id, decision, service, categories, rules, status, timings; never a value)
 decisions_log = logging.getLogger("gardefou.decision")
 
+#: bodies up to this size are parsed and extracted on the event loop (microseconds); larger ones, and
+#: documents (PDF, .docx) with them, on a worker thread so that one big upload stalls nobody else
+INLINE_BODY_BYTES = 64 * 1024
+
 #: findings kept in one audit record (the counts per type stay exact)
 MAX_FINDINGS = 200
 
@@ -168,10 +172,11 @@ class Pipeline:
             who = ex.client.id or ex.client.addr or "?"
             self.admit(who)                                            # 2. rate and concurrency limits
             try:
-                body = adapter.parse(await self.read(inc), inc)        # 3. the body, read and parsed
-                self.route(adapter, body, inc, ex)                     # 4. where: service and model
-                # 5. what: every piece of text (off the event loop: a PDF or a .docx takes a while to read)
-                await anyio.to_thread.run_sync(self.extract, adapter, body, inc, ex)
+                raw = await self.read(inc)                             # 3. the body, read and decoded
+                if len(raw) <= INLINE_BODY_BYTES and not adapter.reads_documents:  # 4-5. parse, route,
+                    self.prepare(adapter, raw, inc, ex)                # extract: a large body or a document
+                else:                                                  # (PDF, .docx) off the event loop
+                    await anyio.to_thread.run_sync(self.prepare, adapter, raw, inc, ex)
                 return ex, await self.inspect(ex)                      # 6. detect, decide, audit
             finally:
                 self.client_limits.leave(who)
@@ -214,6 +219,12 @@ class Pipeline:
             limit_mb = limits.max_body_bytes / 1024 / 1024
             raise Refusal(413, "request_too_large", f"Requête trop volumineuse (limite : {limit_mb:g} Mo).",
                           "request.too_large") from None
+
+    def prepare(self, adapter: Adapter, raw: bytes, inc: Incoming, ex: Exchange) -> None:
+        """Parse the body, then route and extract (steps 4 and 5)."""
+        body = adapter.parse(raw, inc)
+        self.route(adapter, body, inc, ex)      # where: service and model
+        self.extract(adapter, body, inc, ex)    # what: every piece of text
 
     def route(self, adapter: Adapter, body: Any, inc: Incoming, ex: Exchange) -> None:
         """The service and the model the request is for (a policy matter only once it is known)."""

@@ -49,6 +49,8 @@ class Adapter:
     key_optional: ClassVar[bool] = False
     #: the request must speak its service's API format (``Service.api``); not for the browser path
     speaks_service_api: ClassVar[bool] = True
+    #: its extraction may read documents (PDF, .docx): always off the event loop, whatever the size
+    reads_documents: ClassVar[bool] = False
 
     # -- request --------------------------------------------------------------------------------
     def client_key(self, headers: Mapping[str, str]) -> str | None:

@@ -70,6 +70,7 @@ class WebAdapter(Adapter):
     routes: ClassVar[dict[str, Route]] = {}
     key_optional: ClassVar[bool] = True
     speaks_service_api: ClassVar[bool] = False
+    reads_documents: ClassVar[bool] = True
     error_types: ClassVar[dict[int, str]] = {400: "invalid_request_error", 403: "policy_violation",
                                              407: "authentication_error", 413: "invalid_request_error",
                                              429: "rate_limit_error"}
