@@ -215,6 +215,18 @@ def test_a_nir_in_the_query_string_is_blocked(bgw, apps):
     assert resp.status_code == 403 and apps.chat.received == []
 
 
+def test_a_nir_in_the_url_path_is_blocked_and_ordinary_paths_pass(bgw, apps):
+    import urllib.parse
+
+    with bgw.client() as client:
+        for path in (f"/c/{NIR.replace(' ', '-')}", "/recherche/" + urllib.parse.quote(f"patient {NIR}")):
+            resp = client.get(f"https://localhost:{apps.chat.port}{path}")
+            assert resp.status_code == 403, path
+        assert apps.chat.received == []
+        resp = client.get(f"https://localhost:{apps.chat.port}/c/6f1d2a4e-8b3c-4d5e-9f00-112233445566")
+    assert resp.status_code != 403 and len(apps.chat.received) == 1
+
+
 def test_a_multipart_text_file_is_blocked(bgw, apps):
     csv = f"nom;nir;service\nDupont;{NIR};cardiologie\n".encode("cp1252")
     files = {"file": ("export.csv", csv, "text/csv")}

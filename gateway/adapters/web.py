@@ -30,6 +30,7 @@ import base64
 import binascii
 import json
 import quopri
+import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ class WebBody:
     raw: bytes
     content_type: str = ""
     query: str = ""
+    #: the URL path: what a person types after the host reaches the app too ("/c/<NIR>")
+    path: str = ""
     parts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     #: a WebSocket message sent by the client: ``text`` or ``binary`` (None: an HTTP request)
     frame: str | None = None
@@ -85,7 +88,8 @@ class WebAdapter(Adapter):
         if frame is not None:
             return WebBody(raw=raw, frame=frame)
         headers = inc.headers
-        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "", query=inc.params.get("query", ""))
+        body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "", query=inc.params.get("query", ""),
+                       path=inc.params.get("path", ""))
         mime, params = _content_type(body.content_type)
         if raw and mime.startswith("multipart/"):
             body.parts = parse_multipart(raw, params.get("boundary", ""))
@@ -104,6 +108,8 @@ class WebAdapter(Adapter):
             else:
                 _text(text, out, 0)
             return out
+        for segment in _content_segments(body.path):
+            out.add(segment)
         if body.query:
             _pairs(urllib.parse.parse_qsl(body.query, keep_blank_values=True, errors="replace"), out)
         if not body.raw:
@@ -230,6 +236,22 @@ def _pairs(pairs: list[tuple[str, str]], out: Extracted) -> None:
         if not key.isidentifier() or any(c.isdigit() for c in key):
             out.add(key)
         _text(value, out, 0)
+
+
+_ROUTE_WORD = re.compile(r"[A-Za-z_.~-]+")  # "api", "backend-api", "conversation.json": routing, not content
+# a UUID, a hex id with letters (a NIR has none), a counter shorter than any identifier
+_OPAQUE_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}|(?=[0-9]*[a-fA-F])[0-9a-fA-F]{16,}|[0-9]{1,8}")
+
+
+def _content_segments(path: str) -> list[str]:
+    """The URL path's segments that can carry what a person typed ("/c/<NIR>", "/search/jean%20dupont
+    06..."), decoded; route words and opaque ids are left out (they would only feed the classifier noise)."""
+    out = []
+    for raw in path.split("/"):
+        segment = urllib.parse.unquote_plus(raw, errors="replace").strip()
+        if segment and not _ROUTE_WORD.fullmatch(segment) and not _OPAQUE_ID.fullmatch(segment):
+            out.append(segment)
+    return out
 
 
 def parse_multipart(raw: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:

@@ -378,7 +378,7 @@ class BrowserIngress:
         peer = _peer(flow)
         acknowledged = self.acks.holds(client_key(credential, peer), service.id if service else None)
         return Incoming(endpoint=endpoint, headers=headers, peer=peer, read_body=read_body or _no_body,
-                        params={"query": urllib.parse.urlsplit(req.path).query if endpoint != "connect" else ""},
+                        params=_url_params(req.path) if endpoint != "connect" else {"query": "", "path": ""},
                         host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect")
 
     def _connect_refusal(self, ex: Exchange, verdict: Verdict) -> http.Response:
@@ -463,3 +463,9 @@ def _upstream_error(message: str) -> str:
 
 
 __all__ = ["BrowserIngress", "Forwarded", "Tunnel"]
+
+
+def _url_params(target: str) -> dict[str, str]:
+    """The query string and the path of a request target, both read by the web adapter."""
+    url = urllib.parse.urlsplit(target)
+    return {"query": url.query, "path": url.path}
