@@ -912,3 +912,29 @@ def test_an_encrypted_pdf_body_is_uninspectable(bgw, apps):
     rec = bgw.record(resp.headers["x-gardefou-audit-id"])
     assert rec["categories"] == ",uninspectable," and rec["rule_ids"] == ["charter.uninspectable"]
     assert apps.chat.received == []
+
+
+# -- malformed proxy requests --------------------------------------------------------------
+
+@pytest.mark.parametrize("raw", [
+    b"CONNECT\r\n\r\n",                                   # no target
+    b"CONNECT localhost:notaport HTTP/1.1\r\n\r\n",       # a port that is not a number
+    b"GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n",             # not a method
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32,  # TLS spoken to the proxy port
+])
+def test_malformed_proxy_requests_are_refused_and_nothing_is_forwarded(bgw, apps, raw):
+    import socket
+
+    apps.chat.clear()
+    with socket.create_connection(("127.0.0.1", bgw.proxy_port), timeout=5) as s:
+        s.sendall(raw)
+        try:
+            answer = s.recv(4096)
+        except (ConnectionResetError, TimeoutError):
+            answer = b""
+    assert not answer.startswith(b"HTTP/1.1 200") and not answer.startswith(b"HTTP/1.0 200")
+    assert apps.chat.received == []
+    # the proxy still serves the next client
+    with bgw.client() as client:
+        assert client.post(f"https://localhost:{apps.chat.port}/api/chat",
+                           json={"messages": [{"role": "user", "content": f"NIR {NIR}"}]}).status_code == 403
