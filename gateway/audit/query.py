@@ -112,33 +112,38 @@ def _text(name: str, value: str) -> str:
     return value
 
 
-def parse_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> Filters:
-    """The filters of a query string; dates without an offset are read in ``tz``."""
+def _parse_params(params: Mapping[str, str], keys, checks: dict, tz: tzinfo) -> dict[str, Any]:
+    """The values of ``keys`` in a query string: dates (``since``/``until``, read in ``tz`` without an
+    offset), values ``checks`` accepts (else its French message), free text for the rest."""
     values: dict[str, Any] = {}
-    for key in FILTER_KEYS:
+    for key in keys:
         raw = params.get(key)
         if raw is None or raw == "":
             continue
         if key in ("since", "until"):
             values[key] = parse_time(key, raw, end=key == "until", tz=tz)
-        elif key == "decision":
-            if raw not in DECISIONS:
-                raise FilterError("Paramètre « decision » invalide : valeurs possibles " + ", ".join(DECISIONS) + ".")
-            values[key] = raw
-        elif key == "category":
-            if raw not in CATEGORIES:
-                raise FilterError(f"Paramètre « category » invalide : valeurs possibles {', '.join(CATEGORIES)}.")
-            values[key] = raw
-        elif key == "finding_type":
-            if not _TYPE_RE.match(raw):
-                raise FilterError("Paramètre « finding_type » invalide : type de détection attendu (ex. FR_NIR).")
+        elif key in checks:
+            accepts, message = checks[key]
+            if not accepts(raw):
+                raise FilterError(f"Paramètre « {key} » invalide : {message}.")
             values[key] = raw
         else:
             values[key] = _text(key, raw)
-    f = Filters(**values)
-    if f.since and f.until and f.since >= f.until:
+    if values.get("since") and values.get("until") and values["since"] >= values["until"]:
         raise FilterError("Période invalide : « since » doit précéder « until ».")
-    return f
+    return values
+
+
+_RECORD_CHECKS = {
+    "decision": (lambda v: v in DECISIONS, "valeurs possibles " + ", ".join(DECISIONS)),
+    "category": (lambda v: v in CATEGORIES, "valeurs possibles " + ", ".join(CATEGORIES)),
+    "finding_type": (lambda v: bool(_TYPE_RE.match(v)), "type de détection attendu (ex. FR_NIR)"),
+}
+
+
+def parse_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> Filters:
+    """The filters of a query string; dates without an offset are read in ``tz``."""
+    return Filters(**_parse_params(params, FILTER_KEYS, _RECORD_CHECKS, tz))
 
 
 def parse_limit(raw: str | None, default: int = 50) -> int:
@@ -448,27 +453,9 @@ class AccessFilters:
 
 
 def parse_access_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> AccessFilters:
-    values: dict[str, Any] = {}
-    for key in ACCESS_FILTER_KEYS:
-        raw = params.get(key)
-        if raw is None or raw == "":
-            continue
-        if key in ("since", "until"):
-            values[key] = parse_time(key, raw, end=key == "until", tz=tz)
-        elif key == "outcome":
-            if raw not in ACCESS_OUTCOMES:
-                raise FilterError(f"Paramètre « outcome » invalide : valeurs possibles {', '.join(ACCESS_OUTCOMES)}.")
-            values[key] = raw
-        elif key == "action":
-            if not _ACTION_RE.match(raw):
-                raise FilterError("Paramètre « action » invalide : action du journal attendue (ex. export.csv).")
-            values[key] = raw
-        else:
-            values[key] = _text(key, raw)
-    f = AccessFilters(**values)
-    if f.since and f.until and f.since >= f.until:
-        raise FilterError("Période invalide : « since » doit précéder « until ».")
-    return f
+    checks = {"outcome": (lambda v: v in ACCESS_OUTCOMES, "valeurs possibles " + ", ".join(ACCESS_OUTCOMES)),
+              "action": (lambda v: bool(_ACTION_RE.match(v)), "action du journal attendue (ex. export.csv)")}
+    return AccessFilters(**_parse_params(params, ACCESS_FILTER_KEYS, checks, tz))
 
 
 def access_page(store: AuditStore, filters: AccessFilters, limit: int = 100,

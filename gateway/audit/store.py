@@ -353,15 +353,18 @@ class AuditStore:
     @_store_errors
     def iter_records(self, where=None, ascending: bool = True, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching record, read in keyset batches (never the whole table in memory)."""
-        batch = batch or BATCH
+        yield from self._keyset(audit_records, where, ascending, batch or BATCH)
+
+    def _keyset(self, table, where, ascending: bool, batch: int) -> Iterator[dict[str, Any]]:
+        """The rows of ``table`` matching ``where`` in ``seq`` order, ``batch`` rows per read."""
         last = None
         while True:
-            q = select(audit_records)
+            q = select(table)
             if where is not None:
                 q = q.where(where)
             if last is not None:
-                q = q.where(audit_records.c.seq > last if ascending else audit_records.c.seq < last)
-            q = q.order_by(audit_records.c.seq.asc() if ascending else audit_records.c.seq.desc()).limit(batch)
+                q = q.where(table.c.seq > last if ascending else table.c.seq < last)
+            q = q.order_by(table.c.seq.asc() if ascending else table.c.seq.desc()).limit(batch)
             with self.engine.connect() as conn:
                 rows = [dict(r) for r in conn.execute(q).mappings()]
             yield from rows
@@ -426,21 +429,7 @@ class AuditStore:
     @_store_errors
     def iter_access_log(self, where=None, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching access-log row, oldest first, in keyset batches (an export's read)."""
-        batch = batch or BATCH
-        last = None
-        while True:
-            q = select(admin_access_log)
-            if where is not None:
-                q = q.where(where)
-            if last is not None:
-                q = q.where(admin_access_log.c.seq > last)
-            q = q.order_by(admin_access_log.c.seq.asc()).limit(batch)
-            with self.engine.connect() as conn:
-                rows = [dict(r) for r in conn.execute(q).mappings()]
-            yield from rows
-            if len(rows) < batch:
-                return
-            last = rows[-1]["seq"]
+        yield from self._keyset(admin_access_log, where, True, batch or BATCH)
 
     def dispose(self) -> None:
         self.engine.dispose()
