@@ -47,8 +47,15 @@ class FilterError(ValueError):
     """A bad filter value; the message is in French and names the parameter."""
 
 
+class _AsParams:
+    def as_params(self) -> dict[str, str]:
+        """The non-empty filters as strings (for the access log, links and exports)."""
+        return {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
+                for k, v in asdict(self).items() if v is not None}  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class Filters:
+class Filters(_AsParams):
     since: datetime | None = None
     until: datetime | None = None
     decision: str | None = None
@@ -57,14 +64,6 @@ class Filters:
     category: str | None = None
     finding_type: str | None = None
     department: str | None = None
-
-    def as_params(self) -> dict[str, str]:
-        """The non-empty filters as strings (for the access log, links and exports)."""
-        out = {}
-        for k, v in asdict(self).items():
-            if v is not None:
-                out[k] = v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v
-        return out
 
     def where(self):
         conds = []
@@ -426,16 +425,12 @@ _ACTION_RE = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
 
 
 @dataclass(frozen=True)
-class AccessFilters:
+class AccessFilters(_AsParams):
     since: datetime | None = None
     until: datetime | None = None
     user: str | None = None
     action: str | None = None
     outcome: str | None = None
-
-    def as_params(self) -> dict[str, str]:
-        return {k: (v.isoformat().replace("+00:00", "Z") if isinstance(v, datetime) else v)
-                for k, v in asdict(self).items() if v is not None}
 
     def where(self):
         conds = []
