@@ -210,3 +210,20 @@ def admin(db_url):
     yield srv
     srv.stop()
     srv.store.dispose()
+
+
+def wait_ready(proc, url: str, timeout: float = 60, **get) -> None:
+    """Wait until a ``gardefou serve`` subprocess answers 200 on ``url`` (its /readyz); fail with its
+    stderr if it exits first, or after ``timeout`` seconds."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, **get).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "gateway did not become ready"
+        time.sleep(0.1)

@@ -25,6 +25,7 @@ from tests.browser_support import (
     start_apps,
     start_browser_gateway,
 )
+from tests.conftest import wait_ready
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
 
@@ -548,16 +549,7 @@ def test_gardefou_serve_runs_the_proxy_beside_the_api_listener(tmp_path, apps, p
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)], cwd=tmp_path,
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{api_port}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "gateway did not become ready"
-            time.sleep(0.2)
+        wait_ready(proc, f"http://127.0.0.1:{api_port}/readyz", timeout=90)
         pac = httpx.get(f"http://127.0.0.1:{api_port}/proxy.pac").text
         assert f'"PROXY 127.0.0.1:{proxy_port}"' in pac
         ctx = ssl.create_default_context(cafile=cert)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import wait_ready
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -110,7 +112,6 @@ def test_scan_jsonl(tmp_path, capsys, monkeypatch, scanner):
 def test_serve_with_embedded_defaults(tmp_path):
     """`gardefou serve` without a configuration: built-in catalogue, SQLite audit file in the cwd."""
     import socket
-    import time
 
     import httpx
 
@@ -121,17 +122,7 @@ def test_serve_with_embedded_defaults(tmp_path):
                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/readyz")
-                if r.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "gateway did not become ready"
-            time.sleep(0.1)
+        wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         models = httpx.get(f"http://127.0.0.1:{port}/v1/models").json()["data"]
         assert any(m["id"].startswith("mistral/") for m in models)
         r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
@@ -151,23 +142,6 @@ def test_version():
     r = gardefou("--version")
     assert r.returncode == 0 and r.stdout.strip() == f"gardefou {version('gardefou')}"
     assert re.fullmatch(r"gardefou \d+\.\d+\S*", r.stdout.strip())
-
-
-def _wait_ready(proc, url: str) -> None:
-    import time
-
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, proc.stderr.read().decode()
-        assert time.monotonic() < deadline, "gateway did not become ready"
-        time.sleep(0.1)
 
 
 def _serve(cwd: Path, *args) -> subprocess.Popen:
@@ -192,7 +166,7 @@ def test_serve_uses_config_yaml_of_the_working_directory(tmp_path):
         "detectors: {spacy: false}\n", encoding="utf-8")
     proc = _serve(tmp_path)
     try:
-        _wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+        wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         assert (tmp_path / "from-config-yaml.db").exists() and not (tmp_path / "gardefou-audit.db").exists()
     finally:
         proc.terminate()
@@ -208,7 +182,7 @@ def test_serve_config_option_wins_over_config_yaml(tmp_path):
                      encoding="utf-8")
     proc = _serve(tmp_path, "--config", str(other))
     try:
-        _wait_ready(proc, f"http://127.0.0.1:{port}/healthz")
+        wait_ready(proc, f"http://127.0.0.1:{port}/healthz")
         assert (tmp_path / "other.db").exists() and not (tmp_path / "wrong.db").exists()
     finally:
         proc.terminate()
@@ -286,7 +260,6 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
     import os
     import signal
     import socket
-    import time
 
     import httpx
 
@@ -303,16 +276,7 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "MISTRAL_API_KEY": "k"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode()
-            assert time.monotonic() < deadline, "gateway did not become ready"
-            time.sleep(0.2)
+        wait_ready(proc, f"http://127.0.0.1:{port}/readyz", timeout=90)
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert len(children) == 2
 
