@@ -351,9 +351,12 @@ class Pipeline:
             fields["forwarded"] = upstream_status is not None
         if upstream_ms is not None:
             metrics.STAGE.labels("upstream").observe(upstream_ms / 1000)
-        try:
+        if status_code < 400:  # the answer is on its way: the store's outcome thread writes it (logs a failure)
+            self.store.complete_later(ex.audit_id, fields)
+            return
+        try:  # a failure known before the client's answer: committed before it, like the decision
             await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
-        except AuditError as exc:  # the response is already on its way; log loudly
+        except AuditError as exc:
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
 
     def probe_scan(self) -> bool:

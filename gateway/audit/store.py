@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 import hmac
 import inspect
+import logging
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +42,10 @@ PG_CHAIN_LOCK = 0x6761726465666F75
 PG_ACCESS_LOCK = PG_CHAIN_LOCK + 1
 
 BATCH = 1000
+#: Outcomes written by the outcome thread in one transaction, at most.
+OUTCOME_BATCH = 256
+
+log = logging.getLogger("gardefou.audit")
 
 
 class AuditError(Exception):
@@ -140,6 +147,11 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
         self.is_pg = self.engine.dialect.name == "postgresql"
+        self._outcomes: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._outcome_thread: threading.Thread | None = None
+        self._outcome_lock = threading.Lock()
+        self._outcomes_pending = 0
+        self._outcomes_idle = threading.Condition(self._outcome_lock)
         #: what a database failure looks like: SQLAlchemy's errors, and the driver's should one escape
         self._db_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
 
@@ -224,18 +236,70 @@ class AuditStore:
     @_store_errors
     def complete(self, record_id: str, fields: dict[str, Any]) -> None:
         """Add what is known after the response (upstream outcome, latencies); rehash the outcome."""
-        unknown = set(fields) - set(chain.OUTCOME_FIELDS)
-        if unknown:
-            raise ValueError(f"not outcome fields: {sorted(unknown)}")
-        fields = chain.normalise(fields)
+        fields = _outcome_fields(fields)
         with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
-            stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
-            row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
-            if row is None:
+            if not self._complete_in(conn, record_id, fields):
                 raise AuditError(f"unknown record {record_id}")
-            merged = {**dict(row), **fields}
-            fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
-            conn.execute(_OUTCOME_UPDATE, {**fields, "_rid": record_id})
+
+    def _complete_in(self, conn: Connection, record_id: str, fields: dict[str, Any]) -> bool:
+        stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
+        row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
+        if row is None:
+            return False
+        merged = {**dict(row), **fields}
+        conn.execute(_OUTCOME_UPDATE, {**fields, "outcome_hash": chain.outcome_hash(row["record_hash"], merged),
+                                       "_rid": record_id})
+        return True
+
+    def complete_later(self, record_id: str, fields: dict[str, Any]) -> None:
+        """``complete``, written by the store's outcome thread: the request's own thread does not wait.
+
+        The decision record was committed before the request was forwarded; its outcome (known once
+        the answer has been relayed) is queued and written with the others waiting, in one
+        transaction. ``flush`` waits for the queue; ``dispose`` flushes first. A failed batch is
+        logged (the records stay, without their outcome), as a failed ``complete`` is."""
+        fields = _outcome_fields(fields)
+        with self._outcome_lock:
+            self._outcomes_pending += 1
+            if self._outcome_thread is None or not self._outcome_thread.is_alive():
+                self._outcome_thread = threading.Thread(target=self._write_outcomes, name="gardefou-outcomes",
+                                                        daemon=True)
+                self._outcome_thread.start()
+        self._outcomes.put((record_id, fields))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued outcome is written (or failed); False on timeout."""
+        with self._outcome_lock:
+            return self._outcomes_idle.wait_for(lambda: self._outcomes_pending == 0, timeout)
+
+    def _write_outcomes(self) -> None:
+        while True:
+            item = self._outcomes.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < OUTCOME_BATCH:
+                try:
+                    more = self._outcomes.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._outcomes.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                with self._translated(), self._chain_tx() as conn, conn.begin():
+                    missing = [rid for rid, fields in batch if not self._complete_in(conn, rid, fields)]
+                for rid in missing:
+                    log.error("could not record the outcome of %s: unknown record", rid)
+            except Exception as exc:  # the records stay, without their outcome: say so loudly
+                log.error("could not record the outcome of %d request(s) (%s): %s", len(batch), type(exc).__name__,
+                          ", ".join(rid for rid, _ in batch[:5]))
+            finally:
+                with self._outcome_lock:
+                    self._outcomes_pending -= len(batch)
+                    if self._outcomes_pending == 0:
+                        self._outcomes_idle.notify_all()
 
     @_store_errors
     def purge(self, older_than: datetime, actor: str, batch: int = 5000) -> tuple[int, int | None]:
@@ -432,4 +496,18 @@ class AuditStore:
         yield from self._keyset(admin_access_log, where, True, batch or BATCH)
 
     def dispose(self) -> None:
+        """Write the queued outcomes, stop the outcome thread, close the connections."""
+        thread = self._outcome_thread
+        if thread is not None and thread.is_alive():
+            self.flush()
+            self._outcomes.put(None)
+            thread.join(10)
+        self._outcome_thread = None
         self.engine.dispose()
+
+
+def _outcome_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(chain.OUTCOME_FIELDS)
+    if unknown:
+        raise ValueError(f"not outcome fields: {sorted(unknown)}")
+    return chain.normalise(fields)
