@@ -15,11 +15,14 @@ from gateway import metrics
 from gateway.audit.query import Filters
 from gateway.dpo.discovery import hosts_seen
 from policies.catalogue import Catalogue, merge_services
-from tests.test_browser_proxy import apps, browser_factory, ca_dir, pki  # noqa: F401 (fixtures)
+from tests import test_browser_proxy as _proxy_tests
+
+# the browser path's fixtures (fake apps, PKI, institution CA, gateway factory), shared with its tests
+pki, apps, ca_dir, browser_factory = _proxy_tests.pki, _proxy_tests.apps, _proxy_tests.ca_dir, _proxy_tests.browser_factory
 
 
 @pytest.fixture
-def hosts_file(tmp_path, apps):  # noqa: F811
+def hosts_file(tmp_path, apps):
     path = tmp_path / "ai-hosts.yaml"
     path.write_text(yaml.safe_dump({"date": "2026-11-30", "sources": ["test"], "services": [
         {"id": "ia-externe", "name": "IA externe", "kind": "chat", "hosts": [f"127.0.0.1:{apps.outside.port}"]}]}))
@@ -27,7 +30,7 @@ def hosts_file(tmp_path, apps):  # noqa: F811
 
 
 def test_a_listed_ai_host_outside_the_catalogue_is_blocked_recorded_and_counted(browser_factory, db_url, hosts_file,
-                                                                                apps):  # noqa: F811
+                                                                                apps):
     from pypac.parser import PACFile
 
     gw = browser_factory(db_url, discovery={"hosts_file": str(hosts_file)})
@@ -51,7 +54,7 @@ def test_a_listed_ai_host_outside_the_catalogue_is_blocked_recorded_and_counted(
 
 
 def test_with_unknown_service_warn_the_listed_host_is_tunnelled_with_a_recorded_warning(browser_factory, tmp_path,
-                                                                                        hosts_file, apps, pki):  # noqa: F811
+                                                                                        hosts_file, apps, pki):
     gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", discovery={"hosts_file": str(hosts_file)},
                          policy={"unknown_service": "warn"})
     app_ca = ssl.create_default_context(cafile=str(pki.upstream_ca_file))
@@ -66,7 +69,7 @@ def test_with_unknown_service_warn_the_listed_host_is_tunnelled_with_a_recorded_
 
 
 def test_a_host_on_neither_the_catalogue_nor_the_list_is_refused_as_before(browser_factory, tmp_path, hosts_file,
-                                                                          apps):  # noqa: F811
+                                                                          apps):
     gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", discovery={"hosts_file": str(hosts_file)},
                          policy={"unknown_service": "warn"})
     with gw.client() as client, pytest.raises(httpx.ProxyError):

@@ -29,7 +29,7 @@ from policies.catalogue import Catalogue, merge_services
 from policies.decision import Policy, decide
 from policies.discovery import KINDS, load_discovery
 from tests.admin_support import auth, start_admin
-from tests.dpo_support import W11, seed_unknown_hosts, seed_week_blocks
+from tests.dpo_support import seed_unknown_hosts, seed_week_blocks
 
 NS = {"table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
       "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
