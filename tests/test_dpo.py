@@ -483,3 +483,32 @@ def test_serve_runs_the_alert_watcher_beside_the_listener(tmp_path, hook):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_the_weekly_systemd_unit_runs_the_report_into_its_state_directory(tmp_path):
+    import shlex
+
+    from gateway.cli import main
+    from tests.test_deploy import unit
+
+    service = unit("gardefou-weekly.service")["Service"]
+    first = {k: v[0] for k, v in service.items()}
+    purge = {k: v[0] for k, v in unit("gardefou-purge.service")["Service"].items()}
+    for key in ("User", "ProtectSystem", "NoNewPrivileges", "CapabilityBoundingSet", "SystemCallFilter", "Type"):
+        assert first[key] == purge[key], key
+    argv = shlex.split(first["ExecStart"])
+    assert argv[1:3] == ["report", "weekly"] and argv[-1] == "/var/lib/gardefou/reports/"
+    assert "gardefou/reports" in first["StateDirectory"].split()  # writable under ProtectSystem=strict
+    timer = unit("gardefou-weekly.timer")["Timer"]
+    assert timer["Unit"] == ["gardefou-weekly.service"] and timer["OnCalendar"][0].startswith("Mon ")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml.safe_dump({"audit": {"url": f"sqlite:///{tmp_path / 'a.db'}"}}), encoding="utf-8")
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    args = argv[1:]
+    args[args.index("--config") + 1] = str(cfg)
+    args[-1] = str(reports) + "/"
+    assert main(args) == 0
+    (written,) = reports.iterdir()
+    assert written.name.startswith("garde-fou-synthese-20") and written.suffix == ".html"
+    assert "Aucun blocage cette semaine." in written.read_text()

@@ -60,6 +60,8 @@ def cmd_report_weekly(args: argparse.Namespace) -> int:
         print(f"gardefou: {exc}", file=sys.stderr)
         return EXIT_USAGE
     fmt = args.format or ("html" if args.output and args.output.lower().endswith((".html", ".htm")) else "md")
+    if args.output and (args.output.endswith("/") or Path(args.output).is_dir()):  # a directory: named after the week
+        args.output = str(Path(args.output) / f"garde-fou-synthese-{week}.{fmt}")
     config, store = _store(args.config)
     try:
         store.log_access(user_id=_actor(), role=None, channel="cli", action="weekly.export",
@@ -93,5 +95,6 @@ def register(sub) -> None:
     q.add_argument("--config", required=True)
     q.add_argument("--week", help="ISO week YYYY-Www (default: last week, Paris time)")
     q.add_argument("--format", choices=("md", "html"), help="default: html for a .html/.htm output, else md")
-    q.add_argument("-o", "--output", help="file to write (default: standard output)")
+    q.add_argument("-o", "--output", help="file to write, or a directory (the file is then named after the week); "
+                                          "default: standard output")
     q.set_defaults(func=_guard(cmd_report_weekly))
