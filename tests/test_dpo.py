@@ -140,6 +140,11 @@ def dpo_admin(db_url, tmp_path):
 
 
 def test_discovery_api_lists_unknown_ai_hosts_by_volume_clients_departments(dpo_admin):
+    from tests.dpo_support import web_unknown
+
+    # a wrong proxy credential on a catalogue host: refused before routing, not a discovery
+    dpo_admin.store.insert(web_unknown(90, "chatgpt.com", datetime(2026, 3, 10, tzinfo=UTC), decision="refuse",
+                                       listed=False))
     resp = httpx.get(dpo_admin.url + "/admin/api/discovery", params={"since": "2026-03-01"}, headers=auth("rssi"))
     assert resp.status_code == 200, resp.text
     body = resp.json()

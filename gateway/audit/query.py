@@ -513,8 +513,10 @@ def _and(*conds):
 def unknown_hosts(store: AuditStore, filters: Filters) -> list[dict[str, Any]]:
     """Browser-path records whose destination no catalogue entry covered (no service, a host), by host:
     volume split by decision, distinct clients (id, else address), departments, first and last seen in
-    the period, and ``first_ever`` (the host's first record still in the store: "new" hosts)."""
-    base = and_(t.c.service_id.is_(None), t.c.host.is_not(None))
+    the period, and ``first_ever`` (the host's first record still in the store: "new" hosts). Technical
+    refusals are left out: a request refused before it was routed (a wrong proxy credential) says
+    nothing about its destination."""
+    base = and_(t.c.service_id.is_(None), t.c.host.is_not(None), t.c.decision != "refuse")
     cond = _and(base, filters.where())
     who = func.coalesce(t.c.client_id, t.c.client_addr)
     q = (select(t.c.host, func.count().label("count"), *_decision_sums(),
