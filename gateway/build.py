@@ -33,4 +33,5 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
         config.limits,
         clients=None if config.auth.mode == "none" else {c.key_sha256: c for c in config.auth.clients},
         fingerprint_key=fingerprint_key,
+        discovery=config.discovery_list(),
     )

@@ -94,6 +94,11 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
                for app, h, p, tls in listeners]
     if sock is not None:
         servers[0] = _OnSocket(servers[0], sock)  # type: ignore[call-overload]
+    if side and config.alerts.webhook_url and config.alerts.rules:  # threshold alerts to the DPO's webhook
+        from gateway.dpo.alerts import AlertWatcher, Alongside
+
+        watcher = AlertWatcher(gateway_app.state.pipeline.store, config.alerts, os.environ)
+        servers[0] = Alongside(servers[0], watcher)  # type: ignore[call-overload]
 
     from gateway.proxy.server import ProxyStartError, run_all
 
@@ -326,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.audit.backup import register as register_backup  # audit backup
 
     register_backup(sub)
+    from gateway.dpo.cli import register as register_dpo  # register export, report weekly
+
+    register_dpo(sub)
     return parser
 
 

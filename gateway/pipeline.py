@@ -41,6 +41,7 @@ from gateway.extract import SEPARATOR, Extracted
 from gateway.limits import ClientLimiter
 from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import Decision, Policy, decide
+from policies.discovery import Discovery, ListedService
 from policies.vocabulary import UNINSPECTABLE, Action
 
 if TYPE_CHECKING:
@@ -103,6 +104,8 @@ class Exchange:
     extracted: Extracted = field(default_factory=Extracted)
     service_ref: str | None = None
     service: Service | None = None
+    #: a destination outside the catalogue that the discovery list knows (shadow AI, the browser path)
+    listed: ListedService | None = None
     model: str | None = None
     host: str | None = None
     acknowledged: bool = False
@@ -150,7 +153,8 @@ class BodyTooLarge(Exception):
 
 class Pipeline:
     def __init__(self, scanner: Scanner, catalogue: Catalogue, policy: Policy, store: AuditStore, limits: Limits,
-                 *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None):
+                 *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None,
+                 discovery: Discovery | None = None):
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
@@ -159,6 +163,8 @@ class Pipeline:
         #: API key hash -> client entry (``id``, ``department``); None: no keys (``auth.mode: none``)
         self.clients = clients
         self.fingerprint_key = fingerprint_key
+        #: the generative-AI hosts recognised outside the catalogue (None: discovery off)
+        self.discovery = discovery
         self.client_limits = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
         self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
         self.scans_in_flight = 0
@@ -230,6 +236,8 @@ class Pipeline:
         """The service and the model the request is for (a policy matter only once it is known)."""
         ex.service_ref, ex.model = adapter.target(inc, body, self.catalogue)
         ex.service = self.catalogue.get(ex.service_ref)
+        if ex.service is None and inc.host and self.discovery is not None:  # shadow AI: a known AI host
+            ex.listed = self.discovery.by_host(inc.host, inc.port)
         if inc.acknowledged is not None:
             ex.acknowledged = inc.acknowledged
         else:
@@ -306,7 +314,7 @@ class Pipeline:
             categories.append(UNINSPECTABLE)
         policy = replace(self.policy, warn_mode="require_ack") if ex.ack_warnings else self.policy
         decision = decide(categories, ex.service, policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged,
-                          unsure=scan.unsure)
+                          unsure=scan.unsure, listed=ex.listed)
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
             return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
@@ -453,12 +461,15 @@ class Pipeline:
         """The decision's metrics and its log line: catalogue ids and vocabulary words only."""
         service = ex.service.id if ex.service else "(inconnu)"
         metrics.DECISIONS.labels(ex.api, decision.action, service).inc()
+        if ex.listed is not None and ex.service is None:
+            metrics.UNKNOWN_AI.labels(ex.listed.id, decision.action).inc()
         for category in decision.categories:
             metrics.CATEGORIES.labels(category, decision.action).inc()
         if decisions_log.isEnabledFor(logging.INFO):
             decisions_log.info(json.dumps({
                 "event": "decision", "audit_id": ex.audit_id if recorded else None, "ingress": ex.api,
                 "endpoint": _clip(ex.endpoint, 64), "service": service, "decision": decision.action,
+                "listed_service": ex.listed.id if ex.listed is not None and ex.service is None else None,
                 "rules": list(decision.rule_ids), "categories": list(decision.categories),
                 "finding_counts": ex.finding_counts, "status": status, "forwarded": forward,
                 "inspect_ms": round(ex.inspect_ms, 2) if ex.inspect_ms is not None else None,

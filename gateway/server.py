@@ -159,7 +159,7 @@ def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None
             directive = proxy_directive(host, app.state.proxy_port or config.proxy.port)
         except ValueError:
             return PlainTextResponse("Nom d'hôte de la requête invalide.", status_code=400)
-        return Response(pac_script(pipeline.catalogue, directive), media_type=MEDIA_TYPE,
+        return Response(pac_script(pipeline.catalogue, directive, pipeline.discovery), media_type=MEDIA_TYPE,
                         headers={"cache-control": "max-age=300"})
 
     @app.get("/ca.crt", include_in_schema=False)

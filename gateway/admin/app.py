@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from gateway import metrics
-from gateway.admin import api, dashboard
+from gateway.admin import api, dashboard, dpo
 from gateway.admin.guard import MSG_STORE_503, Admin, Denied
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Config
@@ -65,6 +65,8 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     app.add_exception_handler(AuditError, store_failed)  # type: ignore[arg-type]
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(dpo.api_router)
+    app.include_router(dpo.pages_router)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

@@ -7,6 +7,7 @@ permission             dpo    rssi   admin
 =====================  =====  =====  =====
 audit.read             yes    yes    yes     decisions, detail, stats, CSV/JSONL exports, dashboard
 access_log.read        no     no     yes     the log of who read the audit data
+catalogue.draft        yes    no     yes     write a draft catalogue entry (discovery page) to review
 =====================  =====  =====  =====
 
 API clients send ``Authorization: Bearer <token>``. The dashboard uses a login form: the token is
@@ -31,6 +32,7 @@ from gateway.config import AdminUser, Config, hash_key, load_config
 ROLE_MATRIX: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"dpo", "rssi", "admin"}),
     "access_log.read": frozenset({"admin"}),
+    "catalogue.draft": frozenset({"dpo", "admin"}),
 }
 SESSION_TTL_S = 8 * 3600
 COOKIE = "gardefou_admin"

@@ -31,6 +31,7 @@ API, DASHBOARD = "api", "dashboard"
 PERMISSION_FR = {
     "audit.read": "consulter le journal d'audit",
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
+    "catalogue.draft": "préparer une fiche catalogue (rôles DPO et admin)",
 }
 MSG_401 = "Authentification requise : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
 MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
@@ -132,7 +133,9 @@ class Admin:
 
     def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
         self.store = store
+        self.config = config
         self.catalogue = config.catalogue()  # service names for the filters and labels
+        self.discovery = config.discovery_list()  # the AI hosts recognised outside the catalogue
         self.auth = Authenticator(config, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}

@@ -4,7 +4,10 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 
 * a host outside the catalogue, or a ``denied`` service: the ``CONNECT`` is refused (403) and
   recorded (``service.unknown`` / ``service.denied``). The proxy is not an open proxy: the PAC sends
-  it the catalogue's hosts only, and anything else that reaches it is refused;
+  it the catalogue's hosts and the discovery list's, and anything else that reaches it is refused;
+* a host of the discovery list that the catalogue does not cover (shadow AI): decided by
+  ``policy.unknown_service`` in the pipeline (``service.unknown`` + ``discovery.listed``), refused
+  like the above or tunnelled unread with a recorded warning;
 * an allowed service without ``inspect``: the ``CONNECT`` goes through the pipeline (the destination
   alone decides: ``allow``, or ``warn`` for a non-compliant service) and the connection is tunnelled
   unread; its record gets the bytes each way and the duration when it closes;
