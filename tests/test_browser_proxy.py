@@ -930,3 +930,72 @@ def test_malformed_proxy_requests_are_refused_and_nothing_is_forwarded(bgw, apps
     with bgw.client() as client:
         assert client.post(f"https://localhost:{apps.chat.port}/api/chat",
                            json={"messages": [{"role": "user", "content": f"NIR {NIR}"}]}).status_code == 403
+
+
+# -- HTTP/2: inspected like HTTP/1.1 ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def h2app(pki):
+    """An app that speaks HTTP/2 only: mitmproxy mirrors its ALPN, so the client's side is HTTP/2 too."""
+    from gateway.testing.webapp import start_fake_h2app
+
+    app = start_fake_h2app(pki.server_context(pki.trusted), "h2")
+    yield app
+    app.stop()
+
+
+def h2_service(h2app) -> dict:
+    return {"id": "h2app", "name": "Chat HTTP/2", "hosts": [f"localhost:{h2app.port}"], "inspect": True,
+            "hosting": "eu", "trains_on_inputs": False}
+
+
+def test_http2_requests_are_inspected_and_their_answers_streamed(browser_factory, db_url, h2app):
+    gw = browser_factory(db_url, more_services=[h2_service(h2app)])
+    h2app.clear()
+    h2app.release.clear()
+    url = f"https://localhost:{h2app.port}/api/chat"
+    leak = {"messages": [{"role": "user", "content": f"Courrier pour le patient NIR {NIR}"}]}
+    clean = {"messages": [{"role": "user", "content": CLEAN}], "gated": True}
+    try:
+        with gw.client(http2=True) as client:
+            blocked = client.post(url, json=leak)
+            assert blocked.http_version == "HTTP/2"  # negotiated with the proxy, not downgraded
+            assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+            assert NIR not in blocked.text and h2app.received == []  # never reached the app
+            with client.stream("POST", url, json=clean) as resp:
+                assert resp.http_version == "HTTP/2" and resp.status_code == 200
+                assert resp.headers["x-gardefou-decision"] == "allow"
+                lines = resp.iter_lines()
+                # the first event arrived while the app still holds back the rest: streamed, not buffered
+                assert next(lines) == 'data: {"delta": "Bonjour"}' and not h2app.release.is_set()
+                h2app.release.set()
+                rest = [line for line in lines if line]
+    finally:
+        h2app.release.set()
+    assert rest == ['data: {"delta": ", voici "}', 'data: {"delta": "la réponse."}', "data: [DONE]"]
+    (got,) = h2app.received
+    assert got.http_version == "HTTP/2" and got.method == "POST" and json.loads(got.body) == clean
+    rec = gw.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and rec["forwarded"] is False and "FR_NIR" in rec["finding_types"]
+    assert rec["service_id"] == "h2app" and rec["endpoint"] == "request"
+    rec = gw.record(resp.headers["x-gardefou-audit-id"], outcome=True)
+    assert rec["decision"] == "allow" and rec["upstream_status"] == 200 and rec["bytes_up"] == len(got.body)
+    assert rec["bytes_down"] > 50
+
+
+def test_curl_http2_through_the_proxy(browser_factory, tmp_path, h2app):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[h2_service(h2app)])
+    h2app.clear()
+    url = f"https://localhost:{h2app.port}/api/chat"
+
+    def post(prompt: str) -> subprocess.CompletedProcess:
+        return curl(gw, "--http2", "-w", "\n%{http_code} %{http_version}", url, "-H", "content-type: application/json",
+                    "-d", json.dumps({"p": prompt}), cacert=gw.ca_cert)
+
+    out = post(f"NIR {NIR}")
+    assert out.returncode == 0 and out.stdout.endswith("\n403 2") and "gardefou_blocked" in out.stdout
+    assert h2app.received == []
+    out = post(CLEAN)
+    assert out.returncode == 0 and out.stdout.endswith("\n200 2") and "data: [DONE]" in out.stdout
+    (got,) = h2app.received
+    assert got.http_version == "HTTP/2" and json.loads(got.body) == {"p": CLEAN}
