@@ -271,6 +271,31 @@ def test_other_bodies_are_text_when_they_decode_as_text():
     assert extract(b"", "application/json") == ([], [])
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMyJ9.c2lnbmF0dXJlLWhlcmU"
+
+
+def test_custom_headers_and_the_referers_url_are_read_browser_headers_and_credentials_are_not():
+    parts, _ = extract("", "application/json", **{
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0", "accept-language": "fr-FR,fr;q=0.9",
+        "sec-ch-ua": '"Chromium";v="120"', "sec-fetch-mode": "cors", "origin": "https://app.example",
+        "cookie": "session=Jean Dupont 06 12 34 56 78", "authorization": f"Bearer {JWT}",
+        "x-note": "patient Jean Dupont", "x-meta": json.dumps({"q": "dans le JSON"}), "x-encoded": "texte%20encod%C3%A9",
+        "x-csrf-token": "Zk3b9Qx+T2mPq8Lw/Rz1Yc==", "oai-device-id": "6f1d2a4e-8b3c-4d5e-9f00-112233445566",
+        "x-session": JWT, "x-hash": "9ec249fc9ad08861ab01",
+        "x-id": "185057800608491abcdefABCDEF",  # token-shaped, but a run of digits: read
+        "sec-websocket-protocol": "chat, texte libre",
+        "referer": "https://app.example/c/Jean%20Dupont?q=ma+question&hl=fr",
+    })
+    assert parts == ["patient Jean Dupont", "dans le JSON", "texte encodé", "185057800608491abcdefABCDEF",
+                     "chat, texte libre", "Jean Dupont", "ma question", "fr"]
+
+
+def test_a_websocket_message_reads_its_content_only():
+    inc = tincoming("bonjour", headers={"x-note": "en-tête"})
+    inc.params = {"websocket": "text"}
+    assert WEB.extract("websocket", WEB.parse(b"bonjour", inc)).parts == ["bonjour"]
+
+
 def test_basic_credentials():
     import base64
 

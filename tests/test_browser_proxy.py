@@ -228,6 +228,34 @@ def test_a_nir_in_the_url_path_is_blocked_and_ordinary_paths_pass(bgw, apps):
     assert resp.status_code != 403 and len(apps.chat.received) == 1
 
 
+def test_a_nir_in_a_custom_header_is_blocked_and_the_apps_credentials_pass_unscanned(bgw_db, apps):
+    """Custom headers are read; cookies, the app's authorization and token-shaped values are relayed
+    unread (they would be taken for leaked secrets) and never recorded."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMyIsInNpZCI6ImFiYyJ9.c2lnbmF0dXJlLWhlcmUtMTIz"
+    app_headers = {"cookie": f"__Secure-session={jwt}; theme=sombre", "authorization": f"Bearer {jwt}",
+                   "x-csrf-token": "Zk3b9Qx+T2mPq8Lw/Rz1Yc==", "oai-device-id": "6f1d2a4e-8b3c-4d5e-9f00-112233445566",
+                   # a browser's own header: "120.0.0.0" would read as an IP address
+                   "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"}
+    url = f"https://localhost:{apps.chat.port}/api/chat"
+    with bgw_db.client() as client:
+        blocked = client.post(url, json={"p": CLEAN}, headers={**app_headers, "x-patient": f"NIR {NIR}"})
+        assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+        assert apps.chat.received == []
+        referer = client.get(f"https://localhost:{apps.chat.port}/",
+                             headers={"referer": f"https://localhost:{apps.chat.port}/recherche?q={NIR_DIGITS}"})
+        assert referer.status_code == 403 and apps.chat.received == []
+        allowed = client.post(url, json={"p": CLEAN}, headers={**app_headers, "x-client-version": "prod 4.2 (fr)"})
+    assert allowed.status_code == 200 and allowed.headers["x-gardefou-decision"] == "allow"
+    (got,) = apps.chat.received
+    assert all(got.headers[k] == v for k, v in app_headers.items())  # relayed as received
+    rec = bgw_db.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"]
+    rec = bgw_db.record(allowed.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "allow" and rec["finding_types"] == ""  # no secret taken in the app's credentials
+    dumped = json.dumps(bgw_db.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped and jwt not in dumped and "Zk3b9Qx" not in dumped
+
+
 def test_a_multipart_text_file_is_blocked(bgw, apps):
     csv = f"nom;nir;service\nDupont;{NIR};cardiologie\n".encode("cp1252")
     files = {"file": ("export.csv", csv, "text/csv")}
