@@ -757,15 +757,19 @@ def copilot_send(text: str) -> str:
                        "mode": "chat"})
 
 
-def closed(ws) -> bool:
-    """The proxy closed the connection (nothing more can be read)."""
+def close_of(ws) -> tuple[int, str] | None:
+    """The close frame's code and reason; None: the connection was cut without one (an abnormal
+    closure, 1006 to a browser)."""
+    import struct
+
     import websocket
 
     try:
-        ws.recv()
+        opcode, frame = ws.recv_data_frame(control_frame=True)
     except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
-        return True
-    return False
+        return None
+    assert opcode == websocket.ABNF.OPCODE_CLOSE, opcode
+    return struct.unpack("!H", frame.data[:2])[0], frame.data[2:].decode("utf-8")
 
 
 def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_url, wss):
@@ -779,9 +783,14 @@ def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_ur
         ws.send(copilot_send(f"Résume le dossier du patient NIR {NIR}"))
         refusal = json.loads(ws.recv())["error"]  # the refusal, as a text frame, in French
         assert refusal["code"] == "gardefou_blocked" and "données personnelles" in refusal["message"]
-        assert closed(ws)  # then the connection is closed
+        # then a close frame: policy violation, with a short French reason (not an abnormal closure)
+        assert close_of(ws) == (1008, f"Message bloqué par Garde-fou (réf. {refusal['audit_id']}).")
     finally:
         ws.close()
+    deadline = time.monotonic() + 5
+    while wss.closes == [] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert wss.closes == [1008]  # the app was told too
     assert wss.received == [copilot_send(CLEAN)]  # the message with a NIR never arrived
     assert wss.handshakes == ["/c/api/chat?api-version=2"]
     (handshake,) = gw.records(endpoint="request")
@@ -805,7 +814,7 @@ def test_a_binary_websocket_message_is_refused_on_an_external_service(browser_fa
         ws.send_binary(b"\x00\x01DeepL" + bytes(range(256)))
         refusal = json.loads(ws.recv())["error"]
         assert refusal["code"] == "gardefou_blocked" and "non inspectable" in refusal["message"]
-        assert closed(ws)
+        assert close_of(ws)[0] == 1008
     finally:
         ws.close()
     assert wss.received == []
@@ -883,7 +892,8 @@ def test_an_error_inspecting_a_websocket_message_drops_it(browser_factory, tmp_p
     try:
         ws.send(copilot_send(CLEAN))
         assert json.loads(ws.recv())["error"]["code"] in ("gardefou_unavailable", "gardefou_refused")
-        assert closed(ws)
+        code, reason = close_of(ws)
+        assert code == 1011 and "Garde-fou" in reason  # an internal error, not a policy decision
     finally:
         ws.close()
     assert wss.received == []

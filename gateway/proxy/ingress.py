@@ -18,7 +18,8 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 * WebSocket: the handshake is a request like the others; then every message the client sends is a
   pipeline pass of its own (``endpoint: websocket``, one audit record each; a text message read like
   a body, a binary one uninspectable). A refused message is dropped, the client gets a text frame
-  with the JSON refusal (French message, audit id), and the connection is closed. Messages from the
+  with the JSON refusal (French message, audit id), then the connection is closed with a close frame
+  (1008 policy violation, or 1011 when the proxy failed; a short French reason). Messages from the
   server are relayed unread, as HTTP answers are.
 
 Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
@@ -36,10 +37,13 @@ import functools
 import logging
 import time
 import urllib.parse
+from collections import deque
 from dataclasses import dataclass, field
 
+import wsproto.events
 from mitmproxy import ctx, http, tcp, websocket
 from mitmproxy.proxy import layer, layers
+from mitmproxy.proxy.layers.websocket import WebsocketLayer
 
 from gateway.adapters.web import WebAdapter
 from gateway.config import Config
@@ -63,8 +67,13 @@ log = logging.getLogger("gardefou.proxy")
 WEB = WebAdapter()
 STATE = "gardefou"  # key of a forwarded flow's state in ``flow.metadata``
 CREDENTIAL = "gardefou-credential"  # the Proxy-Authorization a flow's request presented (its WebSocket's frames)
-#: how long the refusal frame of a WebSocket message has to reach the client before the connection closes
-WS_CLOSE_DELAY_S = 0.2
+#: WebSocket close codes (RFC 6455): a refused message; the proxy failed
+WS_POLICY_VIOLATION = 1008
+WS_INTERNAL_ERROR = 1011
+#: how long a WebSocket closing after a refused message has before its connection is cut (the close
+#: frame normally ends it at once); without a close frame, how long the refusal frame has to arrive
+WS_CLOSE_TIMEOUT_S = 2.0
+WS_CUT_DELAY_S = 0.2
 
 INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
@@ -122,6 +131,8 @@ class BrowserIngress:
         self.upstream_tls_failed: dict[str, str] = {}
         #: WebSocket connections being closed after a refused message (kept until they are)
         self.closing: set[asyncio.Task] = set()
+        #: flow id -> the layer of a WebSocket and the close to send after its refusal frame
+        self.ws_closes: dict[str, tuple[WebsocketLayer, wsproto.events.CloseConnection]] = {}
 
     # -- CONNECT ----------------------------------------------------------------------------------
     @fail_closed
@@ -281,12 +292,22 @@ class BrowserIngress:
         assert flow.websocket is not None
         message = flow.websocket.messages[-1]
         try:
-            if message.from_client and not message.injected:
+            if message.injected:
+                pending = self.ws_closes.pop(flow.id, None)
+                if pending is not None:
+                    # the refusal frame is on its way to the client: the close follows it (mitmproxy
+                    # relays a close coming from the server to both sides, then ends the connection)
+                    ws_layer, close = pending
+                    ws_layer.server_ws._events.append(close)
+            elif message.from_client:
                 await self._inspect_message(flow, message)
         except Exception:
             log.exception("browser ingress failure in websocket_message: message dropped, connection closed")
-            message.drop()
-            self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR), None))
+            if message.from_client and not message.injected:  # (a refusal frame: the backstop cuts)
+                message.drop()
+                self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR),
+                                                       None),
+                                      WS_INTERNAL_ERROR, "Erreur interne de Garde-fou : message non transmis.")
         finally:
             flow.websocket.messages.clear()  # inspected or relayed, not kept: a long connection must not grow
 
@@ -313,20 +334,32 @@ class BrowserIngress:
         message.drop()
         status = 407 if verdict.status == 401 else verdict.status
         body = WEB.error_body(status, verdict.code or "gardefou_refused", verdict.message or "", verdict.param)
-        self._close_websocket(flow, json_error(body, _audit_id(ex, verdict)))
+        audit_id = _audit_id(ex, verdict)
+        what = "bloqué" if verdict.code == "gardefou_blocked" else "refusé"
+        reason = f"Message {what} par Garde-fou" + (f" (réf. {audit_id})." if audit_id else ".")
+        code = WS_INTERNAL_ERROR if status >= 500 else WS_POLICY_VIOLATION
+        self._close_websocket(flow, json_error(body, audit_id), code, reason)
 
-    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes) -> None:
-        """Send the refusal to the client as a text frame, then close the connection (both sides)."""
-        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
+    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes, code: int, reason: str) -> None:
+        """Send the refusal to the client as a text frame, then close the connection, both sides, with
+        ``code`` and ``reason`` (short: a close reason is 123 bytes at most). mitmproxy has no command to
+        close a WebSocket (its issue 4773): the close is handed to the connection's WebSocket layer
+        when the refusal frame goes through it (``websocket_message``); if that layer cannot be found,
+        the connection is cut once the refusal frame has had time to arrive (an abnormal closure)."""
         handler = ctx.master.addons.get("proxyserver").connections.get(flow.client_conn.id)
+        ws_layer = _websocket_layer(handler, flow) if handler is not None else None
+        if ws_layer is not None:
+            self.ws_closes[flow.id] = (ws_layer, wsproto.events.CloseConnection(code, reason))
+        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
 
-        async def close() -> None:
-            await asyncio.sleep(WS_CLOSE_DELAY_S)
+        async def cut() -> None:  # the backstop: a connection still open is ended
+            await asyncio.sleep(WS_CLOSE_TIMEOUT_S if ws_layer is not None else WS_CUT_DELAY_S)
+            self.ws_closes.pop(flow.id, None)
             io = handler.transports.get(handler.client) if handler is not None else None
             if io is not None and io.handler is not None:
                 io.handler.cancel("gardefou: WebSocket message refused")
 
-        task = asyncio.get_running_loop().create_task(close())
+        task = asyncio.get_running_loop().create_task(cut())
         self.closing.add(task)
         task.add_done_callback(self.closing.discard)
 
@@ -430,6 +463,28 @@ class BrowserIngress:
 
 async def _no_body(limit: int) -> bytes:
     return b""
+
+
+def _websocket_layer(handler, flow: http.HTTPFlow) -> WebsocketLayer | None:
+    """The layer relaying ``flow``'s WebSocket messages, found in its connection's tree of layers."""
+    stack: list[object] = [getattr(handler, "layer", None)]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, WebsocketLayer):
+            if node.flow is flow and isinstance(getattr(getattr(node, "server_ws", None), "_events", None), deque):
+                return node
+            continue
+        for value in vars(node).values():
+            # a child layer is an attribute (``child_layer``, ``layer``), in a dict (HTTP streams and
+            # connections), or only known by the bound method its parent hands events to
+            for item in value.values() if isinstance(value, dict) else (value, getattr(value, "__self__", None)):
+                if isinstance(item, layer.Layer):
+                    stack.append(item)
+    return None
 
 
 def _peer(flow) -> str | None:

@@ -236,6 +236,8 @@ class FakeWsApp:
     name: str
     received: list[str | bytes] = field(default_factory=list)
     handshakes: list[str] = field(default_factory=list)
+    #: the close code of each connection that ended (1006: without a close frame)
+    closes: list[int | None] = field(default_factory=list)
 
     @property
     def port(self) -> int:
@@ -244,6 +246,7 @@ class FakeWsApp:
     def clear(self) -> None:
         self.received.clear()
         self.handshakes.clear()
+        self.closes.clear()
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -257,10 +260,13 @@ def start_fake_wsapp(ssl_context: ssl.SSLContext, name: str = "ws") -> FakeWsApp
     def handler(connection: ServerConnection) -> None:
         app = holder["app"]
         app.handshakes.append(connection.request.path if connection.request else "?")
-        for message in connection:
-            app.received.append(message)
-            kind = "text" if isinstance(message, str) else "binary"
-            connection.send(json.dumps({"event": "received", "app": name, "kind": kind, "size": len(message)}))
+        try:
+            for message in connection:
+                app.received.append(message)
+                kind = "text" if isinstance(message, str) else "binary"
+                connection.send(json.dumps({"event": "received", "app": name, "kind": kind, "size": len(message)}))
+        finally:
+            app.closes.append(connection.close_code)
 
     server = serve(handler, "127.0.0.1", 0, ssl=ssl_context, ping_interval=None)
     app = FakeWsApp(server, name)
