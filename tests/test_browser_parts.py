@@ -352,12 +352,59 @@ def test_acknowledgements_expire_and_tokens_are_bound_to_client_and_service():
     assert acks.check(token, alice, "openai")
     assert not acks.check(token, bob, "openai") and not acks.check(token, alice, "anthropic")
     assert not acks.check("1." + token.split(".")[1], alice, "openai")  # expired (1970)
-    assert not acks.holds(alice, "openai")
+    assert not anyio.run(acks.holds, alice, "openai")
     acks.ttl = 0.05
-    acks.grant(alice, "openai")
-    assert acks.holds(alice, "openai") and not acks.holds(bob, "openai") and not acks.holds(alice, None)
+    anyio.run(acks.grant, alice, "openai")
+    assert anyio.run(acks.holds, alice, "openai") and not anyio.run(acks.holds, bob, "openai")
+    assert not anyio.run(acks.holds, alice, None)
     time.sleep(0.1)
-    assert not acks.holds(alice, "openai")
+    assert not anyio.run(acks.holds, alice, "openai")
+
+
+def test_acknowledgements_are_kept_in_the_audit_store_and_outlive_the_process(db_url):
+    """What one process granted, another (a restart, another worker) sees; an expired one is gone."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.audit import AuditStore
+    from gateway.proxy.acks import Acknowledgements, client_key, token_key
+
+    store = AuditStore(db_url)
+    store.migrate()
+    alice, bob = client_key("Basic YTpi", None), client_key(None, "10.0.0.2")
+    before = Acknowledgements(30, store, token_key(b"k" * 32))
+    anyio.run(before.grant, alice, "openai")
+    after = Acknowledgements(30, store, token_key(b"k" * 32))  # a new process: nothing in memory
+    assert anyio.run(after.holds, alice, "openai")
+    assert not anyio.run(after.holds, alice, "anthropic") and not anyio.run(after.holds, bob, "openai")
+    expiry = store.ack_expiry(alice, "openai")
+    assert timedelta(minutes=29) < expiry - datetime.now(UTC) <= timedelta(minutes=30)
+    assert after.check(before.token(alice, "openai"), alice, "openai")  # the token key is shared too
+    assert not Acknowledgements(30, store).check(before.token(alice, "openai"), alice, "openai")  # unless keyless
+    store.grant_ack(bob, "openai", datetime.now(UTC) - timedelta(seconds=1))  # expired
+    assert not anyio.run(Acknowledgements(30, store).holds, bob, "openai")
+    anyio.run(before.grant, alice, "openai")  # granted again: replaced, expired rows deleted on the way
+    with store.reading() as conn:
+        from sqlalchemy import func, select
+
+        from gateway.audit.schema import browser_acks
+
+        assert conn.execute(select(func.count()).select_from(browser_acks)).scalar_one() == 1
+    store.dispose()
+
+
+def test_an_acknowledgement_store_that_fails_never_grants():
+    from gateway.audit import AuditError
+    from gateway.proxy.acks import Acknowledgements
+    from gateway.testing.factories import MemoryStore
+
+    store = MemoryStore()
+    acks = Acknowledgements(30, store)
+    anyio.run(acks.grant, "addr:10.0.0.1", "openai")
+    store.fail = True
+    assert not anyio.run(Acknowledgements(30, store).holds, "addr:10.0.0.1", "openai")  # unreadable: asked again
+    with pytest.raises(AuditError):
+        anyio.run(acks.grant, "addr:10.0.0.2", "openai")
+    assert not anyio.run(acks.holds, "addr:10.0.0.2", "openai")
 
 
 # -- the apps' own reply formats ----------------------------------------------------------------------

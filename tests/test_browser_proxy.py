@@ -404,6 +404,25 @@ def test_warning_page_then_continue_then_passing(bgw_db, apps):
     assert len(refused) == 1 and refused[0]["rule_ids"] == ["warn.ack_invalid"]
 
 
+def test_an_acknowledgement_survives_a_restart_of_the_proxy(browser_factory, db_url, apps):
+    """« Continuer » is kept in the audit database: after a restart the same client is not asked again."""
+    base = f"https://127.0.0.1:{apps.warn.port}"
+    gw = browser_factory(db_url)
+    with gw.client() as client:
+        page = client.get(f"{base}/", headers=HTML)
+        token = re.search(r'name="jeton" value="([^"]+)"', page.text).group(1)
+        ack = client.post(f"{base}/__gardefou/continuer", data={"jeton": token, "retour": "/"}, headers=HTML)
+    assert ack.status_code == 303 and apps.warn.received == []
+    gw.stop()
+    gw = browser_factory(db_url)  # a new process: nothing in memory, the same audit database
+    with gw.client() as client:
+        after = client.get(f"{base}/", headers=HTML)
+    assert after.status_code == 200 and "Application warn" in after.text
+    assert [r.path for r in apps.warn.received] == ["/"]
+    rec = gw.record(after.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "warn" and rec["rule_ids"] == ["charter.non_compliant"] and rec["forwarded"] is True
+
+
 def test_continue_cannot_be_replayed_by_another_client(browser_factory, tmp_path, apps):
     """The token is bound to who saw the page: another client (here: another key) cannot use it."""
     from gateway.config import hash_key

@@ -46,10 +46,11 @@ from mitmproxy.proxy import layer, layers
 from mitmproxy.proxy.layers.websocket import WebsocketLayer
 
 from gateway.adapters.web import WebAdapter
+from gateway.audit import AuditError
 from gateway.config import Config
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
 from gateway.proxy import apps
-from gateway.proxy.acks import Acknowledgements, client_key
+from gateway.proxy.acks import Acknowledgements, client_key, token_key
 from gateway.proxy.pages import (
     ACK_HINT_FR,
     ACK_PATH,
@@ -121,7 +122,7 @@ class BrowserIngress:
     def __init__(self, pipeline: Pipeline, config: Config):
         self.pipeline = pipeline
         self.catalogue = pipeline.catalogue
-        self.acks = Acknowledgements(config.proxy.ack_minutes)
+        self.acks = Acknowledgements(config.proxy.ack_minutes, pipeline.store, token_key(pipeline.fingerprint_key))
         self.pages = Pages(self.catalogue, config.proxy.ack_minutes)
         #: client connection id -> the Proxy-Authorization its CONNECT presented
         self.credentials: dict[str, str] = {}
@@ -143,7 +144,7 @@ class BrowserIngress:
         if credential:
             self.credentials[conn_id] = credential
         service = self.catalogue.by_host(req.host, req.port)
-        inc = self._incoming(flow, "connect", credential, service)
+        inc = await self._incoming(flow, "connect", credential, service)
         if service is not None and service.status == "allowed" and service.inspect:
             # Each request inside is inspected on its own; only who is asking is checked here.
             ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
@@ -229,7 +230,7 @@ class BrowserIngress:
                 raise BodyTooLarge
             return raw
 
-        inc = self._incoming(flow, "request", credential, service, read_body=read)
+        inc = await self._incoming(flow, "request", credential, service, read_body=read)
         ex, verdict = await self.pipeline.process(WEB, inc)
         if not verdict.forward:
             flow.response = self._refusal(flow, ex, verdict, service, credential)
@@ -283,7 +284,8 @@ class BrowserIngress:
 
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
             service = self.catalogue.by_host(flow.request.host, flow.request.port)
-            await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+            inc = await self._incoming(flow, "request", credential, service, read_body=too_large)
+            await self.pipeline.process(WEB, inc)
 
     # -- WebSocket messages ---------------------------------------------------------------------------
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -326,7 +328,7 @@ class BrowserIngress:
         inc = Incoming(endpoint="websocket", headers={"proxy-authorization": credential} if credential else {},
                        peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
                        host=req.host, port=req.port, ack_warnings=True,
-                       acknowledged=self.acks.holds(client_key(credential, peer), service.id if service else None))
+                       acknowledged=await self.acks.holds(client_key(credential, peer), service.id if service else None))
         ex, verdict = await self.pipeline.process(WEB, inc)
         if verdict.forward:
             await self.pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
@@ -391,25 +393,31 @@ class BrowserIngress:
             ex, "warn.acknowledged",
             f"Avertissement confirmé par l'utilisateur (« Continuer ») pour « {service.name} », valable {minutes} minutes.",
             action="warn")
-        if not verdict.recorded:  # an acknowledgement that cannot be recorded is not granted
+        granted = verdict.recorded  # an acknowledgement that cannot be recorded is not granted
+        if granted:
+            try:
+                await self.acks.grant(who, service.id)
+            except AuditError as exc:
+                log.error("acknowledgement %s recorded but not stored (%s): not granted", ex.audit_id, exc)
+                granted = False
+        if not granted:
             message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
             flow.response = http.Response.make(503, self.pages.refused(message, None),
                                                {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
             return
-        self.acks.grant(who, service.id)
         flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
                                                       "cache-control": "no-store",
                                                       "x-gardefou-decision": "warn", "x-gardefou-audit-id": ex.audit_id})
 
     # -- answers ----------------------------------------------------------------------------------
-    def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
-                  read_body=None) -> Incoming:
+    async def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
+                        read_body=None) -> Incoming:
         req = flow.request
         headers = req.headers.copy()
         if credential:
             headers["proxy-authorization"] = credential
         peer = _peer(flow)
-        acknowledged = self.acks.holds(client_key(credential, peer), service.id if service else None)
+        acknowledged = await self.acks.holds(client_key(credential, peer), service.id if service else None)
         return Incoming(endpoint=endpoint, headers=headers, peer=peer, read_body=read_body or _no_body,
                         params=_url_params(req.path) if endpoint != "connect" else {"query": "", "path": ""},
                         host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect")
