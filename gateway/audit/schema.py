@@ -9,8 +9,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -100,4 +102,16 @@ readiness_probe = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("ts", DateTime(timezone=True), nullable=False),
+)
+
+#: Browser path: the warnings acknowledged with « Continuer » (migration 0010), per client and service
+#: until ``expires_at``. State beside the records, not in the chain (the acknowledgement is a record).
+browser_acks = Table(
+    "browser_acks",
+    metadata,
+    Column("client", String(128), nullable=False),  # gateway.proxy.acks.client_key: hashed credential or address
+    Column("service_id", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("client", "service_id"),
+    Index("ix_browser_acks_expires_at", "expires_at"),
 )

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, readiness_probe
+from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, browser_acks, readiness_probe
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -494,6 +494,29 @@ class AuditStore:
     def iter_access_log(self, where=None, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching access-log row, oldest first, in keyset batches (an export's read)."""
         yield from self._keyset(admin_access_log, where, True, batch or BATCH)
+
+    # -- browser path: warnings acknowledged (state beside the records, not in the chain) ---------
+    @_store_errors
+    def grant_ack(self, client: str, service_id: str, expires_at: datetime) -> None:
+        """``client`` acknowledged ``service_id``'s warning until ``expires_at`` (a later grant replaces an
+        earlier one); the expired rows are deleted on the way."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        until = chain.norm_ts(expires_at)
+        dialect_insert = postgresql.insert if self.is_pg else sqlite.insert
+        stmt = dialect_insert(browser_acks).values(client=client, service_id=service_id, expires_at=until)
+        stmt = stmt.on_conflict_do_update(index_elements=["client", "service_id"], set_={"expires_at": until})
+        with self.engine.begin() as conn:
+            conn.execute(delete(browser_acks).where(browser_acks.c.expires_at <= chain.norm_ts(datetime.now(UTC))))
+            conn.execute(stmt)
+
+    @_store_errors
+    def ack_expiry(self, client: str, service_id: str) -> datetime | None:
+        """Until when ``client``'s acknowledgement of ``service_id`` holds (None: there is none)."""
+        with self.engine.connect() as conn:
+            until = conn.execute(select(browser_acks.c.expires_at).where(
+                browser_acks.c.client == client, browser_acks.c.service_id == service_id)).scalar_one_or_none()
+        return chain.norm_ts(until) if until is not None else None
 
     def dispose(self) -> None:
         """Write the queued outcomes, stop the outcome thread, close the connections."""
