@@ -194,7 +194,10 @@ def remove_entry(text: str, path: Path_, entry_id: str) -> str:
         i = _index(seq, entry_id)
         if i is None:
             raise EditError(f"no {entry_id!r} in {'.'.join(path)}")
-        _move_following_comments(seq, i)
+        parent = root
+        for key in path[:-1]:
+            parent = parent[key]
+        _move_following_comments(seq, i, parent.ca.items.get(path[-1]))
         del seq[i]
     return edit(text, path[0], change)
 
@@ -211,18 +214,18 @@ def _post_comment(item: Any):
     return None, None
 
 
-def _move_following_comments(seq: CommentedSeq, i: int) -> None:
-    """ruamel keeps the comment lines above entry ``i`` on the entry before it (or on the list), and
-    those below it on entry ``i`` itself: give the lines below to whatever precedes entry ``i``, in
-    place of the lines above it, so that deleting the entry takes its own comments along."""
+def _move_following_comments(seq: CommentedSeq, i: int, key_slots: list | None) -> None:
+    """ruamel keeps the comment lines above entry ``i`` on the entry before it (or on the list and its
+    key, ``key_slots``), and those below it on entry ``i`` itself: give the lines below to whatever
+    precedes entry ``i``, in place of the lines above it, so that deleting the entry takes its own
+    comments along."""
     after, _ = _post_comment(seq[i])
     below = after.value.split("\n", 1)[1] if after is not None and "\n" in after.value else ""
     if i == 0:
         lines = _line_tokens(below)
-        if seq.ca.comment and len(seq.ca.comment) > 1 and seq.ca.comment[1] is not None:
-            seq.ca.comment[1][:] = lines  # in place: the key above the list holds the same list
-        elif lines:
-            seq.ca.comment = [None, lines]
+        seq.ca.comment = [None, lines] if lines else None
+        if key_slots is not None and len(key_slots) > 3:
+            key_slots[3] = lines or None  # ruamel writes the lines above a list's first entry from here
         return
     prev, last = _post_comment(seq[i - 1])
     if last is None:
