@@ -40,11 +40,12 @@ class EditError(Exception):
 
 # -- the round trip ------------------------------------------------------------------------------
 
-def _yaml(text: str) -> YAML:
+def _yaml(*texts: str) -> YAML:
+    """A round-trip YAML that indents sequences as the first of ``texts`` that has one does."""
     y = YAML()  # round trip
     y.preserve_quotes = True
     y.width = 4096  # never fold a long line
-    offset = _sequence_offset(text)
+    offset = next((o for o in map(_sequence_offset, texts) if o is not None), 2)
     y.indent(mapping=2, sequence=offset + 2, offset=offset)
     # keep `null` written out (ruamel's default writes nothing after the colon)
     y.representer.add_representer(type(None),
@@ -52,16 +53,16 @@ def _yaml(text: str) -> YAML:
     return y
 
 
-def _sequence_offset(text: str) -> int:
-    """How far the file indents ``- `` from the key of a block sequence (0 for PyYAML's own output, 2
-    for config.example.yaml); 2 when it has none."""
+def _sequence_offset(text: str) -> int | None:
+    """How far ``text`` indents ``- `` from the key of a block sequence (0 for PyYAML's own output, 2
+    for config.example.yaml); None when it has none."""
     lines = text.splitlines()
     for prev, line in zip(lines, lines[1:], strict=False):
         key = re.fullmatch(r"( *)[^\s#-][^#]*:\s*(#.*)?", prev)
         dash = re.match(r"( *)- ", line)
         if key and dash:
             return max(len(dash.group(1)) - len(key.group(1)), 0)
-    return 2
+    return None
 
 
 def _dump(y: YAML, data: Any) -> str:
@@ -104,14 +105,13 @@ def _section(text: str, key: str) -> tuple[int, int] | None | bool:
 def edit(text: str, section: str, change: Callable[[CommentedMap], None]) -> str:
     """``text`` with ``change`` applied to the round-trip mapping ``{section: ...}``; only that
     section's lines are rewritten (the whole document if the file is not a plain block mapping)."""
-    y = _yaml(text)
     where = _section(text, section)
     if where is False:
-        return _whole(y, text, change)
+        return _whole(_yaml(text), text, change)
     if where is None:  # a new section at the end of the file
         root = CommentedMap()
         change(root)
-        body = _dump(y, root)
+        body = _dump(_yaml(text), root)
         if not text.strip():
             return body
         return text.rstrip("\n") + "\n\n" + body
@@ -119,6 +119,7 @@ def edit(text: str, section: str, change: Callable[[CommentedMap], None]) -> str
     start, end = where
     lines = text.splitlines(keepends=True)
     region = "".join(lines[start:end])
+    y = _yaml(region, text)  # the section's own indentation first, else the file's
     try:
         root = y.load(region)
     except RuamelError:  # e.g. an alias to an anchor outside the section

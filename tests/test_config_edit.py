@@ -185,3 +185,10 @@ def test_example_configuration_round_trip():
     assert block.index("- id: n") < block.index("# - id: agent-7f3a")  # above the commented example
     back = remove_entry(remove_entry(new, CLIENTS, "n"), ("admins",), "d")
     assert back == example
+
+
+def test_the_sections_own_sequence_indentation_wins_over_the_files():
+    original = (f"services:\n  - id: mistral\n    hosts: [mistral.ai]\nauth:\n  clients:\n  - id: a\n"
+                f"    key_sha256: {H['a']}\n")
+    new = add_entry(original, CLIENTS, {"id": "n", "key_sha256": H["n"]})
+    assert new == original + f"  - id: n\n    key_sha256: {H['n']}\n"
