@@ -248,3 +248,31 @@ def test_sessions_fail_closed_when_the_store_fails(tmp_path):
     finally:
         srv.stop()
         srv.store.dispose()
+
+
+def test_the_connection_pool_is_sized_by_the_configuration(pg_ready, scanner):
+    """``audit.pool_size`` / ``max_overflow`` / ``pool_timeout_s`` reach the gateway's store: with one
+    connection and no overflow, a second one is refused after the timeout (AuditError: 503)."""
+    from gateway.audit import AuditError
+    from gateway.build import build_pipeline
+    from gateway.config import ConfigError, parse_config
+
+    if not pg_ready:
+        pytest.skip("PostgreSQL not available")
+    with pytest.raises(ConfigError, match="audit.pool_size"):
+        parse_config("audit:\n  pool_size: 0\n")
+    url, schema = new_pg_schema_url()
+    config = parse_config(yaml.safe_dump({"audit": {"url": url, "pool_size": 1, "max_overflow": 0,
+                                                    "pool_timeout_s": 0.5}}))
+    store = build_pipeline(config, scanner=scanner).store
+    try:
+        assert store.engine.pool.size() == 1
+        with store.engine.connect():
+            began = time.monotonic()
+            with pytest.raises(AuditError):
+                store.get("any")
+            assert 0.4 < time.monotonic() - began < 5
+        assert store.get("any") is None  # the connection is back
+    finally:
+        store.dispose()
+        drop_pg_schema(schema)
