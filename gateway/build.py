@@ -23,7 +23,7 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
     if config.audit.fingerprint_key_env and fingerprint_key is None:  # checked before any database is created
         raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
     if store is None:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
     store.migrate()
     return Pipeline(
         scanner or build_default_scanner(config.detectors),

@@ -1,4 +1,4 @@
-"""The ``gardefou`` command: serve, proxy, ca, check-config, scan, admin, audit."""
+"""The ``gardefou`` command: serve, proxy, ca, check-config, scan, admin, keys, audit."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     from gateway.audit import AuditStore
 
     try:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
         store.dispose()
         sock = socket.create_server((host, port), backlog=2048)
@@ -328,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.admin.cli import register as register_admin  # admin add-user, audit verify/purge/export/stats
 
     register_admin(sub)
+    from gateway.keys import register as register_keys  # keys add/list/revoke
+
+    register_keys(sub)
     from gateway.audit.backup import register as register_backup  # audit backup
 
     register_backup(sub)

@@ -118,6 +118,15 @@ class AuditConfig(_Strict):
     retention_days: int = Field(365, ge=1)
     #: Name of the environment variable holding the HMAC key for value fingerprints (off when unset).
     fingerprint_key_env: str | None = None
+    #: PostgreSQL connection pool of each gateway process: connections kept open, extra ones opened
+    #: under load, and how long a request waits for a free one (then 503, fail closed)
+    pool_size: int = Field(10, ge=1, le=1000)
+    max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_s: float = Field(10.0, gt=0)
+
+    def store_options(self) -> dict[str, typing.Any]:
+        """``AuditStore``'s pool settings from this section."""
+        return {"pool_size": self.pool_size, "max_overflow": self.max_overflow, "pool_timeout": self.pool_timeout_s}
 
     def fingerprint_key(self, environ) -> bytes | None:
         """The audit HMAC key (value fingerprints, purge anchors) from ``environ``, or None."""

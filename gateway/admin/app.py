@@ -54,7 +54,7 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
                      config_path: str | Path | None = None) -> FastAPI:
     own_store = store is None
     if store is None:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
     app = FastAPI(title="Garde-fou — revue d'audit", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.admin = Admin(config, store, config_path)

@@ -136,7 +136,7 @@ class Admin:
         self.config = config
         self.catalogue = config.catalogue()  # service names for the filters and labels
         self.discovery = config.discovery_list()  # the AI hosts recognised outside the catalogue
-        self.auth = Authenticator(config, config_path)
+        self.auth = Authenticator(config, store, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}
         self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
@@ -162,18 +162,19 @@ class Admin:
         await self.log(request, who, channel, action, logged, "ok")
         return Access(who, query)
 
-    def identify(self, request: Request, channel: str) -> Principal | None:
+    async def identify(self, request: Request, channel: str) -> Principal | None:
         header = request.headers.get("authorization")
         if header is not None:
             scheme, _, token = header.partition(" ")
             return self.auth.check_token(token.strip()) if scheme.lower() == "bearer" else None
-        if channel == DASHBOARD or request.cookies.get(COOKIE):
-            return self.auth.session(request.cookies.get(COOKIE))
+        sid = request.cookies.get(COOKIE)
+        if sid:  # the dashboard's session cookie (a row of the audit store), also on the export links
+            return await anyio.to_thread.run_sync(self.auth.session, sid)
         return None
 
     async def authorize(self, request: Request, channel: str, action: str, permission: str,
                         params: dict) -> Principal:
-        who = self.identify(request, channel)
+        who = await self.identify(request, channel)
         if who is None:
             await self.unauthenticated(request, channel, action)
             raise Denied(401, "unauthenticated", MSG_401)

@@ -96,6 +96,20 @@ admin_access_log = Table(
     Column("row_hash", String(64)),
 )
 
+#: The dashboard's login sessions (migration 0007), shared by every instance on the store. Only the
+#: SHA-256 of the session id is kept; ``credential`` is a digest of the token the session was opened
+#: with, so that a rotated token ends it. Not hash-chained: credentials, not audit data.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("credential", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 #: One row rewritten by the readiness probe (``AuditStore.ping``): proves the store takes writes.
 readiness_probe = Table(
     "readiness_probe",

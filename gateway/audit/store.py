@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, browser_acks, readiness_probe
+from gateway.audit.schema import admin_access_log, admin_sessions, audit_anchors, audit_records, browser_acks, readiness_probe
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -40,6 +40,12 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Advisory lock key serialising chain appends on PostgreSQL ("gardefou" in ASCII).
 PG_CHAIN_LOCK = 0x6761726465666F75
 PG_ACCESS_LOCK = PG_CHAIN_LOCK + 1
+#: Advisory lock (two-key form: its own key space) taken around the migrations, per schema: "gard", and
+#: hashtext(current_schema()) as the second key.
+PG_MIGRATION_LOCK = 0x67617264
+#: How long an instance waits for another one's migration before giving up (PostgreSQL lock_timeout;
+#: SQLite busy timeout): the first start of a large store may take a while.
+MIGRATION_WAIT_S = 600
 
 BATCH = 1000
 #: Outcomes written by the outcome thread in one transaction, at most.
@@ -84,8 +90,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    immediate = conn.get_execution_options().get("gardefou_immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("gardefou_exclusive"):
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gardefou_immediate") else "BEGIN")
 
 
 #: PostgreSQL: a held lock or a stuck statement fails the request (503, fail closed) instead of
@@ -104,13 +113,16 @@ def _pg_timeouts(dbapi_conn, _record) -> None:
     dbapi_conn.autocommit = autocommit
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 10) -> Engine:
+    """The engine of the store; the pool's size applies to PostgreSQL (``audit.pool_size``,
+    ``audit.max_overflow``, ``audit.pool_timeout_s``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                           pool_timeout=pool_timeout)
     event.listen(engine, "connect", _pg_timeouts)
     return engine
 
@@ -138,12 +150,13 @@ class VerifyResult:
 
 
 class AuditStore:
-    def __init__(self, url: str, anchor_key: bytes | None = None):
+    def __init__(self, url: str, anchor_key: bytes | None = None, *, pool_size: int = 10, max_overflow: int = 10,
+                 pool_timeout: float = 10):
         self.url = url
         #: key of the purge anchors' HMAC (the audit fingerprint key); None: anchors are unkeyed
         self.anchor_key = anchor_key
         try:
-            self.engine = make_engine(url)
+            self.engine = make_engine(url, pool_size, max_overflow, pool_timeout)
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
         self.is_pg = self.engine.dialect.name == "postgresql"
@@ -164,15 +177,38 @@ class AuditStore:
 
     @_store_errors
     def migrate(self) -> None:
-        """Bring the schema to the latest Alembic revision."""
+        """Bring the schema to the latest Alembic revision, under a lock: instances started at the same
+        time on one store migrate one after the other (the later ones find the schema up to date).
+
+        PostgreSQL: a transaction-scoped advisory lock per schema, taken before Alembic reads the
+        schema's version (DDL is transactional: the next holder sees all of it or none). SQLite:
+        ``BEGIN EXCLUSIVE``, the database's own write lock, for the whole upgrade."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            if self.is_pg:
+                conn.begin()
+                conn.execute(text(f"SET LOCAL lock_timeout = {MIGRATION_WAIT_S * 1000}"))
+                conn.execute(text("SET LOCAL statement_timeout = 0"))  # a migration may rewrite a large table
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                             {"k": PG_MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+                return
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_S * 1000}")  # wait for the other's upgrade
+            try:
+                conn.execution_options(gardefou_exclusive=True).begin()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                raw.execute("PRAGMA busy_timeout=10000")
 
     def ping(self) -> bool:
         """True when the store answers and takes a write (a row of ``readiness_probe`` rewritten and
@@ -517,6 +553,31 @@ class AuditStore:
             until = conn.execute(select(browser_acks.c.expires_at).where(
                 browser_acks.c.client == client, browser_acks.c.service_id == service_id)).scalar_one_or_none()
         return chain.norm_ts(until) if until is not None else None
+
+    # -- admin sessions ----------------------------------------------------------------------
+    @_store_errors
+    def open_session(self, id_hash: str, user_id: str, role: str, credential: str, expires_at: datetime) -> None:
+        """Store a dashboard session (by the hash of its id); sessions already expired are deleted."""
+        now = chain.norm_ts(datetime.now(UTC))
+        with self.engine.begin() as conn:
+            conn.execute(delete(admin_sessions).where(admin_sessions.c.expires_at <= now))
+            conn.execute(insert(admin_sessions).values(id_hash=id_hash, user_id=user_id, role=role,
+                                                       credential=credential, created_at=now,
+                                                       expires_at=chain.norm_ts(expires_at)))
+
+    @_store_errors
+    def find_session(self, id_hash: str) -> dict[str, Any] | None:
+        """The session stored under ``id_hash`` if it has not expired, else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(admin_sessions).where(admin_sessions.c.id_hash == id_hash)).mappings().first()
+        if row is None or chain.norm_ts(row["expires_at"]) <= datetime.now(UTC):
+            return None
+        return dict(row)
+
+    @_store_errors
+    def close_session(self, id_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(admin_sessions).where(admin_sessions.c.id_hash == id_hash))
 
     def dispose(self) -> None:
         """Write the queued outcomes, stop the outcome thread, close the connections."""
