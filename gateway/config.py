@@ -230,9 +230,13 @@ class Limits(_Strict):
     max_scan_chars: int = Field(1_000_000, ge=1000)
     #: time the detectors may take for one request: past it the request is refused (503, fail closed)
     scan_timeout_s: float = Field(10.0, gt=0)
-    #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After
+    #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After.
+    #: A burst of short prompts (200 streams opened together) queues for a few milliseconds each; the
+    #: queued text itself is bounded by ``max_queued_scan_chars`` (characters inspected or waiting, all
+    #: requests together; a request alone is always admitted, up to ``max_scan_chars``)
     max_concurrent_scans: int = Field(8, ge=1)
-    max_queued_scans: int = Field(64, ge=0)
+    max_queued_scans: int = Field(1024, ge=0)
+    max_queued_scan_chars: int = Field(20_000_000, ge=1000)
     #: per client (API key, or address without keys): requests a minute and requests at once (429 past them)
     client_requests_per_minute: int = Field(600, ge=1)
     client_concurrency: int = Field(32, ge=1)

@@ -168,6 +168,7 @@ class Pipeline:
         self.client_limits = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
         self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
         self.scans_in_flight = 0
+        self.scan_chars_in_flight = 0  # characters of text being inspected or waiting (max_queued_scan_chars)
 
     # -- the flow -----------------------------------------------------------------------------
     async def process(self, adapter: Adapter, inc: Incoming) -> tuple[Exchange, Verdict]:
@@ -281,16 +282,20 @@ class Pipeline:
         """Detect, decide and commit the audit record, in one hop off the event loop, on one of the
         scan pool's threads (a full pool and queue is a 503: the gateway never forwards unread)."""
         limits = self.limits
-        if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans:
+        chars = ex.extracted.chars
+        if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans or (
+                self.scans_in_flight and self.scan_chars_in_flight + chars > limits.max_queued_scan_chars):
             raise Refusal(503, "gardefou_busy",
                           "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
                           "gateway.busy", retry_after=1)
         self.scans_in_flight += 1
+        self.scan_chars_in_flight += chars
         metrics.SCANS_IN_FLIGHT.inc()
         try:
             return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=self.scan_slots)
         finally:
             self.scans_in_flight -= 1
+            self.scan_chars_in_flight -= chars
             metrics.SCANS_IN_FLIGHT.dec()
 
     def inspect_sync(self, ex: Exchange) -> Verdict:
