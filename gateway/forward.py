@@ -1,7 +1,7 @@
 """Forwarding an inspected request to its service with httpx, and relaying the answer as it streams.
 
-The outcome (status, upstream time, a broken stream, a client that left) is added to the request's
-audit record by ``Pipeline.complete`` however the relay ends.
+The outcome (status, upstream time, a broken stream, a client that left, the tokens the provider
+reported) is added to the request's audit record by ``Pipeline.complete`` however the relay ends.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from gateway import metrics
 from gateway.adapters.base import Adapter, Route
 from gateway.config import Limits
 from gateway.pipeline import Exchange, Pipeline, Refusal
+from gateway.sobriety import UsageMeter
 
 # Upstream response headers relayed to the client.
 _RELAYED = ("content-type", "content-encoding", "retry-after", "x-request-id", "request-id")
@@ -89,6 +90,8 @@ class Forwarder:
                        if k.lower() in _RELAYED or k.lower().startswith(_RELAYED_PREFIXES)}
         out_headers.update(headers)
         state: dict[str, Any] = {"error": None, "done": False}
+        # the provider's usage, read from each chunk once it has been handed on (never held back)
+        meter = UsageMeter(resp.headers.get("content-type"), resp.headers.get("content-encoding"))
 
         async def relay():
             metrics.OPEN_STREAMS.inc()
@@ -96,6 +99,7 @@ class Forwarder:
             try:
                 async for chunk in resp.aiter_raw():
                     yield chunk
+                    meter.feed(chunk)
                 state["done"] = True
             except httpx.HTTPError:
                 state["error"] = "stream_interrupted"
@@ -106,7 +110,7 @@ class Forwarder:
             await resp.aclose()
             outcome = state["error"] or (None if state["done"] else "client_disconnected")
             await complete(ex, status_code=resp.status_code, upstream_status=resp.status_code, upstream_error=outcome,
-                           upstream_ms=_ms(t0))
+                           upstream_ms=_ms(t0), meter=meter)
 
         return RelayResponse(relay(), finish, status_code=resp.status_code, headers=out_headers)
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, readiness_probe
+from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, charter_acceptances, readiness_probe
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -430,6 +430,36 @@ class AuditStore:
     def iter_access_log(self, where=None, batch: int | None = None) -> Iterator[dict[str, Any]]:
         """Every matching access-log row, oldest first, in keyset batches (an export's read)."""
         yield from self._keyset(admin_access_log, where, True, batch or BATCH)
+
+    # -- the charter's acceptances -----------------------------------------------------------------
+    @_store_errors
+    def record_acceptance(self, row: dict[str, Any]) -> bool:
+        """Record that ``row["subject"]`` accepted ``row["version"]`` of the charter; False when it
+        already had (the first acceptance is kept)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.is_pg else sqlite
+        stmt = dialect.insert(charter_acceptances).values(**row, ts=chain.norm_ts(row.get("ts") or datetime.now(UTC)))
+        with self.engine.begin() as conn:
+            return conn.execute(stmt.on_conflict_do_nothing(index_elements=["subject", "version"])).rowcount == 1
+
+    @_store_errors
+    def has_accepted(self, subject: str, version: str) -> bool:
+        q = select(charter_acceptances.c.seq).where(charter_acceptances.c.subject == subject,
+                                                    charter_acceptances.c.version == version).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
+    @_store_errors
+    def acceptances(self, limit: int = 100, before: int | None = None, where=None) -> list[dict[str, Any]]:
+        """The newest acceptances (before ``seq`` ``before``, matching ``where``)."""
+        q = select(charter_acceptances).order_by(charter_acceptances.c.seq.desc()).limit(limit)
+        if before is not None:
+            q = q.where(charter_acceptances.c.seq < before)
+        if where is not None:
+            q = q.where(where)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
 
     def dispose(self) -> None:
         self.engine.dispose()
