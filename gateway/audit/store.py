@@ -439,9 +439,10 @@ class AuditStore:
         from sqlalchemy.dialects import postgresql, sqlite
 
         dialect = postgresql if self.is_pg else sqlite
-        stmt = dialect.insert(charter_acceptances).values(**row, ts=chain.norm_ts(row.get("ts") or datetime.now(UTC)))
+        stmt = dialect.insert(charter_acceptances).values({**row, "ts": chain.norm_ts(row.get("ts") or datetime.now(UTC))})
         with self.engine.begin() as conn:
-            return conn.execute(stmt.on_conflict_do_nothing(index_elements=["subject", "version"])).rowcount == 1
+            stmt = stmt.on_conflict_do_nothing(index_elements=["subject", "version"]).returning(charter_acceptances.c.seq)
+            return conn.execute(stmt).first() is not None  # no row back: it was there already
 
     @_store_errors
     def has_accepted(self, subject: str, version: str) -> bool:
