@@ -150,6 +150,8 @@ class UsageMeter:
         """The usage read (the JSON answer is parsed here: call it off the event loop)."""
         if self.kind == "json" and self._body:
             body, self._body = bytes(self._body), bytearray()
+            if b'"usage"' not in body:  # most answers of the browser path: nothing to parse
+                return self.usage
             if self._size <= MAX_JSON:
                 try:
                     read_usage(json.loads(body), self.usage)

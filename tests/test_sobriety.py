@@ -337,3 +337,21 @@ def test_stats_sum_tokens_energy_and_long_conversations_by_service_and_departmen
     cells = [dict(zip(cols, r.split(";"))) for r in rows]
     assert {c["avis"] for c in cells} == {"long_conversation", ""}
     assert all("," in c["energie_estimee_wh"] and c["methode_estimation"] == METHOD for c in cells)
+
+
+def test_configuration_errors_name_the_key():
+    from gateway.config import ConfigError, parse_config
+
+    for text, expected in (
+        ("sobriety:\n  services:\n    internal: {provider: azure}\n", "line 3: sobriety.services.internal.provider"),
+        ("sobriety:\n  services:\n    inconnu: {provider: openai}\n", "sobriety.services.inconnu: unknown service"),
+        ("sobriety:\n  services:\n    openai: {provider: openai, zone: France}\n", "sobriety.services.openai.zone"),
+        ("sobriety:\n  long_conversation: {max_messages: 0}\n", "sobriety.long_conversation.max_messages"),
+        ("charter:\n  version: v1\n", "charter: give the charter's url, its text, or both"),
+        ("charter:\n  version: 'v 1'\n  url: https://x.example/c\n", "charter.version"),
+    ):
+        with pytest.raises(ConfigError) as exc:
+            parse_config(text)
+        assert expected in str(exc.value), str(exc.value)
+    cfg = parse_config("sobriety:\n  long_conversation: {max_messages: null, max_tokens: null}\n")
+    assert cfg.sobriety.long_conversation.max_messages is None and cfg.charter is None
