@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.config import hash_key
+from gateway.sobriety import NOTICE_LONG_FR
 from tests.browser_support import CLEAN
 
 BENIGN = "Reformule ce paragraphe pour le rendre plus clair : la réunion est reportée à jeudi."
@@ -275,6 +276,7 @@ def test_browser_long_request_notice_and_tokens_of_an_api_answer(browser_gw, fak
         long = client.post(f"{fake.url}/v1/chat/completions",
                            json={"model": "mistral-small-latest", "messages": [{"role": "user", "content": LONGER}]})
         assert long.status_code == 200 and long.headers["x-gardefou-notice"].startswith("Conversation longue")
+        assert dict(long.headers.raw)[b"x-gardefou-notice"].decode("latin-1") == NOTICE_LONG_FR  # as on the API
         blocked = client.get(f"{fake.url}/recherche", headers=HTML,
                              params={"q": f"{LONGER} NIR 1 85 05 78 006 084 91"})
     assert blocked.status_code == 403 and 'id="gardefou-notice"' in blocked.text

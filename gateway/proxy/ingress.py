@@ -258,8 +258,8 @@ class BrowserIngress:
             resp.stream = relay
             resp.headers["x-gardefou-decision"] = state.ex_decision
             resp.headers["x-gardefou-audit-id"] = state.ex.audit_id
-            if state.ex.notice in NOTICES_FR:
-                resp.headers["x-gardefou-notice"] = NOTICES_FR[state.ex.notice]
+            if state.ex.notice in NOTICES_FR:  # Latin-1, as on the API path (header values' own charset)
+                resp.headers[b"x-gardefou-notice"] = NOTICES_FR[state.ex.notice].encode("latin-1", "replace")
 
     async def response(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
@@ -514,13 +514,13 @@ def _audit_id(ex: Exchange, verdict: Verdict) -> str | None:
     return ex.audit_id if verdict.recorded else None
 
 
-def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
-    headers = {"x-gardefou-decision": verdict.decision.action,
-               "x-gardefou-audit-id": ex.audit_id if verdict.recorded else "unrecorded"}
+def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str | bytes]:
+    headers: dict[str, str | bytes] = {"x-gardefou-decision": verdict.decision.action,
+                                       "x-gardefou-audit-id": ex.audit_id if verdict.recorded else "unrecorded"}
     if verdict.retry_after is not None:
         headers["retry-after"] = str(verdict.retry_after)
     if ex.notice in NOTICES_FR:
-        headers["x-gardefou-notice"] = NOTICES_FR[ex.notice]
+        headers["x-gardefou-notice"] = NOTICES_FR[ex.notice].encode("latin-1", "replace")  # Latin-1, as on the API
     return headers
 
 
