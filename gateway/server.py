@@ -134,13 +134,13 @@ class ApiIngress:
     async def accept_charter(self, request: Request) -> Response:
         """A client accepts the current version with its key (recorded: who, when, version)."""
         charter = self.pipeline.charter
-        ex = Exchange(api=OPENAI.api, endpoint="charter.accept", client=Client(addr=_peer(request)))
+        ex = Exchange(api=OPENAI.api, endpoint="charter_ack", client=Client(addr=_peer(request)))
         if charter is None:
             return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, Refusal(
                 404, "unknown_endpoint", "Aucune charte n'est à accepter sur cette passerelle.",
                 "request.unknown_endpoint")))
         try:
-            self.pipeline.authenticate(OPENAI, Incoming("charter.accept", request.headers, ex.client.addr,
+            self.pipeline.authenticate(OPENAI, Incoming("charter_ack", request.headers, ex.client.addr,
                                                         body_reader(request)), ex)
         except Refusal as refusal:
             return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, refusal))

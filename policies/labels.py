@@ -167,8 +167,8 @@ ACCESS_ACTION_LABELS_FR = {
     "access_log.list": "journal des accès",
     "access_log.export": "export du journal des accès",
     "sobriety": "sobriété",
-    "charter.list": "acceptations de la charte",
-    "charter.export": "export des acceptations de la charte",
+    "acceptances.list": "acceptations de la charte",
+    "acceptances.export": "export des acceptations de la charte",
 }
 
 #: ``admin_access_log.channel``.

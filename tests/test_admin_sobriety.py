@@ -106,8 +106,8 @@ def test_stats_and_acceptances_in_the_admin_api(sob_admin):
     assert lines[1].startswith("2026-03-04 12:00:00;2026-03-04 13:00:00;adresse:10.9.9.9;;;10.9.9.9;2026-02;navigateur;")
     assert len(lines) == 5
     actions = {(r["action"], r["outcome"]) for r in sob_admin.store.access_log(100)}
-    assert {("charter.list", "ok"), ("charter.export", "ok"), ("charter.list", "invalid"),
-            ("charter.list", "unauthenticated")} <= actions
+    assert {("acceptances.list", "ok"), ("acceptances.export", "ok"), ("acceptances.list", "invalid"),
+            ("acceptances.list", "unauthenticated")} <= actions
 
 
 def test_sobriety_and_charter_pages_in_chromium(sob_admin, browser, tmp_path):

@@ -92,9 +92,9 @@ def test_api_key_must_accept_once_then_passes(gateway_factory, fake):
     assert row["department"] == "urgences" and row["version"] == "2026-01" and row["channel"] == "api"
     assert row["method"] == "endpoint" and row["client_addr"] == "127.0.0.1" and row["ts"] is not None
     audit = gw.store.get(row["audit_id"])
-    assert audit["rule_ids"] == ["charter_ack.accepted"] and audit["endpoint"] == "charter.accept"
+    assert audit["rule_ids"] == ["charter_ack.accepted"] and audit["endpoint"] == "charter_ack"
     assert audit["client_id"] == "poste-urg-1" and audit["forwarded"] is False
-    refused = [r for r in gw.records() if r["endpoint"] == "charter.accept" and r["decision"] == "refuse"]
+    refused = [r for r in gw.records() if r["endpoint"] == "charter_ack" and r["decision"] == "refuse"]
     assert {r["rule_ids"][0] for r in refused} == {"charter_ack.invalid", "auth.failed"}
 
 

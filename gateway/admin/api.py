@@ -139,7 +139,7 @@ async def access_log_csv(request: Request, admin: AdminDep) -> StreamingResponse
 @router.get("/charter-acceptances")
 async def charter_acceptances(request: Request, admin: AdminDep):
     """Who accepted which version of the institution's charter (and the version in force)."""
-    q: AcceptanceQuery = (await admin.guard(request, API, "charter.list", "audit.read", acceptance_query)).query
+    q: AcceptanceQuery = (await admin.guard(request, API, "acceptances.list", "audit.read", acceptance_query)).query
     rows, nxt = await anyio.to_thread.run_sync(Q.acceptance_page, admin.store, q.filters, q.limit, q.cursor)
     charter = admin.charter
     return {"charter": {"version": charter.version, "title": charter.title, "url": charter.url} if charter else None,
@@ -154,7 +154,7 @@ def acceptance_export_query(raw: dict[str, str]) -> Q.AcceptanceFilters:
 
 @router.get("/charter-acceptances.csv")
 async def charter_acceptances_csv(request: Request, admin: AdminDep) -> StreamingResponse:
-    filters = (await admin.guard(request, API, "charter.export", "audit.read", acceptance_export_query)).query
+    filters = (await admin.guard(request, API, "acceptances.export", "audit.read", acceptance_export_query)).query
     return await _stream(Q.export_acceptances_csv(admin.store, filters), "text/csv; charset=utf-8",
                          "gardefou-acceptations-charte", "csv")
 

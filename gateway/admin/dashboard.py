@@ -389,13 +389,13 @@ charter_page_query = functools.partial(acceptance_query, tz=Q.PARIS)
 async def charter_page(request: Request, admin: AdminDep):
     """The charter in force and who accepted which version, newest first."""
     raw = dict(request.query_params)
-    access = await admin.guard(request, DASHBOARD, "charter.list", "audit.read", charter_page_query, lenient=True)
+    access = await admin.guard(request, DASHBOARD, "acceptances.list", "audit.read", charter_page_query, lenient=True)
     q: AcceptanceQuery = access.query
     rows, nxt = await anyio.to_thread.run_sync(Q.acceptance_page, admin.store, q.filters, q.limit, q.cursor)
     form = {k: raw.get(k, "") for k in Q.ACCEPTANCE_FILTER_KEYS}
     kept = {k: v for k, v in raw.items() if k != "cursor"}
     return render(
-        "charter.html", who=access.who, error=access.error, charter=admin.charter, rows=rows, form=form,
+        "acceptances.html", who=access.who, error=access.error, charter=admin.charter, rows=rows, form=form,
         date_inputs={k: not raw.get(k) or _is_date(raw[k]) for k in ("since", "until")},
         next_link="?" + urlencode({**kept, "cursor": nxt}) if nxt else None,
         first_link="?" + urlencode(kept) if q.cursor is not None else None,

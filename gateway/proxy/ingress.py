@@ -390,7 +390,7 @@ class BrowserIngress:
         peer = _peer(flow)
         charter = self.pipeline.charter
         form = req.urlencoded_form if req.method == "POST" else None
-        ex = Exchange(api=WEB.api, endpoint="charter.accept", client=Client(addr=peer), host=_host(req.host, req.port))
+        ex = Exchange(api=WEB.api, endpoint="charter_ack", client=Client(addr=peer), host=_host(req.host, req.port))
         ex.service, ex.service_ref = service, service.id
         if charter is None or form is None or not self.acks.check(form.get("jeton", ""), client_key(credential, peer),
                                                                   "charte:" + charter.version):
@@ -404,7 +404,7 @@ class BrowserIngress:
         if credential:
             headers["proxy-authorization"] = credential
         try:
-            self.pipeline.authenticate(WEB, Incoming("charter.accept", headers, peer, _no_body), ex)
+            self.pipeline.authenticate(WEB, Incoming("charter_ack", headers, peer, _no_body), ex)
         except Refusal as refusal:
             verdict = await self.pipeline.refuse(ex, refusal)
             flow.response = self._answer(flow, ex, verdict, self.pages.refused(verdict.message or "", _audit_id(ex, verdict)))

@@ -84,7 +84,7 @@ class Pages:
     def charter(self, charter: CharterGate, service_name: str, audit_id: str, token: str, return_to: str) -> bytes:
         """The interstitial of a first use: the charter (its text, its link) and « J'accepte »."""
         paragraphs = [p.strip() for p in (charter.text or "").split("\n\n") if p.strip()]
-        return self._render("charter.html", title=charter.title, version=charter.version, url=charter.url,
+        return self._render("charter_ack.html", title=charter.title, version=charter.version, url=charter.url,
                             paragraphs=paragraphs, service_name=service_name, audit_id=audit_id, token=token,
                             return_to=return_to, accept_path=CHARTER_PATH)
 
