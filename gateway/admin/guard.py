@@ -117,6 +117,29 @@ def access_log_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int =
     return query
 
 
+@dataclass(frozen=True)
+class AcceptanceQuery:
+    filters: Q.AcceptanceFilters = Q.AcceptanceFilters()
+    limit: int = 100
+    cursor: int | None = None
+
+
+ACCEPTANCE_PARAMS = (*Q.ACCEPTANCE_FILTER_KEYS, "limit", "cursor")
+
+
+def acceptance_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int = 100) -> AcceptanceQuery:
+    """The charter acceptances' filters, limit and cursor (API and dashboard page)."""
+    query = AcceptanceQuery(limit=default_limit)
+    try:
+        known(raw, ACCEPTANCE_PARAMS)
+        query = replace(query, filters=Q.parse_acceptance_filters(raw, tz))
+        query = replace(query, limit=Q.parse_limit(raw.get("limit"), default_limit),
+                        cursor=Q.decode_cursor(raw.get("cursor")))
+    except Q.FilterError as exc:
+        raise Invalid(str(exc), query) from None
+    return query
+
+
 # -- the guard ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -136,6 +159,8 @@ class Admin:
         self.config = config
         self.catalogue = config.catalogue()  # service names for the filters and labels
         self.discovery = config.discovery_list()  # the AI hosts recognised outside the catalogue
+        self.charter = config.charter  # the version in force, beside its acceptances
+        self.sobriety = config.sobriety
         self.auth = Authenticator(config, store, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}
