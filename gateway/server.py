@@ -273,7 +273,8 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     for adapter in API_ADAPTERS:
         for path, route in adapter.routes.items():
-            app.add_api_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
+            # a plain Starlette route: the request path needs no dependency injection or body model
+            app.add_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
 
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
