@@ -299,10 +299,10 @@ def scan_times(sizes: dict[str, str], runs: int) -> dict[str, float]:
     return out
 
 
-def gateway_config(tmp: Path, port: int, fast: int, real: int, workers: int) -> Path:
+def gateway_config(tmp: Path, port: int, fast: int, real: int, workers: int, audit_url: str | None = None) -> Path:
     cfg = {
         "listen": {"host": "127.0.0.1", "port": port, "workers": workers},
-        "audit": {"url": f"sqlite:///{tmp / 'audit.db'}"},
+        "audit": {"url": audit_url or f"sqlite:///{tmp / 'audit.db'}"},
         "services": [{"id": "mistral", "base_url": f"http://127.0.0.1:{fast}/v1"},
                      {"id": "real", "name": "Realistic model", "api": "openai", "base_url": f"http://127.0.0.1:{real}/v1",
                       "api_key_env": "REAL_API_KEY", "hosting": "eu", "trains_on_inputs": False}],
@@ -334,7 +334,7 @@ async def run(args) -> dict:
         wait_port(fast)
         wait_port(real)
         gw_port = free_port()
-        cfg = gateway_config(tmp, gw_port, fast, real, args.workers)
+        cfg = gateway_config(tmp, gw_port, fast, real, args.workers, args.audit_url)
         gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)], {"MISTRAL_API_KEY": "bench",
                                                                                           "REAL_API_KEY": "bench"})
         procs.append(gw)
@@ -493,6 +493,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=1, help="gateway worker processes")
     ap.add_argument("--provider-ms", type=float, default=0.0,
                     help="the fast provider's answer time (0: as fast as it can, so that ratios show the gateway's cost)")
+    ap.add_argument("--audit-url", help="the audit store (default: an SQLite file in the run folder), e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%%3Dbench")
     ap.add_argument("--soak", type=int, default=0, help="requests between the two RSS readings (e.g. 20000)")
     ap.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     ap.add_argument("--json", help="write the figures as JSON to this file")
