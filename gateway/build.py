@@ -13,24 +13,34 @@ from collections.abc import Mapping
 from detectors import Scanner, build_default_scanner
 from gateway.audit import AuditStore
 from gateway.config import Config
+from gateway.limits import Admission
 from gateway.pipeline import Pipeline
+from policies.messages import Messages
 
 
 def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: AuditStore | None = None,
-                   environ: Mapping[str, str] | None = None) -> Pipeline:
+                   environ: Mapping[str, str] | None = None, admission: Admission | None = None,
+                   migrate: bool = True) -> Pipeline:
+    """The pipeline of ``config``. A reload (``gateway.live``) passes the parts every generation
+    shares: the audit store (migrated at start: ``migrate=False``) and the admission state (limits,
+    scan pool)."""
     environ = os.environ if environ is None else environ
     fingerprint_key = config.audit.fingerprint_key(environ)
     if config.audit.fingerprint_key_env and fingerprint_key is None:  # checked before any database is created
         raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
     if store is None:
         store = AuditStore(config.audit.url)
-    store.migrate()
+    if migrate:
+        store.migrate()
+    catalogue = config.catalogue()
     return Pipeline(
         scanner or build_default_scanner(config.detectors),
-        config.catalogue(),
+        catalogue,
         config.policy.to_policy(),
         store,
         config.limits,
         clients=None if config.auth.mode == "none" else {c.key_sha256: c for c in config.auth.clients},
         fingerprint_key=fingerprint_key,
+        messages=Messages(config.institution, catalogue),
+        admission=admission,
     )

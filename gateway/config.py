@@ -25,6 +25,7 @@ from pydantic import (
 from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
+from policies.messages import Institution
 from policies.vocabulary import Role
 
 
@@ -228,6 +229,8 @@ class Config(_Strict):
     admins: list[AdminUser] = []
     limits: Limits = Limits()
     detectors: DetectorOptions = DetectorOptions()
+    #: the contact, charter and internal tool named in every block and warning message
+    institution: Institution = Institution()
 
     @field_validator("aliases")
     @classmethod

@@ -41,22 +41,25 @@ class RelayResponse(StreamingResponse):
 
 
 class Forwarder:
-    def __init__(self, pipeline: Pipeline, limits: Limits):
-        self.pipeline = pipeline
-        self.timeout = httpx.Timeout(limits.upstream_timeout_s, connect=limits.upstream_connect_timeout_s)
+    """One HTTP client for the process; the timeouts are those of the request's pipeline (a reload
+    changes them for new requests)."""
+
+    def __init__(self) -> None:
         self.http: httpx.AsyncClient | None = None
 
     async def start(self) -> None:
-        self.http = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False, trust_env=False)
+        self.http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
 
     async def close(self) -> None:
         if self.http is not None:
             await self.http.aclose()
 
-    async def forward(self, adapter: Adapter, route: Route, ex: Exchange, headers: dict[str, str]) -> Response:
+    async def forward(self, pipeline: Pipeline, adapter: Adapter, route: Route, ex: Exchange,
+                      headers: dict[str, str]) -> Response:
         service = ex.service
         assert service is not None and self.http is not None
-        complete = self.pipeline.complete
+        complete = pipeline.complete
+        limits = pipeline.limits
 
         def error(status: int, code: str, message: str) -> Response:
             return JSONResponse(adapter.error_body(status, code, message), status_code=status, headers=headers)
@@ -67,7 +70,7 @@ class Forwarder:
             await complete(ex, status_code=exc.status, upstream_error="not_configured")
             return error(exc.status, exc.code, exc.message)
         upstream = self.http.build_request("POST", adapter.upstream_url(service, route), content=ex.upstream_body,
-                                           headers=up_headers)
+                                           headers=up_headers, timeout=timeout(limits))
         t0 = time.perf_counter()
         try:
             resp = await self.http.send(upstream, stream=True)
@@ -109,6 +112,10 @@ class Forwarder:
                            upstream_ms=_ms(t0))
 
         return RelayResponse(relay(), finish, status_code=resp.status_code, headers=out_headers)
+
+
+def timeout(limits: Limits) -> httpx.Timeout:
+    return httpx.Timeout(limits.upstream_timeout_s, connect=limits.upstream_connect_timeout_s)
 
 
 def _ms(t0: float) -> float:

@@ -4,6 +4,9 @@ For each request it builds an ``Incoming``, runs ``Pipeline.process``, and then 
 (``gateway.forward``) or answers the refusal in the adapter's error shape. What belongs to this
 ingress only stays here: how a warning is acknowledged (the ``X-Gardefou-Ack`` header), the
 decision headers, the model list, health and readiness.
+
+Each request takes the pipeline in force when it arrives (``Live.pipeline``) and keeps it until its
+answer has been relayed, so that a configuration reload never changes a request half-way.
 """
 
 from __future__ import annotations
@@ -23,13 +26,13 @@ from gateway.audit import AuditStore
 from gateway.build import build_pipeline
 from gateway.config import Config
 from gateway.forward import Forwarder
-from gateway.pipeline import BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
+from gateway.live import Live, WorkerBoard
+from gateway.pipeline import BodyTooLarge, Client, Exchange, Incoming, Refusal, Verdict
+from policies.messages import ACK_HINT_API
 
 log = logging.getLogger("gardefou.server")
 
 READY_TIMEOUT_S = 5.0
-ACK_HINT_FR = (" Pour confirmer l'envoi malgré cet avertissement, renvoyez la requête avec l'en-tête "
-               "« X-Gardefou-Ack: 1 ».")
 OPENAI = next(a for a in API_ADAPTERS if isinstance(a, OpenAIAdapter))
 
 
@@ -63,9 +66,10 @@ def decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
     headers = {"X-Gardefou-Decision": verdict.decision.action,
                "X-Gardefou-Audit-Id": ex.audit_id if verdict.recorded else "unrecorded"}
     if verdict.decision.action == "warn" and verdict.forward:
-        # The charter allows a non-compliant service only with a warning: say it to the caller too.
+        # The charter allows a non-compliant service only with a warning: say it to the caller too
+        # (with the institution's contact, charter and tool: ``Messages.warning``).
         # Header values are Latin-1: French accents fit; anything else is replaced.
-        warning = " ".join(verdict.decision.reasons)
+        warning = verdict.message or " ".join(verdict.decision.reasons)
         headers["X-Gardefou-Warning"] = warning.encode("latin-1", "replace").decode("latin-1")
     if verdict.retry_after is not None:
         headers["Retry-After"] = str(verdict.retry_after)
@@ -77,37 +81,39 @@ def refusal_response(adapter: Adapter, ex: Exchange, verdict: Verdict) -> Respon
     if verdict.silent:
         return Response(status_code=verdict.status)
     assert verdict.code is not None and verdict.message is not None
-    message = verdict.message + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "")
+    message = verdict.message + (ACK_HINT_API if verdict.code == "gardefou_ack_required" else "")
     return JSONResponse(adapter.error_body(verdict.status, verdict.code, message, verdict.param),
                         status_code=verdict.status, headers=decision_headers(ex, verdict))
 
 
 class ApiIngress:
-    def __init__(self, pipeline: Pipeline, forwarder: Forwarder):
-        self.pipeline = pipeline
+    def __init__(self, live: Live, forwarder: Forwarder):
+        self.live = live
         self.forwarder = forwarder
 
     async def handle(self, request: Request, adapter: Adapter, route: Route) -> Response:
+        pipeline = self.live.pipeline  # this request's, until its answer is relayed
         inc = Incoming(endpoint=route.endpoint, headers=request.headers, peer=_peer(request),
                        read_body=body_reader(request), params=request.path_params)
-        ex, verdict = await self.pipeline.process(adapter, inc)
+        ex, verdict = await pipeline.process(adapter, inc)
         if not verdict.forward:
             return refusal_response(adapter, ex, verdict)
-        return await self.forwarder.forward(adapter, route, ex, decision_headers(ex, verdict))
+        return await self.forwarder.forward(pipeline, adapter, route, ex, decision_headers(ex, verdict))
 
     async def refuse(self, request: Request, adapter: Adapter, endpoint: str, refusal: Refusal) -> Response:
         ex = Exchange(api=adapter.api, endpoint=endpoint, client=Client(addr=_peer(request)))
-        return refusal_response(adapter, ex, await self.pipeline.refuse(ex, refusal))
+        return refusal_response(adapter, ex, await self.live.pipeline.refuse(ex, refusal))
 
     async def models(self, request: Request, model_id: str | None = None) -> Response:
         """The model list, answered by the gateway itself (recorded, nothing forwarded)."""
+        pipeline = self.live.pipeline
         ex = Exchange(api=OPENAI.api, endpoint="models.list", client=Client(addr=_peer(request)))
         try:
-            self.pipeline.authenticate(OPENAI, Incoming("models.list", request.headers, ex.client.addr,
-                                                        body_reader(request)), ex)
+            pipeline.authenticate(OPENAI, Incoming("models.list", request.headers, ex.client.addr,
+                                                   body_reader(request)), ex)
         except Refusal as refusal:
-            return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, refusal))
-        catalogue = self.pipeline.catalogue
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, refusal))
+        catalogue = pipeline.catalogue
         data: list[dict[str, Any]] = []
         for svc in catalogue.services.values():
             if svc.status != "allowed" or svc.api is None:
@@ -116,7 +122,7 @@ class ApiIngress:
                 data.append({"id": f"{svc.id}/{m}", "object": "model", "created": 0, "owned_by": svc.id})
         for alias, target in catalogue.aliases.items():
             data.append({"id": alias, "object": "model", "created": 0, "owned_by": target.split("/", 1)[0]})
-        verdict = await self.pipeline.record_local(ex, "gateway.models_list", "Liste des modèles.")
+        verdict = await pipeline.record_local(ex, "gateway.models_list", "Liste des modèles.")
         headers = decision_headers(ex, verdict)
         if not verdict.recorded:
             return refusal_response(OPENAI, ex, verdict)
@@ -139,7 +145,7 @@ def adapter_for(request: Request) -> Adapter:
     return OPENAI
 
 
-def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None:
+def add_browser_routes(app: FastAPI, config: Config, live: Live) -> None:
     """What browsers fetch from the API listener: the proxy auto-configuration and the public CA
     certificate (never its key)."""
     from gateway.config import _WILDCARD_HOSTS
@@ -159,7 +165,7 @@ def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None
             directive = proxy_directive(host, app.state.proxy_port or config.proxy.port)
         except ValueError:
             return PlainTextResponse("Nom d'hôte de la requête invalide.", status_code=400)
-        return Response(pac_script(pipeline.catalogue, directive), media_type=MEDIA_TYPE,
+        return Response(pac_script(live.pipeline.catalogue, directive), media_type=MEDIA_TYPE,
                         headers={"cache-control": "max-age=300"})
 
     @app.get("/ca.crt", include_in_schema=False)
@@ -177,10 +183,14 @@ def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None
                         headers={"content-disposition": 'attachment; filename="gardefou-ca.crt"'})
 
 
-def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None) -> FastAPI:
+def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None, *,
+               config_path: str | None = None, board: WorkerBoard | None = None, worker: int = 0) -> FastAPI:
+    """The API listener's app. ``config_path``: the file a reload reads again (``app.state.live``);
+    ``board`` and ``worker``: this process's slot with ``serve --workers``."""
     pipeline = build_pipeline(config, scanner=scanner, store=store)
-    forwarder = Forwarder(pipeline, config.limits)
-    ingress = ApiIngress(pipeline, forwarder)
+    live = Live(config, pipeline, path=config_path, board=board, worker=worker)
+    forwarder = Forwarder()
+    ingress = ApiIngress(live, forwarder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -189,9 +199,11 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
             yield
         finally:
             await forwarder.close()
-            pipeline.store.dispose()
+            pipeline.store.dispose()  # every generation's
 
     app = FastAPI(title="Garde-fou", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.live = live
+    #: the pipeline built at start-up (its audit store is every generation's); the one in force is ``live.pipeline``
     app.state.pipeline = pipeline
     app.state.config = config
 
@@ -219,13 +231,16 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         checks = {"detectors": False, "audit_store": False}
+        loaded = live.loaded
         with anyio.move_on_after(READY_TIMEOUT_S):  # a hung check is a failed check
-            checks["detectors"] = await anyio.to_thread.run_sync(pipeline.probe_scan, abandon_on_cancel=True)
-            checks["audit_store"] = await anyio.to_thread.run_sync(pipeline.store.ping, abandon_on_cancel=True)
+            checks["detectors"] = await anyio.to_thread.run_sync(loaded.pipeline.probe_scan, abandon_on_cancel=True)
+            checks["audit_store"] = await anyio.to_thread.run_sync(loaded.pipeline.store.ping, abandon_on_cancel=True)
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)
+        # the configuration in force: its generation and the file's SHA-256 (compare with sha256sum)
+        return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks,
+                             "config": loaded.as_json()}, status_code=200 if ok else 503)
 
-    add_browser_routes(app, config, pipeline)
+    add_browser_routes(app, config, live)
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                    include_in_schema=False)

@@ -162,6 +162,8 @@ ACCESS_ACTION_LABELS_FR = {
     "export.jsonl": "export JSONL",
     "access_log.list": "journal des accès",
     "access_log.export": "export du journal des accès",
+    "config.get": "configuration en service",
+    "config.reload": "rechargement de la configuration",
 }
 
 #: ``admin_access_log.channel``.

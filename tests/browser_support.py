@@ -147,7 +147,7 @@ def start_browser_gateway(cfg: dict, *, scanner, store=None) -> BrowserGateway:
     config = parse_config(yaml.safe_dump(cfg), environ={})  # the checks serve makes (the CA included)
     app = create_app(config, scanner=scanner, store=store)
     server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], log_level="warning", lifespan="on"))
-    proxy = BrowserProxy(app.state.pipeline, config)
+    proxy = BrowserProxy(app.state.live, config)
     state: dict = {}
 
     def listening(port: int) -> None:

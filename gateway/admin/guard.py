@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -22,6 +22,10 @@ from gateway.audit import AuditError, AuditStore
 from gateway.audit import query as Q
 from gateway.config import Config
 from gateway.limits import SlidingWindow
+from policies.catalogue import Catalogue
+
+if TYPE_CHECKING:
+    from gateway.live import Live
 
 log = logging.getLogger("gardefou.admin")
 
@@ -31,6 +35,8 @@ API, DASHBOARD = "api", "dashboard"
 PERMISSION_FR = {
     "audit.read": "consulter le journal d'audit",
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
+    "config.read": "consulter la configuration en service",
+    "config.reload": "recharger la configuration (réservé au rôle admin)",
 }
 MSG_401 = "Authentification requise : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
 MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
@@ -128,15 +134,22 @@ class Access:
 
 
 class Admin:
-    """What the admin routes share: the audit store, the authenticator, the failed-login limiter."""
+    """What the admin routes share: the audit store, the authenticator, the failed-login limiter and,
+    beside a gateway, its configuration in force (``live``: the reload)."""
 
-    def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
+    def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None, live: Live | None = None):
         self.store = store
-        self.catalogue = config.catalogue()  # service names for the filters and labels
+        self.live = live
+        self._catalogue = config.catalogue()
         self.auth = Authenticator(config, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}
         self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Service names for the filters and labels (the reloaded catalogue beside a gateway)."""
+        return self.live.pipeline.catalogue if self.live is not None else self._catalogue
 
     async def guard(self, request: Request, channel: str, action: str, permission: str, parse: Parse | None = None,
                     *, logged: dict | None = None, lenient: bool = False) -> Access:

@@ -27,6 +27,10 @@ A wrong credential is a 407. The credential is never forwarded upstream.
 
 Every hook fails closed: an error in this code answers 503 and forwards nothing (mitmproxy would
 otherwise log the addon's error and let the flow go on).
+
+Each flow takes the pipeline in force when it arrives (``Live.pipeline``) and keeps it in its state
+(``Forwarded``, ``Tunnel``) until it is recorded as complete: a configuration reload applies to new
+requests, new tunnels and new WebSocket messages, never to one half-way.
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ from mitmproxy.proxy import layer, layers
 
 from gateway.adapters.web import WebAdapter
 from gateway.config import Config
+from gateway.live import Live
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
 from gateway.proxy import apps
 from gateway.proxy.acks import Acknowledgements, client_key
 from gateway.proxy.pages import (
-    ACK_HINT_FR,
     ACK_PATH,
     JSON_HEADERS,
     PAGE_HEADERS,
@@ -57,6 +61,7 @@ from gateway.proxy.pages import (
     safe_return_path,
 )
 from policies.catalogue import Service
+from policies.messages import ACK_HINT_BROWSER, Messages
 
 log = logging.getLogger("gardefou.proxy")
 
@@ -71,9 +76,10 @@ INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
 @dataclass
 class Tunnel:
-    """A CONNECT let through unread: its record, and what it carried."""
+    """A CONNECT let through unread: its record (and the pipeline that made it), and what it carried."""
 
     ex: Exchange
+    pipeline: Pipeline
     started: bool = False
     up: int = 0
     down: int = 0
@@ -82,9 +88,11 @@ class Tunnel:
 
 @dataclass
 class Forwarded:
-    """A request inspected and let through: its record, completed when the answer has been relayed."""
+    """A request inspected and let through: its record (and the pipeline that made it), completed when
+    the answer has been relayed."""
 
     ex: Exchange
+    pipeline: Pipeline
     ex_decision: str = "allow"
     t0: float = field(default_factory=time.perf_counter)
     up: int = 0
@@ -109,11 +117,10 @@ def fail_closed(hook):
 
 
 class BrowserIngress:
-    def __init__(self, pipeline: Pipeline, config: Config):
-        self.pipeline = pipeline
-        self.catalogue = pipeline.catalogue
+    def __init__(self, live: Live, config: Config):
+        self.live = live
         self.acks = Acknowledgements(config.proxy.ack_minutes)
-        self.pages = Pages(self.catalogue, config.proxy.ack_minutes)
+        self.pages = Pages(config.proxy.ack_minutes)
         #: client connection id -> the Proxy-Authorization its CONNECT presented
         self.credentials: dict[str, str] = {}
         #: client connection id -> the tunnel its CONNECT opened
@@ -131,21 +138,22 @@ class BrowserIngress:
         conn_id = flow.client_conn.id
         if credential:
             self.credentials[conn_id] = credential
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline
+        service = pipeline.catalogue.by_host(req.host, req.port)
         inc = self._incoming(flow, "connect", credential, service)
         if service is not None and service.status == "allowed" and service.inspect:
             # Each request inside is inspected on its own; only who is asking is checked here.
             ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
             try:
-                self.pipeline.authenticate(WEB, inc, ex)
+                pipeline.authenticate(WEB, inc, ex)
             except Refusal as refusal:
-                flow.response = self._connect_refusal(ex, await self.pipeline.refuse(ex, refusal))
+                flow.response = self._connect_refusal(ex, await pipeline.refuse(ex, refusal))
             return
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
             flow.response = self._connect_refusal(ex, verdict)
             return
-        self.tunnels[conn_id] = Tunnel(ex)
+        self.tunnels[conn_id] = Tunnel(ex, pipeline)
 
     async def http_connect_error(self, flow: http.HTTPFlow) -> None:
         """The upstream of a tunnel could not be reached (mitmproxy answered 502)."""
@@ -153,8 +161,8 @@ class BrowserIngress:
         if tunnel is not None and not tunnel.done:
             tunnel.done = True
             status = flow.response.status_code if flow.response else 502
-            await self.pipeline.complete(tunnel.ex, status_code=status, upstream_error="unreachable", bytes_up=0,
-                                         bytes_down=0)
+            await tunnel.pipeline.complete(tunnel.ex, status_code=status, upstream_error="unreachable", bytes_up=0,
+                                           bytes_down=0)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """The layer inside a tunnel of a non-inspected service: raw TCP, counted, never TLS-terminated."""
@@ -194,8 +202,8 @@ class BrowserIngress:
         if tunnel is None or tunnel.done:
             return
         tunnel.done = True
-        await self.pipeline.complete(tunnel.ex, status_code=200, upstream_status=200 if tunnel.started else None,
-                                     upstream_error=error, bytes_up=tunnel.up, bytes_down=tunnel.down)
+        await tunnel.pipeline.complete(tunnel.ex, status_code=200, upstream_status=200 if tunnel.started else None,
+                                       upstream_error=error, bytes_up=tunnel.up, bytes_down=tunnel.down)
 
     # -- requests (inside an inspected tunnel, or plain HTTP) -------------------------------------
     @fail_closed
@@ -207,9 +215,10 @@ class BrowserIngress:
         req.headers.pop("proxy-authorization", None)  # the proxy's credential never leaves
         if credential:
             flow.metadata[CREDENTIAL] = credential  # who sends the messages of a WebSocket it opens
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline
+        service = pipeline.catalogue.by_host(req.host, req.port)
         if service is not None and urllib.parse.urlsplit(req.path).path == ACK_PATH:
-            await self._acknowledge(flow, service, credential)
+            await self._acknowledge(pipeline, flow, service, credential)
             return
         raw = req.raw_content or b""
 
@@ -219,20 +228,21 @@ class BrowserIngress:
             return raw
 
         inc = self._incoming(flow, "request", credential, service, read_body=read)
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
-            flow.response = self._refusal(flow, ex, verdict, service, credential)
+            flow.response = self._refusal(pipeline.messages, flow, ex, verdict, service, credential)
             return
         if flow.client_conn.id in self.upstream_tls_failed:
-            await self.pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
+            await pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
             name = service.name if service else (ex.host or "?")
             message = (f"Le certificat présenté par le service « {name} » n'est pas valide : Garde-fou a refusé "
                        "la connexion et rien n'a été transmis. Prévenez la DSN.")
             refused = Verdict(verdict.decision, forward=False, status=502, code="gardefou_upstream_untrusted",
                               message=message)
-            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id), service)
+            flow.response = self._answer(pipeline.messages, flow, ex, refused,
+                                         self.pages.refused(pipeline.messages, message, ex.audit_id), service)
             return
-        flow.metadata[STATE] = Forwarded(ex, verdict.decision.action, up=len(raw))
+        flow.metadata[STATE] = Forwarded(ex, pipeline, verdict.decision.action, up=len(raw))
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
@@ -250,7 +260,7 @@ class BrowserIngress:
         if isinstance(state, Forwarded) and not state.done and flow.response is not None:
             state.done = True
             status = flow.response.status_code
-            await self.pipeline.complete(state.ex, status_code=status, upstream_status=status,
+            await state.pipeline.complete(state.ex, status_code=status, upstream_status=status,
                                          upstream_ms=(time.perf_counter() - state.t0) * 1000,
                                          bytes_up=state.up, bytes_down=state.down)
 
@@ -260,7 +270,7 @@ class BrowserIngress:
         if isinstance(state, Forwarded):
             if not state.done:
                 state.done = True
-                await self.pipeline.complete(state.ex, status_code=502, upstream_status=None,
+                await state.pipeline.complete(state.ex, status_code=502, upstream_status=None,
                                              upstream_error=_upstream_error(message),
                                              upstream_ms=(time.perf_counter() - state.t0) * 1000,
                                              bytes_up=state.up, bytes_down=state.down)
@@ -271,8 +281,9 @@ class BrowserIngress:
                 raise BodyTooLarge
 
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
-            service = self.catalogue.by_host(flow.request.host, flow.request.port)
-            await self.pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+            pipeline = self.live.pipeline
+            service = pipeline.catalogue.by_host(flow.request.host, flow.request.port)
+            await pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
 
     # -- WebSocket messages ---------------------------------------------------------------------------
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -293,7 +304,8 @@ class BrowserIngress:
     async def _inspect_message(self, flow: http.HTTPFlow, message: websocket.WebSocketMessage) -> None:
         req = flow.request
         credential = flow.metadata.get(CREDENTIAL)
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline  # each message is a request of its own
+        service = pipeline.catalogue.by_host(req.host, req.port)
         content = message.content
 
         async def read(limit: int) -> bytes:
@@ -306,9 +318,9 @@ class BrowserIngress:
                        peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
                        host=req.host, port=req.port, ack_warnings=True,
                        acknowledged=self.acks.holds(client_key(credential, peer), service.id if service else None))
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if verdict.forward:
-            await self.pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
+            await pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
             return
         message.drop()
         status = 407 if verdict.status == 401 else verdict.status
@@ -331,7 +343,8 @@ class BrowserIngress:
         task.add_done_callback(self.closing.discard)
 
     # -- « Continuer » ------------------------------------------------------------------------------
-    async def _acknowledge(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:
+    async def _acknowledge(self, pipeline: Pipeline, flow: http.HTTPFlow, service: Service,
+                           credential: str | None) -> None:
         req = flow.request
         peer = _peer(flow)
         who = client_key(credential, peer)
@@ -341,26 +354,29 @@ class BrowserIngress:
         if form is None or not self.acks.check(form.get("jeton", ""), who, service.id):
             message = ("Cette confirmation a expiré ou ne vient pas de la page d'avertissement de Garde-fou : "
                        "rechargez la page du service et cliquez à nouveau sur « Continuer ».")
-            verdict = await self.pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(message, _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
             return
         headers = req.headers.copy()
         if credential:
             headers["proxy-authorization"] = credential
         try:
-            self.pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
+            pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
         except Refusal as refusal:
-            verdict = await self.pipeline.refuse(ex, refusal)
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(verdict.message or "", _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, refusal)
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, verdict.message or "",
+                                                            _audit_id(ex, verdict)))
             return
         minutes = self.acks.ttl // 60
-        verdict = await self.pipeline.record_local(
+        verdict = await pipeline.record_local(
             ex, "warn.acknowledged",
             f"Avertissement confirmé par l'utilisateur (« Continuer ») pour « {service.name} », valable {minutes} minutes.",
             action="warn")
         if not verdict.recorded:  # an acknowledgement that cannot be recorded is not granted
             message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
-            flow.response = http.Response.make(503, self.pages.refused(message, None),
+            flow.response = http.Response.make(503, self.pages.refused(pipeline.messages, message, None),
                                                {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
             return
         self.acks.grant(who, service.id)
@@ -390,22 +406,23 @@ class BrowserIngress:
         body = (verdict.message or "Connexion refusée par Garde-fou.") + "\n"
         return http.Response.make(status, body.encode("utf-8"), {"content-type": "text/plain; charset=utf-8", **headers})
 
-    def _refusal(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, service: Service | None,
-                 credential: str | None) -> http.Response:
+    def _refusal(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict,
+                 service: Service | None, credential: str | None) -> http.Response:
         audit_id = _audit_id(ex, verdict)
         name = service.name if service else (ex.host or "?")
         if verdict.silent:
             return http.Response.make(verdict.status, b"", _decision_headers(ex, verdict))
         if verdict.code == "gardefou_blocked":
-            page = self.pages.block(name, verdict.decision, audit_id or "")
+            page = self.pages.block(messages, name, verdict.decision, audit_id or "")
         elif verdict.code == "gardefou_ack_required" and service is not None:
             token = self.acks.token(client_key(credential, _peer(flow)), service.id)
-            page = self.pages.warning(name, verdict.decision, audit_id or "", token, safe_return_path(flow.request.path))
+            page = self.pages.warning(messages, name, verdict.decision, audit_id or "", token,
+                                      safe_return_path(flow.request.path))
         else:
-            page = self.pages.refused(verdict.message or "", audit_id)
-        return self._answer(flow, ex, verdict, page, service)
+            page = self.pages.refused(messages, verdict.message or "", audit_id)
+        return self._answer(messages, flow, ex, verdict, page, service)
 
-    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
+    def _answer(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
                 service: Service | None = None) -> http.Response:
         headers = _decision_headers(ex, verdict)
         status = 407 if verdict.status == 401 else verdict.status
@@ -417,13 +434,13 @@ class BrowserIngress:
         if app is not None and service is not None:
             # the app's own stream, shown in its conversation (a 200: the apps render nothing else)
             text = apps.conversation_text(verdict.code, service.name, verdict.decision, verdict.message,
-                                          _audit_id(ex, verdict), self.pages.internal_tools)
+                                          _audit_id(ex, verdict), messages)
             req = flow.request
             raw = b"" if req.headers.get("content-encoding") else (req.raw_content or b"")  # only its ids are read
             reply = app.reply(text, raw)
             return http.Response.make(200, reply.body, {"content-type": reply.content_type, "cache-control": "no-store",
                                                         "x-content-type-options": "nosniff", **headers})
-        message = (verdict.message or "") + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "")
+        message = (verdict.message or "") + (ACK_HINT_BROWSER if verdict.code == "gardefou_ack_required" else "")
         body = WEB.error_body(verdict.status, verdict.code or "gardefou_refused", message, verdict.param)
         return http.Response.make(status, json_error(body, _audit_id(ex, verdict)), {**JSON_HEADERS, **headers})
 
