@@ -205,8 +205,8 @@ def needs_restart(running: Config, new: Config) -> list[str]:
     out: list[str] = []
     for key in RESTART_ONLY:
         out.extend(_differences(_at(running, key), _at(new, key), key))
-    if not running.admins and new.admins:
-        out.append("admins (le service de revue d'audit ne démarre qu'au lancement)")
+    if not running.admins and new.admins:  # the audit review listener is started only when admins exist
+        out.append("admins")
     return out
 
 
@@ -282,6 +282,8 @@ class Live:
         self.build_scanner = build_scanner
         self.board, self.worker = board, worker
         self.attempts = 0
+        #: called on the event loop after each applied reload (the browser proxy's upload limit)
+        self.on_reload: list[Callable[[Loaded], None]] = []
         self._lock: anyio.Lock | None = None
         self._tasks: set[asyncio.Task] = set()
         self._publish(ok=True)
@@ -320,6 +322,8 @@ class Live:
                 result = ReloadResult("reloaded", self.loaded, before,
                                       changed=tuple(changed_sections(before.config, prepared.config)),
                                       needs_restart=tuple(prepared.restart))
+                for callback in self.on_reload:
+                    callback(self.loaded)
                 if before.pipeline.scanner is not prepared.pipeline.scanner:
                     await anyio.to_thread.run_sync(_collect_frozen)
             self.attempts += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from policies.catalogue import Catalogue, Service, parse_host_entry
 from policies.decision import Decision, labels_fr
@@ -59,10 +59,11 @@ class Contact(_Strict):
     def text(self) -> str:
         """``DPO (Marie Martin, dpo@chu.fr, 01 23 45 67 89)``; ``Marie Martin (dpo@chu.fr)``; ``dsn@chu.fr``."""
         details = [d for d in (self.name, self.email, self.phone) if d]
-        label = self.role or (self.name if len(details) > 1 else None)
-        if label == self.name:
-            details = details[1:]
-        return f"{label} ({', '.join(details)})" if label else ", ".join(details)
+        if self.role:
+            return f"{self.role} ({', '.join(details)})"
+        if self.name and len(details) > 1:
+            return f"{self.name} ({', '.join(details[1:])})"
+        return ", ".join(details)
 
 
 class InternalTool(_Strict):
@@ -83,11 +84,12 @@ class Institution(_Strict):
     #: offered instead of the external service; unset: the catalogue's internal services (``hosting: internal``)
     internal_tool: InternalTool | None = None
 
-    @model_validator(mode="after")
-    def _one_contact_form(self) -> Institution:
-        if self.contacts and self.contact_text:
+    @field_validator("contact_text")
+    @classmethod
+    def _one_contact_form(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v and info.data.get("contacts"):
             raise ValueError("give contacts or contact_text, not both")
-        return self
+        return v
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ configuration running and says why; what cannot change is reported as needing a 
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import hashlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -26,6 +28,7 @@ from gateway.config import parse_config
 from gateway.live import Live, needs_restart
 from gateway.testing.factories import FakeScanner, tconfig, tpipeline
 from gateway.testing.provider import FakeProvider, start_fake_provider
+from tests.browser_support import NIR, browser_config, start_browser_gateway, start_rig
 from tests.conftest import wait_ready
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -286,6 +289,50 @@ def test_every_worker_reloads_on_sighup_to_the_parent_and_on_the_admin_api(tmp_p
         gw.stop()
 
 
+# -- the browser path (in process, as serve runs it) -----------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rig(tmp_path_factory):
+    rig = start_rig(tmp_path_factory.mktemp("rig"))
+    yield rig
+    for app in rig[1].all():
+        app.stop()
+
+
+def test_the_browser_path_takes_a_reload_for_new_flows(rig, tmp_path, scanner):
+    pki, apps, ca_dir = rig
+    cfg = browser_config(apps, pki, f"sqlite:///{tmp_path / 'audit.db'}", ca_dir)
+    path = tmp_path / "config.yaml"
+    gw = start_browser_gateway(cfg, scanner=scanner, config_path=path)
+    try:
+        html = {"accept": "text/html"}
+        with gw.client() as client:
+            before = client.get(f"https://localhost:{apps.chat.port}/recherche", params={"q": f"dossier {NIR}"},
+                                headers=html)
+            assert before.status_code == 403 and "délégué à la protection des données" in before.text
+        app_ca = ssl.create_default_context(cafile=str(pki.upstream_ca_file))  # a tunnel: the app's own certificate
+        with gw.client(verify=app_ca) as client:
+            assert client.get(f"https://localhost:{apps.tunnel.port}/").status_code == 200
+        tunnel = next(s for s in cfg["services"] if s["id"] == "tunnelapp")
+        tunnel["status"] = "denied"
+        cfg["institution"] = {"contact_text": "Une question ? Le DPO répond au poste 4242."}
+        cfg["limits"]["max_body_bytes"] = 300_000
+        path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+        live = gw.proxy.live
+        result = asyncio.run_coroutine_threadsafe(live.reload("test"), gw.loop).result(60)
+        assert result.outcome == "reloaded" and set(result.changed) == {"services", "institution", "limits"}
+        with gw.client() as client:
+            after = client.get(f"https://localhost:{apps.chat.port}/recherche", params={"q": f"dossier {NIR}"},
+                               headers=html)
+            assert after.status_code == 403 and "Le DPO répond au poste 4242." in after.text
+        with gw.client(verify=app_ca) as client, pytest.raises(httpx.ProxyError):  # denied now: CONNECT refused
+            client.get(f"https://localhost:{apps.tunnel.port}/")
+        assert gw.proxy.master.options.body_size_limit == "300000"
+        assert gw.records(endpoint="connect")[0]["rule_ids"] == ["service.denied"]
+    finally:
+        gw.stop()
+
+
 # -- in process: the holder itself -------------------------------------------------------------------
 
 def live_on(tmp_path: Path, text: str, **kw) -> tuple[Live, Path]:
@@ -345,7 +392,6 @@ def test_what_needs_a_restart():
                   proxy={"ack_minutes": 5}, admins=[{"id": "a", "role": "admin", "token_sha256": "0" * 64}],
                   services=[{"id": "openai", "status": "denied"}])
     assert needs_restart(running, new) == ["listen.trusted_proxies", "listen.workers", "proxy.ack_minutes",
-                                           "limits.max_connections",
-                                           "admins (le service de revue d'audit ne démarre qu'au lancement)"]
+                                           "limits.max_connections", "admins"]
     assert needs_restart(running, running) == []
 

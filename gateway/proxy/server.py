@@ -103,6 +103,8 @@ class BrowserProxy:
             allow_hosts=[],
             tcp_hosts=[],
         )
+        # a reload changes the upload limit for new flows (the rest of ``proxy`` needs a restart)
+        self.live.on_reload.append(self._reloaded)
         ps = master.addons.get("proxyserver")
         if not await ps.setup_servers():
             await self._cleanup()
@@ -113,6 +115,10 @@ class BrowserProxy:
         await master.running()
         log.info("browser proxy listening on %s:%s (institution CA: %s)", self.host, self.port,
                  "yes" if ca.exists() else "none, no inspection")
+
+    def _reloaded(self, loaded) -> None:
+        if self.master is not None:
+            self.master.options.update(body_size_limit=str(loaded.config.limits.max_body_bytes))
 
     async def wait(self) -> None:
         assert self.master is not None
@@ -135,6 +141,8 @@ class BrowserProxy:
                     break
                 await asyncio.sleep(0.02)
         finally:
+            if self._reloaded in self.live.on_reload:
+                self.live.on_reload.remove(self._reloaded)
             await master.done()
             await self._cleanup()
 
