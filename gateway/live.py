@@ -323,7 +323,10 @@ class Live:
                                       changed=tuple(changed_sections(before.config, prepared.config)),
                                       needs_restart=tuple(prepared.restart))
                 for callback in self.on_reload:
-                    callback(self.loaded)
+                    try:
+                        callback(self.loaded)
+                    except Exception:  # the new pipeline is in force; what a listener failed to follow is logged
+                        log.exception("configuration reload (%s): %r failed", trigger, callback)
                 if before.pipeline.scanner is not prepared.pipeline.scanner:
                     await anyio.to_thread.run_sync(_collect_frozen)
             self.attempts += 1
@@ -361,15 +364,21 @@ class Live:
             return result
         others = [s for s in board.states() if s.worker != self.worker + 1 and s.pid > 0]
         if result.outcome == "reloaded":
-            asked = {}
+            asked: dict[int, WorkerState] = {}
             for state in others:
                 try:
                     os.kill(state.pid, signal.SIGHUP)
-                    asked[state.worker] = state.attempts
+                    asked[state.worker] = state
                 except ProcessLookupError:
                     log.error("worker %d (pid %d) is gone: not reloaded", state.worker, state.pid)
+
+            def answered(before: WorkerState) -> bool:  # runs a newer generation of this file, or failed
+                now = board.read(before.worker - 1)
+                return (now.generation > before.generation and now.sha256 == result.loaded.sha256) or (
+                    now.attempts > before.attempts and not now.ok)
+
             deadline = time.monotonic() + WORKERS_TIMEOUT_S
-            while time.monotonic() < deadline and any(board.read(w - 1).attempts == n for w, n in asked.items()):
+            while time.monotonic() < deadline and not all(answered(s) for s in asked.values()):
                 await anyio.sleep(0.05)
         states = board.states()
         lagging = tuple(s.worker for s in states if s.sha256 != result.loaded.sha256 or not s.ok) \
