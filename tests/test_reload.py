@@ -61,6 +61,7 @@ class Gateway:
             env={**os.environ, "PYTHONPATH": str(ROOT), "MISTRAL_API_KEY": "k"},
             stdout=subprocess.DEVNULL, stderr=self.stderr)
         wait_ready(_Reader(self), f"{self.url}/readyz", timeout=120)
+        self.wait_for(lambda s: True)  # and the admin listener
 
     def data(self, mistral: str = "allowed", workers: int = 1, **extra) -> dict:
         cfg = {
@@ -103,8 +104,11 @@ class Gateway:
     def wait_for(self, predicate, timeout: float = 60) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            status = self.status()
-            if predicate(status):
+            try:
+                status = self.status()
+            except httpx.ConnectError:  # with --workers, /readyz may answer before worker 1's admin listener
+                status = {}
+            if status and predicate(status):
                 return status
             assert self.proc.poll() is None, self.log()
             assert time.monotonic() < deadline, f"not reloaded in time: {status}\n{self.log()}"
@@ -261,7 +265,7 @@ def test_every_worker_reloads_on_sighup_to_the_parent_and_on_the_admin_api(tmp_p
     gw = Gateway(tmp_path, own_fake, workers=2)
     try:
         children = Path(f"/proc/{gw.proc.pid}/task/{gw.proc.pid}/children").read_text().split()
-        start = gw.status()
+        start = gw.wait_for(lambda s: all(w["pid"] for w in s["workers"]))  # worker 2 may still be loading
         assert [w["worker"] for w in start["workers"]] == [1, 2]
         assert {w["pid"] for w in start["workers"]} == {int(c) for c in children}
         assert all(w["generation"] == 1 and w["sha256"] == start["sha256"] for w in start["workers"])
