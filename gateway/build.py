@@ -29,7 +29,7 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
     if config.audit.fingerprint_key_env and fingerprint_key is None:  # checked before any database is created
         raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
     if store is None:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
     if migrate:
         store.migrate()
     catalogue = config.catalogue()
@@ -41,6 +41,7 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
         config.limits,
         clients=None if config.auth.mode == "none" else {c.key_sha256: c for c in config.auth.clients},
         fingerprint_key=fingerprint_key,
+        discovery=config.discovery_list(),
         messages=Messages(config.institution, catalogue),
         admission=admission,
     )

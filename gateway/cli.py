@@ -1,4 +1,4 @@
-"""The ``gardefou`` command: serve, proxy, ca, check-config, scan, admin, audit."""
+"""The ``gardefou`` command: serve, proxy, ca, check-config, scan, admin, keys, audit."""
 
 from __future__ import annotations
 
@@ -10,6 +10,17 @@ import os
 import sys
 
 from gateway.config import ConfigError, addresses_collide, load_config
+
+
+def run_loop(main):
+    """Run the servers on uvloop (libuv: cheaper sockets and scheduling than the default selector
+    loop; installed with uvicorn[standard]), or on asyncio's own loop where uvloop is absent."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -90,6 +101,11 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
                for app, h, p, tls in listeners]
     if sock is not None:
         servers[0] = _OnSocket(servers[0], sock)  # type: ignore[call-overload]
+    if side and config.alerts.webhook_url and config.alerts.rules:  # threshold alerts to the DPO's webhook
+        from gateway.dpo.alerts import AlertWatcher, Alongside
+
+        watcher = AlertWatcher(gateway_app.state.pipeline.store, config.alerts, os.environ)
+        servers[0] = Alongside(servers[0], watcher)  # type: ignore[call-overload]
 
     from gateway.proxy.server import ProxyStartError, run_all
 
@@ -97,7 +113,7 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
         gateway_app.state.proxy_port = proxy_port
 
     try:
-        asyncio.run(run_all(servers, proxy, on_listening=listening, live=live))
+        run_loop(run_all(servers, proxy, on_listening=listening, live=live))
     except ProxyStartError as exc:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -118,7 +134,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     from gateway.live import WorkerBoard, take_deferred_hangup
 
     try:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
         store.dispose()
         sock = socket.create_server((host, port), backlog=2048)
@@ -230,7 +246,7 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
             pipeline.store.dispose()
 
     try:
-        asyncio.run(run())
+        run_loop(run())
     except ProxyStartError as exc:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -346,9 +362,15 @@ def build_parser() -> argparse.ArgumentParser:
     from gateway.admin.cli import register as register_admin  # admin add-user, audit verify/purge/export/stats
 
     register_admin(sub)
+    from gateway.keys import register as register_keys  # keys add/list/revoke
+
+    register_keys(sub)
     from gateway.audit.backup import register as register_backup  # audit backup
 
     register_backup(sub)
+    from gateway.dpo.cli import register as register_dpo  # register export, report weekly
+
+    register_dpo(sub)
     return parser
 
 

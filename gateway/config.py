@@ -26,7 +26,7 @@ from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
 from policies.messages import Institution
-from policies.vocabulary import Role
+from policies.vocabulary import AuditCategory, Role
 
 
 class ConfigError(Exception):
@@ -119,6 +119,15 @@ class AuditConfig(_Strict):
     retention_days: int = Field(365, ge=1)
     #: Name of the environment variable holding the HMAC key for value fingerprints (off when unset).
     fingerprint_key_env: str | None = None
+    #: PostgreSQL connection pool of each gateway process: connections kept open, extra ones opened
+    #: under load, and how long a request waits for a free one (then 503, fail closed)
+    pool_size: int = Field(10, ge=1, le=1000)
+    max_overflow: int = Field(10, ge=0, le=1000)
+    pool_timeout_s: float = Field(10.0, gt=0)
+
+    def store_options(self) -> dict[str, typing.Any]:
+        """``AuditStore``'s pool settings from this section."""
+        return {"pool_size": self.pool_size, "max_overflow": self.max_overflow, "pool_timeout": self.pool_timeout_s}
 
     def fingerprint_key(self, environ) -> bytes | None:
         """The audit HMAC key (value fingerprints, purge anchors) from ``environ``, or None."""
@@ -152,9 +161,51 @@ class AuditConfig(_Strict):
 class PolicyConfig(_Strict):
     warn_mode: Literal["forward", "require_ack"] = "forward"
     uninspectable: Literal["block", "allow"] = "block"
+    #: an AI service outside the catalogue that Garde-fou recognises (a host of the discovery list, on
+    #: the browser path): blocked, or let through with a recorded warning (``warn_mode`` applies). A
+    #: destination nobody recognises (an unknown model prefix on the API path) is always refused.
+    unknown_service: Literal["block", "warn"] = "block"
 
     def to_policy(self) -> Policy:
-        return Policy(warn_mode=self.warn_mode, uninspectable=self.uninspectable)
+        return Policy(warn_mode=self.warn_mode, uninspectable=self.uninspectable, unknown_service=self.unknown_service)
+
+
+class DiscoveryConfig(_Strict):
+    """Shadow-AI discovery (``policies/discovery.py``): the generative-AI hosts recognised outside the
+    catalogue, sent to the browser proxy by the PAC and decided as unknown services."""
+
+    enabled: StrictBool = True
+    #: a newer list in the bundled file's format (``policies/ai_hosts.yaml``), replacing it
+    hosts_file: str | None = None
+    #: where the dashboard writes the catalogue entries an admin drafts from the discovery page
+    drafts_dir: str = "./gardefou-drafts"
+
+
+class AlertRule(_Strict):
+    #: blocks of this category (any category: ``any``) ...
+    category: AuditCategory | Literal["any"]
+    #: ... at least this many ...
+    blocks: int = Field(ge=1)
+    #: ... within this many minutes send one alert (then none for this rule until a window has passed)
+    window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+
+
+class AlertsConfig(_Strict):
+    """An alert to a webhook when charter blocks of a category pass a threshold (``gateway/dpo/alerts.py``)."""
+
+    #: the URL a JSON alert is POSTed to (a chat tool's incoming webhook, a ticketing system); off when unset
+    webhook_url: str | None = Field(None, pattern=r"^https?://")
+    #: the environment variable holding a secret: each alert is then signed (``X-Gardefou-Signature``,
+    #: HMAC-SHA256 of the body)
+    secret_env: str | None = None
+    rules: list[AlertRule] = []
+    #: how often the thresholds are checked
+    check_interval_s: float = Field(60.0, ge=1)
+    timeout_s: float = Field(10.0, gt=0)
+
+    def secret(self, environ) -> bytes | None:
+        raw = environ.get(self.secret_env) if self.secret_env else None
+        return raw.encode() if raw else None
 
 
 class ClientEntry(_Strict):
@@ -225,6 +276,8 @@ class Config(_Strict):
     services: list[ServiceEntry] = []
     aliases: dict[str, str] = {}
     policy: PolicyConfig = PolicyConfig()
+    discovery: DiscoveryConfig = DiscoveryConfig()
+    alerts: AlertsConfig = AlertsConfig()
     auth: AuthConfig = AuthConfig()
     admins: list[AdminUser] = []
     limits: Limits = Limits()
@@ -280,6 +333,8 @@ class Config(_Strict):
                     out.append((("proxy", "port"), f"the proxy needs its own port, not {name}.port "
                                                    f"({section.port}) on the same host"))
         out.extend(self._host_problems(merged, first))
+        if self.alerts.rules and not self.alerts.webhook_url:
+            out.append((("alerts", "webhook_url"), "alerts.rules are set: give the webhook_url they are sent to"))
         return out
 
     def _host_problems(self, merged: dict[str, dict], first: dict[str, int]) -> list[tuple[tuple, str]]:
@@ -305,6 +360,14 @@ class Config(_Strict):
 
     def catalogue(self) -> Catalogue:
         return Catalogue(merge_services(self._service_overrides()), self.aliases)
+
+    def discovery_list(self):
+        """The generative-AI host list (``policies.discovery.Discovery``), or None when discovery is off."""
+        if not self.discovery.enabled:
+            return None
+        from policies.discovery import load_discovery
+
+        return load_discovery(self.discovery.hosts_file)
 
 
 def hash_key(key: str) -> str:
@@ -384,6 +447,16 @@ def environment_problems(cfg: Config, environ: Mapping[str, str]) -> list[tuple[
         except UnicodeDecodeError:
             out.append((("detectors", "dictionary_file"), f"{det.dictionary_file} is not UTF-8 text"))
     out.extend(proxy_environment_problems(cfg))
+    if cfg.discovery.enabled and cfg.discovery.hosts_file:
+        from policies.discovery import DiscoveryListError, load_discovery
+
+        try:
+            load_discovery(cfg.discovery.hosts_file)
+        except DiscoveryListError as exc:
+            out.append((("discovery", "hosts_file"), str(exc)))
+    var = cfg.alerts.secret_env
+    if cfg.alerts.webhook_url and var and not environ.get(var):
+        out.append((("alerts", "secret_env"), f"names the environment variable {var}, which is not set"))
     if det.spacy and not _spacy_model_installed(det.spacy_model):
         out.append((("detectors", "spacy_model"), f"spaCy model {det.spacy_model!r} is not installed "
                                                   "(install its package, or set detectors.spacy: false)"))

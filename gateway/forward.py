@@ -1,4 +1,4 @@
-"""Forwarding an inspected request to its service with httpx, and relaying the answer as it streams.
+"""Forwarding an inspected request to its service with aiohttp, and relaying the answer as it streams.
 
 The outcome (status, upstream time, a broken stream, a client that left) is added to the request's
 audit record by ``Pipeline.complete`` however the relay ends.
@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import aiohttp
 import anyio
-import httpx
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
 
 from gateway import metrics
 from gateway.adapters.base import Adapter, Route
@@ -41,18 +42,27 @@ class RelayResponse(StreamingResponse):
 
 
 class Forwarder:
-    """One HTTP client for the process; the timeouts are those of the request's pipeline (a reload
-    changes them for new requests)."""
+    """The upstream client: one aiohttp session (a pool of keep-alive connections) for every service.
+    The timeouts are those of the request's pipeline (a reload changes them for new requests).
 
-    def __init__(self) -> None:
-        self.http: httpx.AsyncClient | None = None
+    aiohttp rather than httpx on this path: measured in one process against the same local provider,
+    a 50-word request costs about 0.2 ms of CPU through aiohttp and 1.1 ms through httpx (the anyio
+    and httpcore layers), and this path runs once per forwarded request."""
+
+    def __init__(self, limits: Limits):
+        self.max_connections = limits.max_connections  # the listener's: changes at a restart only
+        self.http: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self.http = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+        connector = aiohttp.TCPConnector(limit=self.max_connections, limit_per_host=0, ttl_dns_cache=60)
+        # no decompression (answers are relayed as the provider encoded them), no proxy from the environment,
+        # no cookie jar (one session serves every client), no redirects (see forward)
+        self.http = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                          trust_env=False, cookie_jar=aiohttp.DummyCookieJar())
 
     async def close(self) -> None:
         if self.http is not None:
-            await self.http.aclose()
+            await self.http.close()
 
     async def forward(self, pipeline: Pipeline, adapter: Adapter, route: Route, ex: Exchange,
                       headers: dict[str, str]) -> Response:
@@ -69,53 +79,81 @@ class Forwarder:
         except Refusal as exc:
             await complete(ex, status_code=exc.status, upstream_error="not_configured")
             return error(exc.status, exc.code, exc.message)
-        upstream = self.http.build_request("POST", adapter.upstream_url(service, route), content=ex.upstream_body,
-                                           headers=up_headers, timeout=timeout(limits))
         t0 = time.perf_counter()
         try:
-            resp = await self.http.send(upstream, stream=True)
-        except httpx.TimeoutException:
+            resp = await self.http.post(adapter.upstream_url(service, route), data=ex.upstream_body,
+                                        headers=up_headers, allow_redirects=False, timeout=timeout(limits))
+        except TimeoutError:
             await complete(ex, status_code=504, upstream_error="timeout", upstream_ms=_ms(t0))
             return error(504, "gardefou_upstream_timeout", f"Le service « {service.name} » n'a pas répondu à temps.")
-        except httpx.HTTPError:
+        except (aiohttp.ClientError, OSError, ValueError):
             await complete(ex, status_code=502, upstream_error="unreachable", upstream_ms=_ms(t0))
             return error(502, "gardefou_upstream_unreachable",
                          f"Le service « {service.name} » est injoignable depuis la passerelle.")
-        if resp.status_code >= 500:
-            await resp.aclose()
-            await complete(ex, status_code=502, upstream_status=resp.status_code, upstream_error="upstream_5xx",
+        if resp.status >= 500:
+            resp.release()
+            await complete(ex, status_code=502, upstream_status=resp.status, upstream_error="upstream_5xx",
                            upstream_ms=_ms(t0))
             return error(502, "gardefou_upstream_error",
-                         f"Le service « {service.name} » a répondu par une erreur (HTTP {resp.status_code}).")
+                         f"Le service « {service.name} » a répondu par une erreur (HTTP {resp.status}).")
 
         out_headers = {k: v for k, v in resp.headers.items()
                        if k.lower() in _RELAYED or k.lower().startswith(_RELAYED_PREFIXES)}
         out_headers.update(headers)
+        status = resp.status
+        if _whole(resp):  # a JSON answer of known, modest size: one write with its length, no relay task
+            try:
+                body = await resp.read()
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                resp.close()
+                await complete(ex, status_code=502, upstream_status=status, upstream_error="stream_interrupted",
+                               upstream_ms=_ms(t0))
+                return error(502, "gardefou_upstream_error",
+                             f"La réponse du service « {service.name} » a été interrompue.")
+            resp.release()
+            return Response(body, status_code=status, headers=out_headers, background=BackgroundTask(
+                complete, ex, status_code=status, upstream_status=status, upstream_ms=_ms(t0)))
         state: dict[str, Any] = {"error": None, "done": False}
 
         async def relay():
             metrics.OPEN_STREAMS.inc()
             state["streaming"] = True
             try:
-                async for chunk in resp.aiter_raw():
+                async for chunk in resp.content.iter_any():
                     yield chunk
                 state["done"] = True
-            except httpx.HTTPError:
+            except (aiohttp.ClientError, OSError, TimeoutError):
                 state["error"] = "stream_interrupted"
 
         async def finish():
             if state.pop("streaming", False):
                 metrics.OPEN_STREAMS.dec()
-            await resp.aclose()
+            if state["done"]:
+                resp.release()
+            else:  # a broken or abandoned stream: the connection is not reused
+                resp.close()
             outcome = state["error"] or (None if state["done"] else "client_disconnected")
-            await complete(ex, status_code=resp.status_code, upstream_status=resp.status_code, upstream_error=outcome,
+            await complete(ex, status_code=status, upstream_status=status, upstream_error=outcome,
                            upstream_ms=_ms(t0))
 
-        return RelayResponse(relay(), finish, status_code=resp.status_code, headers=out_headers)
+        return RelayResponse(relay(), finish, status_code=status, headers=out_headers)
 
 
-def timeout(limits: Limits) -> httpx.Timeout:
-    return httpx.Timeout(limits.upstream_timeout_s, connect=limits.upstream_connect_timeout_s)
+#: Answers up to this size with a Content-Length and no event stream are read whole and sent in one
+#: piece; streams and larger answers are relayed chunk by chunk as they come.
+WHOLE_ANSWER_BYTES = 256 * 1024
+
+
+def _whole(resp: aiohttp.ClientResponse) -> bool:
+    length = resp.headers.get("content-length")
+    return (length is not None and length.isdigit() and int(length) <= WHOLE_ANSWER_BYTES
+            and "text/event-stream" not in resp.headers.get("content-type", ""))
+
+
+def timeout(limits: Limits) -> aiohttp.ClientTimeout:
+    """connect: the TCP/TLS set-up; sock_read: the longest silence while waiting for (more of) the answer."""
+    return aiohttp.ClientTimeout(total=None, connect=limits.upstream_connect_timeout_s,
+                                 sock_read=limits.upstream_timeout_s)
 
 
 def _ms(t0: float) -> float:

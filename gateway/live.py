@@ -12,8 +12,9 @@ A file that does not validate, or detectors that fail to build, change nothing: 
 force stays, and the result says why (log line, the admin API's answer).
 
 Some settings cannot change while the process runs (``RESTART_ONLY``: listening addresses and ports,
-TLS files, workers, the browser proxy, the audit database and its key, the listeners' connection
-limits; and the audit review listener, started only when administrators exist at start-up). When the
+TLS files, workers, the browser proxy, the audit database (its URL, key and connection pool), the
+alerts' watcher, the listeners' connection limits; and the audit review listener, started only when
+administrators exist at start-up). When the
 file changes one of them, the value in force is kept and the key is reported as needing a restart;
 the rest of the file is applied.
 
@@ -52,8 +53,9 @@ from gateway.pipeline import Pipeline
 log = logging.getLogger("gardefou.reload")
 
 #: what a running process cannot change: a section (every key in it) or one key
-RESTART_ONLY = ("listen", "admin", "proxy", "audit.url", "audit.fingerprint_key_env",
-                "limits.header_timeout_s", "limits.max_connections")
+RESTART_ONLY = ("listen", "admin", "proxy", "audit.url", "audit.fingerprint_key_env", "audit.pool_size",
+                "audit.max_overflow", "audit.pool_timeout_s", "alerts", "limits.header_timeout_s",
+                "limits.max_connections")
 #: how long the admin API waits for the other workers to finish their reload
 WORKERS_TIMEOUT_S = 120.0
 
@@ -212,12 +214,16 @@ def needs_restart(running: Config, new: Config) -> list[str]:
 
 def keep_running(running: Config, new: Config) -> Config:
     """``new`` with the values the process started with wherever they cannot change."""
-    audit = new.audit.model_copy(update={"url": running.audit.url,
-                                         "fingerprint_key_env": running.audit.fingerprint_key_env})
-    limits = new.limits.model_copy(update={"header_timeout_s": running.limits.header_timeout_s,
-                                           "max_connections": running.limits.max_connections})
-    return new.model_copy(update={"listen": running.listen, "admin": running.admin, "proxy": running.proxy,
-                                  "audit": audit, "limits": limits})
+    out = new
+    for key in RESTART_ONLY:
+        out = _with(out, key.split("."), _at(running, key))
+    return out
+
+
+def _with(model: BaseModel, path: list[str], value: Any) -> Any:
+    """A copy of ``model`` whose field at ``path`` is ``value``."""
+    head, rest = path[0], path[1:]
+    return model.model_copy(update={head: _with(getattr(model, head), rest, value) if rest else value})
 
 
 def changed_sections(old: Config, new: Config) -> list[str]:

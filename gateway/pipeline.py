@@ -41,6 +41,7 @@ from gateway.extract import SEPARATOR, Extracted
 from gateway.limits import Admission
 from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import Decision, Policy, decide
+from policies.discovery import Discovery, ListedService
 from policies.messages import Messages
 from policies.vocabulary import UNINSPECTABLE, Action
 
@@ -104,6 +105,8 @@ class Exchange:
     extracted: Extracted = field(default_factory=Extracted)
     service_ref: str | None = None
     service: Service | None = None
+    #: a destination outside the catalogue that the discovery list knows (shadow AI, the browser path)
+    listed: ListedService | None = None
     model: str | None = None
     host: str | None = None
     acknowledged: bool = False
@@ -152,7 +155,8 @@ class BodyTooLarge(Exception):
 class Pipeline:
     def __init__(self, scanner: Scanner, catalogue: Catalogue, policy: Policy, store: AuditStore, limits: Limits,
                  *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None,
-                 messages: Messages | None = None, admission: Admission | None = None):
+                 discovery: Discovery | None = None, messages: Messages | None = None,
+                 admission: Admission | None = None):
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
@@ -161,6 +165,8 @@ class Pipeline:
         #: API key hash -> client entry (``id``, ``department``); None: no keys (``auth.mode: none``)
         self.clients = clients
         self.fingerprint_key = fingerprint_key
+        #: the generative-AI hosts recognised outside the catalogue (None: discovery off)
+        self.discovery = discovery
         #: the block and warning texts, with the institution's contact, charter and internal tool
         self.messages = messages or Messages(None, catalogue)
         #: per-client limits and the scan pool, shared with the pipelines a reload builds after this one
@@ -233,6 +239,8 @@ class Pipeline:
         """The service and the model the request is for (a policy matter only once it is known)."""
         ex.service_ref, ex.model = adapter.target(inc, body, self.catalogue)
         ex.service = self.catalogue.get(ex.service_ref)
+        if ex.service is None and inc.host and self.discovery is not None:  # shadow AI: a known AI host
+            ex.listed = self.discovery.by_host(inc.host, inc.port)
         if inc.acknowledged is not None:
             ex.acknowledged = inc.acknowledged
         else:
@@ -309,7 +317,7 @@ class Pipeline:
             categories.append(UNINSPECTABLE)
         policy = replace(self.policy, warn_mode="require_ack") if ex.ack_warnings else self.policy
         decision = decide(categories, ex.service, policy, service_ref=ex.service_ref, acknowledged=ex.acknowledged,
-                          unsure=scan.unsure)
+                          unsure=scan.unsure, listed=ex.listed)
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
             return self._store(ex, decision, findings, 403, "gardefou_blocked", self.messages.block(decision))
@@ -356,9 +364,12 @@ class Pipeline:
             fields["forwarded"] = upstream_status is not None
         if upstream_ms is not None:
             metrics.STAGE.labels("upstream").observe(upstream_ms / 1000)
-        try:
+        if status_code < 400:  # the answer is on its way: the store's outcome thread writes it (logs a failure)
+            self.store.complete_later(ex.audit_id, fields)
+            return
+        try:  # a failure known before the client's answer: committed before it, like the decision
             await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
-        except AuditError as exc:  # the response is already on its way; log loudly
+        except AuditError as exc:
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
 
     def probe_scan(self) -> bool:
@@ -455,12 +466,15 @@ class Pipeline:
         """The decision's metrics and its log line: catalogue ids and vocabulary words only."""
         service = ex.service.id if ex.service else "(inconnu)"
         metrics.DECISIONS.labels(ex.api, decision.action, service).inc()
+        if ex.listed is not None and ex.service is None:
+            metrics.UNKNOWN_AI.labels(ex.listed.id, decision.action).inc()
         for category in decision.categories:
             metrics.CATEGORIES.labels(category, decision.action).inc()
         if decisions_log.isEnabledFor(logging.INFO):
             decisions_log.info(json.dumps({
                 "event": "decision", "audit_id": ex.audit_id if recorded else None, "ingress": ex.api,
                 "endpoint": _clip(ex.endpoint, 64), "service": service, "decision": decision.action,
+                "listed_service": ex.listed.id if ex.listed is not None and ex.service is None else None,
                 "rules": list(decision.rule_ids), "categories": list(decision.categories),
                 "finding_counts": ex.finding_counts, "status": status, "forwarded": forward,
                 "inspect_ms": round(ex.inspect_ms, 2) if ex.inspect_ms is not None else None,

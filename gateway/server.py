@@ -165,7 +165,8 @@ def add_browser_routes(app: FastAPI, config: Config, live: Live) -> None:
             directive = proxy_directive(host, app.state.proxy_port or config.proxy.port)
         except ValueError:
             return PlainTextResponse("Nom d'hôte de la requête invalide.", status_code=400)
-        return Response(pac_script(live.pipeline.catalogue, directive), media_type=MEDIA_TYPE,
+        pipeline = live.pipeline
+        return Response(pac_script(pipeline.catalogue, directive, pipeline.discovery), media_type=MEDIA_TYPE,
                         headers={"cache-control": "max-age=300"})
 
     @app.get("/ca.crt", include_in_schema=False)
@@ -189,7 +190,7 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     ``board`` and ``worker``: this process's slot with ``serve --workers``."""
     pipeline = build_pipeline(config, scanner=scanner, store=store)
     live = Live(config, pipeline, path=config_path, board=board, worker=worker)
-    forwarder = Forwarder()
+    forwarder = Forwarder(config.limits)
     ingress = ApiIngress(live, forwarder)
 
     @asynccontextmanager

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
-from policies.vocabulary import Api, AuditCategory, Hosting, ServiceStatus, WebApp
+from policies.vocabulary import AiActRisk, Api, AuditCategory, DpiaStatus, Hosting, ServiceStatus, WebApp
 
 # A host entry of the catalogue: an exact name or a ``*.domain`` wildcard (any name ending in
 # ``.domain``, at any depth, not ``domain`` itself), optionally ``:port`` (that port only; without it,
@@ -65,6 +66,25 @@ def _host_entry(value: str) -> str:
 #: a ``hosts`` entry, validated and written in its normal form
 HostEntry = Annotated[str, AfterValidator(_host_entry)]
 
+
+class Governance(BaseModel):
+    """What the register of AI systems records about a service beyond its compliance attributes: the
+    fields the ESMS guide's validation steps ask for, and the AI Act's risk level. Informative (the
+    decision never reads them); exported by ``gardefou register export`` and the dashboard."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: what the institution uses it for (finalité)
+    purpose: str | None = None
+    ai_act_risk: AiActRisk | None = None
+    #: the data-protection impact assessment (AIPD)
+    dpia: DpiaStatus | None = None
+    validated_by: str | None = None
+    validated_on: date | None = None
+    #: date of the last review of this entry
+    reviewed_on: date | None = None
+
+
 class Service(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -80,6 +100,12 @@ class Service(BaseModel):
     nominative_account: StrictBool = False
     accepts: tuple[AuditCategory, ...] = ()
     status: ServiceStatus = "allowed"
+    #: the contract under which it is used (free text: "CGU grand public", "contrat entreprise + DPA
+    #: art. 28 signé le ..."); None: none recorded
+    contract: str | None = None
+    #: the host is certified to hold health data (HDS, art. L.1111-8 CSP); informative, like ``contract``
+    hds: StrictBool = False
+    governance: Governance | None = None
     models: tuple[str, ...] = ()
     #: browser path: TLS terminated with the institution CA and every request inspected (False: the
     #: destination alone decides, the connection is tunnelled unread)

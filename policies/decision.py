@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from policies.catalogue import Service, client_name, is_compliant
+from policies.discovery import ListedService
 from policies.vocabulary import CATEGORIES, CATEGORY_LABELS_FR, UNINSPECTABLE, Action
 
 __all__ = ["CATEGORY_LABELS_FR", "Action", "Decision", "Policy", "decide", "labels_fr"]
@@ -23,6 +24,8 @@ SENSITIVE = CATEGORIES
 class Policy:
     warn_mode: Literal["forward", "require_ack"] = "forward"
     uninspectable: Literal["block", "allow"] = "block"
+    #: a recognised AI service outside the catalogue (``listed``): blocked, or a warning
+    unknown_service: Literal["block", "warn"] = "block"
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,13 @@ def decide(
     service_ref: str | None = None,
     acknowledged: bool = False,
     unsure: tuple[str, ...] | list[str] = (),
+    listed: ListedService | None = None,
 ) -> Decision:
+    """``listed``: the AI service of the discovery list an unknown destination belongs to (the browser
+    path), decided by ``policy.unknown_service`` instead of being refused as nobody's."""
     cats = tuple(c for c in (*SENSITIVE, UNINSPECTABLE) if c in set(categories))
+    if service is None and listed is not None:
+        return _unknown_ai(cats, listed, policy, acknowledged)
     if service is None:
         ref = client_name(service_ref) or "(aucun)"
         return Decision(
@@ -119,3 +127,27 @@ def _allowed_because(cats: tuple[str, ...], service: Service) -> tuple[tuple[str
         rules.append("policy.uninspectable_allowed")
         reasons.append("Contenu non inspectable transmis sans contrôle (politique de l'établissement).")
     return tuple(rules), tuple(reasons)
+
+
+def _unknown_ai(cats: tuple[str, ...], listed: ListedService, policy: Policy, acknowledged: bool) -> Decision:
+    """A generative-AI service the institution has not catalogued (shadow AI): nothing sensitive may go
+    to it, and it is blocked or warned about as the policy says."""
+    rules = ("service.unknown", "discovery.listed")
+    what = f"« {listed.name} » ({listed.kind_fr})"
+    refused = [c for c in cats if c in SENSITIVE]
+    if UNINSPECTABLE in cats and policy.uninspectable == "block":
+        refused.append(UNINSPECTABLE)
+    if refused:
+        reason = (f"La requête contient des {labels_fr(refused)}, que la charte interdit d'envoyer au service "
+                  f"d'IA {what}, qui n'est pas dans le catalogue de l'établissement.")
+        return Decision("block", (*rules, *(f"charter.{c}" for c in refused)), (reason,), cats,
+                        blocked_categories=tuple(refused))
+    if policy.unknown_service == "block":
+        reason = (f"Le service d'IA {what} n'est pas dans le catalogue des services autorisés de l'établissement : "
+                  "demandez au DPO ou à la DSN de l'évaluer.")
+        return Decision("block", rules, (reason,), cats)
+    reason = (f"Le service d'IA {what} n'a pas été évalué par l'établissement (hors catalogue) : à n'utiliser "
+              "qu'en l'absence d'alternative, sans aucune donnée sensible. Cet usage est signalé au DPO.")
+    if policy.warn_mode == "require_ack" and not acknowledged:
+        return Decision("warn", (*rules, "warn.ack_required"), (reason,), cats, ack_required=True)
+    return Decision("warn", rules, (reason,), cats)

@@ -91,6 +91,7 @@ RULE_LABELS_FR: dict[str, str] = {
     "service.accepts": "service : catégorie acceptée par le service",
     "service.denied": "service interdit par l'établissement",
     "service.unknown": "service hors catalogue",
+    "discovery.listed": "découverte : service d'IA connu, hors catalogue",
     "policy.uninspectable_allowed": "politique : contenu non inspectable autorisé",
     "detect.unsure": "détection incertaine",
     "warn.ack_required": "avertissement : confirmation demandée",
@@ -124,7 +125,7 @@ RULE_LABELS_FR: dict[str, str] = {
 RULE_FAMILIES_FR = {
     "charter": "charte", "service": "service", "policy": "politique", "detect": "détection",
     "warn": "avertissement", "auth": "authentification", "request": "requête", "gateway": "passerelle",
-    "upstream": "fournisseur",
+    "upstream": "fournisseur", "discovery": "découverte",
 }
 
 
@@ -164,6 +165,12 @@ ACCESS_ACTION_LABELS_FR = {
     "access_log.export": "export du journal des accès",
     "config.get": "configuration en service",
     "config.reload": "rechargement de la configuration",
+    "discovery": "IA hors catalogue",
+    "discovery.draft": "brouillon de fiche catalogue",
+    "register": "registre des systèmes d'IA",
+    "register.export": "export du registre",
+    "weekly": "synthèse hebdomadaire",
+    "weekly.export": "export de la synthèse hebdomadaire",
 }
 
 #: ``admin_access_log.channel``.
@@ -177,5 +184,5 @@ PARAM_LABELS_FR = {
     "since": "depuis", "until": "jusqu'au", "decision": "décision", "service": "service", "client": "client",
     "department": "département", "category": "catégorie", "finding_type": "type détecté", "limit": "nombre",
     "cursor": "page", "group_by": "regroupement", "id": "identifiant", "output": "fichier", "user": "utilisateur",
-    "action": "action", "outcome": "résultat",
+    "action": "action", "outcome": "résultat", "host": "hôte", "week": "semaine", "format": "format",
 }

@@ -50,6 +50,15 @@ ServiceStatus = Literal["allowed", "denied"]
 #: that a refusal shows in the app's conversation: ChatGPT, Le Chat, Claude.
 WebApp = Literal["chatgpt", "lechat", "claude"]
 
+#: The register of AI systems (ESMS guide, AI Act): a service's risk level under the AI Act and the
+#: state of its data-protection impact assessment (AIPD).
+AiActRisk = Literal["unacceptable", "high", "limited", "minimal"]
+AI_ACT_RISK_LABELS_FR = {"unacceptable": "inacceptable", "high": "élevé", "limited": "limité", "minimal": "minimal"}
+DpiaStatus = Literal["not_required", "to_do", "in_progress", "done"]
+DPIA_LABELS_FR = {"not_required": "non requise", "to_do": "à réaliser", "in_progress": "en cours", "done": "réalisée"}
+HOSTING_LABELS_FR = {"eu": "Union européenne", "non-eu": "hors Union européenne", "internal": "interne (établissement)"}
+STATUS_LABELS_FR = {"allowed": "autorisé", "denied": "interdit"}
+
 #: Roles on the admin listener (their permissions: ``gateway/admin/auth.py``).
 Role = Literal["dpo", "rssi", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)

@@ -271,6 +271,31 @@ def test_other_bodies_are_text_when_they_decode_as_text():
     assert extract(b"", "application/json") == ([], [])
 
 
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMyJ9.c2lnbmF0dXJlLWhlcmU"
+
+
+def test_custom_headers_and_the_referers_url_are_read_browser_headers_and_credentials_are_not():
+    parts, _ = extract("", "application/json", **{
+        "user-agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0.0.0", "accept-language": "fr-FR,fr;q=0.9",
+        "sec-ch-ua": '"Chromium";v="120"', "sec-fetch-mode": "cors", "origin": "https://app.example",
+        "cookie": "session=Jean Dupont 06 12 34 56 78", "authorization": f"Bearer {JWT}",
+        "x-note": "patient Jean Dupont", "x-meta": json.dumps({"q": "dans le JSON"}), "x-encoded": "texte%20encod%C3%A9",
+        "x-csrf-token": "Zk3b9Qx+T2mPq8Lw/Rz1Yc==", "oai-device-id": "6f1d2a4e-8b3c-4d5e-9f00-112233445566",
+        "x-session": JWT, "x-hash": "9ec249fc9ad08861ab01",
+        "x-id": "185057800608491abcdefABCDEF",  # token-shaped, but a run of digits: read
+        "sec-websocket-protocol": "chat, texte libre",
+        "referer": "https://app.example/c/Jean%20Dupont?q=ma+question&hl=fr",
+    })
+    assert parts == ["patient Jean Dupont", "dans le JSON", "texte encodé", "185057800608491abcdefABCDEF",
+                     "chat, texte libre", "Jean Dupont", "ma question", "fr"]
+
+
+def test_a_websocket_message_reads_its_content_only():
+    inc = tincoming("bonjour", headers={"x-note": "en-tête"})
+    inc.params = {"websocket": "text"}
+    assert WEB.extract("websocket", WEB.parse(b"bonjour", inc)).parts == ["bonjour"]
+
+
 def test_basic_credentials():
     import base64
 
@@ -327,12 +352,59 @@ def test_acknowledgements_expire_and_tokens_are_bound_to_client_and_service():
     assert acks.check(token, alice, "openai")
     assert not acks.check(token, bob, "openai") and not acks.check(token, alice, "anthropic")
     assert not acks.check("1." + token.split(".")[1], alice, "openai")  # expired (1970)
-    assert not acks.holds(alice, "openai")
+    assert not anyio.run(acks.holds, alice, "openai")
     acks.ttl = 0.05
-    acks.grant(alice, "openai")
-    assert acks.holds(alice, "openai") and not acks.holds(bob, "openai") and not acks.holds(alice, None)
+    anyio.run(acks.grant, alice, "openai")
+    assert anyio.run(acks.holds, alice, "openai") and not anyio.run(acks.holds, bob, "openai")
+    assert not anyio.run(acks.holds, alice, None)
     time.sleep(0.1)
-    assert not acks.holds(alice, "openai")
+    assert not anyio.run(acks.holds, alice, "openai")
+
+
+def test_acknowledgements_are_kept_in_the_audit_store_and_outlive_the_process(db_url):
+    """What one process granted, another (a restart, another worker) sees; an expired one is gone."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.audit import AuditStore
+    from gateway.proxy.acks import Acknowledgements, client_key, token_key
+
+    store = AuditStore(db_url)
+    store.migrate()
+    alice, bob = client_key("Basic YTpi", None), client_key(None, "10.0.0.2")
+    before = Acknowledgements(30, store, token_key(b"k" * 32))
+    anyio.run(before.grant, alice, "openai")
+    after = Acknowledgements(30, store, token_key(b"k" * 32))  # a new process: nothing in memory
+    assert anyio.run(after.holds, alice, "openai")
+    assert not anyio.run(after.holds, alice, "anthropic") and not anyio.run(after.holds, bob, "openai")
+    expiry = store.ack_expiry(alice, "openai")
+    assert timedelta(minutes=29) < expiry - datetime.now(UTC) <= timedelta(minutes=30)
+    assert after.check(before.token(alice, "openai"), alice, "openai")  # the token key is shared too
+    assert not Acknowledgements(30, store).check(before.token(alice, "openai"), alice, "openai")  # unless keyless
+    store.grant_ack(bob, "openai", datetime.now(UTC) - timedelta(seconds=1))  # expired
+    assert not anyio.run(Acknowledgements(30, store).holds, bob, "openai")
+    anyio.run(before.grant, alice, "openai")  # granted again: replaced, expired rows deleted on the way
+    with store.reading() as conn:
+        from sqlalchemy import func, select
+
+        from gateway.audit.schema import browser_acks
+
+        assert conn.execute(select(func.count()).select_from(browser_acks)).scalar_one() == 1
+    store.dispose()
+
+
+def test_an_acknowledgement_store_that_fails_never_grants():
+    from gateway.audit import AuditError
+    from gateway.proxy.acks import Acknowledgements
+    from gateway.testing.factories import MemoryStore
+
+    store = MemoryStore()
+    acks = Acknowledgements(30, store)
+    anyio.run(acks.grant, "addr:10.0.0.1", "openai")
+    store.fail = True
+    assert not anyio.run(Acknowledgements(30, store).holds, "addr:10.0.0.1", "openai")  # unreadable: asked again
+    with pytest.raises(AuditError):
+        anyio.run(acks.grant, "addr:10.0.0.2", "openai")
+    assert not anyio.run(acks.holds, "addr:10.0.0.2", "openai")
 
 
 # -- the apps' own reply formats ----------------------------------------------------------------------

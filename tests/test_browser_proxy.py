@@ -228,6 +228,34 @@ def test_a_nir_in_the_url_path_is_blocked_and_ordinary_paths_pass(bgw, apps):
     assert resp.status_code != 403 and len(apps.chat.received) == 1
 
 
+def test_a_nir_in_a_custom_header_is_blocked_and_the_apps_credentials_pass_unscanned(bgw_db, apps):
+    """Custom headers are read; cookies, the app's authorization and token-shaped values are relayed
+    unread (they would be taken for leaked secrets) and never recorded."""
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTEyMyIsInNpZCI6ImFiYyJ9.c2lnbmF0dXJlLWhlcmUtMTIz"
+    app_headers = {"cookie": f"__Secure-session={jwt}; theme=sombre", "authorization": f"Bearer {jwt}",
+                   "x-csrf-token": "Zk3b9Qx+T2mPq8Lw/Rz1Yc==", "oai-device-id": "6f1d2a4e-8b3c-4d5e-9f00-112233445566",
+                   # a browser's own header: "120.0.0.0" would read as an IP address
+                   "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0.0.0 Safari/537.36"}
+    url = f"https://localhost:{apps.chat.port}/api/chat"
+    with bgw_db.client() as client:
+        blocked = client.post(url, json={"p": CLEAN}, headers={**app_headers, "x-patient": f"NIR {NIR}"})
+        assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+        assert apps.chat.received == []
+        referer = client.get(f"https://localhost:{apps.chat.port}/",
+                             headers={"referer": f"https://localhost:{apps.chat.port}/recherche?q={NIR_DIGITS}"})
+        assert referer.status_code == 403 and apps.chat.received == []
+        allowed = client.post(url, json={"p": CLEAN}, headers={**app_headers, "x-client-version": "prod 4.2 (fr)"})
+    assert allowed.status_code == 200 and allowed.headers["x-gardefou-decision"] == "allow"
+    (got,) = apps.chat.received
+    assert all(got.headers[k] == v for k, v in app_headers.items())  # relayed as received
+    rec = bgw_db.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and "FR_NIR" in rec["finding_types"]
+    rec = bgw_db.record(allowed.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "allow" and rec["finding_types"] == ""  # no secret taken in the app's credentials
+    dumped = json.dumps(bgw_db.store.recent(100), default=str)
+    assert NIR not in dumped and NIR_DIGITS not in dumped and jwt not in dumped and "Zk3b9Qx" not in dumped
+
+
 def test_a_multipart_text_file_is_blocked(bgw, apps):
     csv = f"nom;nir;service\nDupont;{NIR};cardiologie\n".encode("cp1252")
     files = {"file": ("export.csv", csv, "text/csv")}
@@ -374,6 +402,25 @@ def test_warning_page_then_continue_then_passing(bgw_db, apps):
                                     for r in warned)
     refused = bgw_db.records(endpoint="ack", decision="refuse")
     assert len(refused) == 1 and refused[0]["rule_ids"] == ["warn.ack_invalid"]
+
+
+def test_an_acknowledgement_survives_a_restart_of_the_proxy(browser_factory, db_url, apps):
+    """« Continuer » is kept in the audit database: after a restart the same client is not asked again."""
+    base = f"https://127.0.0.1:{apps.warn.port}"
+    gw = browser_factory(db_url)
+    with gw.client() as client:
+        page = client.get(f"{base}/", headers=HTML)
+        token = re.search(r'name="jeton" value="([^"]+)"', page.text).group(1)
+        ack = client.post(f"{base}/__gardefou/continuer", data={"jeton": token, "retour": "/"}, headers=HTML)
+    assert ack.status_code == 303 and apps.warn.received == []
+    gw.stop()
+    gw = browser_factory(db_url)  # a new process: nothing in memory, the same audit database
+    with gw.client() as client:
+        after = client.get(f"{base}/", headers=HTML)
+    assert after.status_code == 200 and "Application warn" in after.text
+    assert [r.path for r in apps.warn.received] == ["/"]
+    rec = gw.record(after.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "warn" and rec["rule_ids"] == ["charter.non_compliant"] and rec["forwarded"] is True
 
 
 def test_continue_cannot_be_replayed_by_another_client(browser_factory, tmp_path, apps):
@@ -729,15 +776,19 @@ def copilot_send(text: str) -> str:
                        "mode": "chat"})
 
 
-def closed(ws) -> bool:
-    """The proxy closed the connection (nothing more can be read)."""
+def close_of(ws) -> tuple[int, str] | None:
+    """The close frame's code and reason; None: the connection was cut without one (an abnormal
+    closure, 1006 to a browser)."""
+    import struct
+
     import websocket
 
     try:
-        ws.recv()
+        opcode, frame = ws.recv_data_frame(control_frame=True)
     except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
-        return True
-    return False
+        return None
+    assert opcode == websocket.ABNF.OPCODE_CLOSE, opcode
+    return struct.unpack("!H", frame.data[:2])[0], frame.data[2:].decode("utf-8")
 
 
 def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_url, wss):
@@ -751,9 +802,14 @@ def test_websocket_text_messages_are_inspected_one_by_one(browser_factory, db_ur
         ws.send(copilot_send(f"Résume le dossier du patient NIR {NIR}"))
         refusal = json.loads(ws.recv())["error"]  # the refusal, as a text frame, in French
         assert refusal["code"] == "gardefou_blocked" and "données personnelles" in refusal["message"]
-        assert closed(ws)  # then the connection is closed
+        # then a close frame: policy violation, with a short French reason (not an abnormal closure)
+        assert close_of(ws) == (1008, f"Message bloqué par Garde-fou (réf. {refusal['audit_id']}).")
     finally:
         ws.close()
+    deadline = time.monotonic() + 5
+    while wss.closes == [] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert wss.closes == [1008]  # the app was told too
     assert wss.received == [copilot_send(CLEAN)]  # the message with a NIR never arrived
     assert wss.handshakes == ["/c/api/chat?api-version=2"]
     (handshake,) = gw.records(endpoint="request")
@@ -777,7 +833,7 @@ def test_a_binary_websocket_message_is_refused_on_an_external_service(browser_fa
         ws.send_binary(b"\x00\x01DeepL" + bytes(range(256)))
         refusal = json.loads(ws.recv())["error"]
         assert refusal["code"] == "gardefou_blocked" and "non inspectable" in refusal["message"]
-        assert closed(ws)
+        assert close_of(ws)[0] == 1008
     finally:
         ws.close()
     assert wss.received == []
@@ -855,7 +911,8 @@ def test_an_error_inspecting_a_websocket_message_drops_it(browser_factory, tmp_p
     try:
         ws.send(copilot_send(CLEAN))
         assert json.loads(ws.recv())["error"]["code"] in ("gardefou_unavailable", "gardefou_refused")
-        assert closed(ws)
+        code, reason = close_of(ws)
+        assert code == 1011 and "Garde-fou" in reason  # an internal error, not a policy decision
     finally:
         ws.close()
     assert wss.received == []
@@ -930,3 +987,72 @@ def test_malformed_proxy_requests_are_refused_and_nothing_is_forwarded(bgw, apps
     with bgw.client() as client:
         assert client.post(f"https://localhost:{apps.chat.port}/api/chat",
                            json={"messages": [{"role": "user", "content": f"NIR {NIR}"}]}).status_code == 403
+
+
+# -- HTTP/2: inspected like HTTP/1.1 ----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def h2app(pki):
+    """An app that speaks HTTP/2 only: mitmproxy mirrors its ALPN, so the client's side is HTTP/2 too."""
+    from gateway.testing.webapp import start_fake_h2app
+
+    app = start_fake_h2app(pki.server_context(pki.trusted), "h2")
+    yield app
+    app.stop()
+
+
+def h2_service(h2app) -> dict:
+    return {"id": "h2app", "name": "Chat HTTP/2", "hosts": [f"localhost:{h2app.port}"], "inspect": True,
+            "hosting": "eu", "trains_on_inputs": False}
+
+
+def test_http2_requests_are_inspected_and_their_answers_streamed(browser_factory, db_url, h2app):
+    gw = browser_factory(db_url, more_services=[h2_service(h2app)])
+    h2app.clear()
+    h2app.release.clear()
+    url = f"https://localhost:{h2app.port}/api/chat"
+    leak = {"messages": [{"role": "user", "content": f"Courrier pour le patient NIR {NIR}"}]}
+    clean = {"messages": [{"role": "user", "content": CLEAN}], "gated": True}
+    try:
+        with gw.client(http2=True) as client:
+            blocked = client.post(url, json=leak)
+            assert blocked.http_version == "HTTP/2"  # negotiated with the proxy, not downgraded
+            assert blocked.status_code == 403 and blocked.json()["error"]["code"] == "gardefou_blocked"
+            assert NIR not in blocked.text and h2app.received == []  # never reached the app
+            with client.stream("POST", url, json=clean) as resp:
+                assert resp.http_version == "HTTP/2" and resp.status_code == 200
+                assert resp.headers["x-gardefou-decision"] == "allow"
+                lines = resp.iter_lines()
+                # the first event arrived while the app still holds back the rest: streamed, not buffered
+                assert next(lines) == 'data: {"delta": "Bonjour"}' and not h2app.release.is_set()
+                h2app.release.set()
+                rest = [line for line in lines if line]
+    finally:
+        h2app.release.set()
+    assert rest == ['data: {"delta": ", voici "}', 'data: {"delta": "la réponse."}', "data: [DONE]"]
+    (got,) = h2app.received
+    assert got.http_version == "HTTP/2" and got.method == "POST" and json.loads(got.body) == clean
+    rec = gw.record(blocked.headers["x-gardefou-audit-id"])
+    assert rec["decision"] == "block" and rec["forwarded"] is False and "FR_NIR" in rec["finding_types"]
+    assert rec["service_id"] == "h2app" and rec["endpoint"] == "request"
+    rec = gw.record(resp.headers["x-gardefou-audit-id"], outcome=True)
+    assert rec["decision"] == "allow" and rec["upstream_status"] == 200 and rec["bytes_up"] == len(got.body)
+    assert rec["bytes_down"] > 50
+
+
+def test_curl_http2_through_the_proxy(browser_factory, tmp_path, h2app):
+    gw = browser_factory(f"sqlite:///{tmp_path / 'audit.db'}", more_services=[h2_service(h2app)])
+    h2app.clear()
+    url = f"https://localhost:{h2app.port}/api/chat"
+
+    def post(prompt: str) -> subprocess.CompletedProcess:
+        return curl(gw, "--http2", "-w", "\n%{http_code} %{http_version}", url, "-H", "content-type: application/json",
+                    "-d", json.dumps({"p": prompt}), cacert=gw.ca_cert)
+
+    out = post(f"NIR {NIR}")
+    assert out.returncode == 0 and out.stdout.endswith("\n403 2") and "gardefou_blocked" in out.stdout
+    assert h2app.received == []
+    out = post(CLEAN)
+    assert out.returncode == 0 and out.stdout.endswith("\n200 2") and "data: [DONE]" in out.stdout
+    (got,) = h2app.received
+    assert got.http_version == "HTTP/2" and json.loads(got.body) == {"p": CLEAN}

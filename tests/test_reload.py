@@ -25,7 +25,7 @@ import yaml
 
 from gateway.audit import AuditStore
 from gateway.config import parse_config
-from gateway.live import Live, needs_restart
+from gateway.live import Live, keep_running, needs_restart
 from gateway.testing.factories import FakeScanner, tconfig, tpipeline
 from gateway.testing.provider import FakeProvider, start_fake_provider
 from tests.browser_support import NIR, browser_config, start_browser_gateway, start_rig
@@ -392,10 +392,14 @@ def test_reload_without_a_file_says_there_is_nothing_to_reload():
 def test_what_needs_a_restart():
     running = tconfig(listen={"port": 8080, "workers": 2}, audit={"url": "sqlite:///./a.db", "retention_days": 30})
     new = tconfig(listen={"port": 8080, "workers": 4, "trusted_proxies": ["10.0.0.1"]},
-                  audit={"url": "sqlite:///./a.db", "retention_days": 90}, limits={"max_connections": 10},
+                  audit={"url": "sqlite:///./a.db", "retention_days": 90, "pool_size": 20}, limits={"max_connections": 10},
                   proxy={"ack_minutes": 5}, admins=[{"id": "a", "role": "admin", "token_sha256": "0" * 64}],
                   services=[{"id": "openai", "status": "denied"}])
     assert needs_restart(running, new) == ["listen.trusted_proxies", "listen.workers", "proxy.ack_minutes",
-                                           "limits.max_connections", "admins"]
+                                           "audit.pool_size", "limits.max_connections", "admins"]
     assert needs_restart(running, running) == []
+    kept = keep_running(running, new)  # the running values where they cannot change, the file's elsewhere
+    assert kept.listen == running.listen and kept.audit.pool_size == 10 and kept.audit.retention_days == 90
+    assert kept.limits.max_connections == running.limits.max_connections and kept.admins == new.admins
+    assert kept.catalogue().get("openai").status == "denied"
 

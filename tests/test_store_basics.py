@@ -101,3 +101,31 @@ def test_unreachable_store_raises_audit_error_only(kind, tmp_path):
             call()
     assert store.ping() is False
     store.dispose()
+
+
+def test_outcomes_written_by_the_outcome_thread_in_batches(db_url, caplog):
+    """complete_later queues; flush waits; the chain still verifies; an unknown id is logged and
+    does not cost the others their outcome; dispose writes what is still queued."""
+    store = AuditStore(db_url)
+    store.migrate()
+    recs = [minimal_record(decision="allow", forwarded=True, categories="", finding_types="", findings=[])
+            for _ in range(40)]
+    for rec in recs:
+        store.insert(rec)
+    with caplog.at_level("ERROR", logger="gardefou.audit"):
+        for i, rec in enumerate(recs[:30]):
+            store.complete_later(rec["id"], {"status_code": 200, "upstream_status": 200, "total_ms": float(i)})
+        store.complete_later("no-such-record", {"status_code": 200})
+        assert store.flush(10)
+    assert all(store.get(r["id"])["upstream_status"] == 200 for r in recs[:30])
+    assert store.get(recs[31]["id"])["status_code"] is None
+    assert "no-such-record" in caplog.text
+    with pytest.raises(ValueError):
+        store.complete_later(recs[35]["id"], {"decision": "allow"})  # not an outcome field: refused at once
+    for rec in recs[30:]:
+        store.complete_later(rec["id"], {"status_code": 200, "total_ms": 1.0})
+    store.dispose()  # flushes first
+    again = AuditStore(db_url)
+    assert all(again.get(r["id"])["status_code"] == 200 for r in recs[30:])
+    assert again.verify().ok
+    again.dispose()

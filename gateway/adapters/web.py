@@ -14,11 +14,24 @@ The text inspected is everything the request carries that an app can put a promp
 * any other body: a PDF or a .docx by its text, else read as text when it decodes as text, else
   uninspectable.
 
-A WebSocket handshake is a request like the others (its URL is read); then every message the
-client sends on it is one more pass through the pipeline (``Incoming.params["websocket"]``): a text
-message is read like a body (JSON inside opened), a binary one is uninspectable and follows
-``policy.uninspectable``. Request headers are not scanned (cookies and tokens would be taken for
-secrets); the request goes upstream exactly as it was received, so what was inspected is what leaves.
+Request headers (the request leaves with all of them: the proxy cannot drop an app's headers, so
+it reads those that can carry what a person typed):
+
+* the headers a browser writes itself, with a fixed grammar (``BROWSER_HEADERS``, ``sec-*``) are not
+  read, except ``Sec-WebSocket-Protocol`` (a page's script chooses its values);
+* ``Referer``: its path and query, read like the request's own URL (a page can put text in its URL
+  with ``history.pushState`` without requesting it);
+* the credentials (``Cookie``, ``Authorization``, ``Proxy-Authorization``) are relayed, never
+  scanned (the secret detectors would take an app's session for a leaked key) and never recorded;
+* every other header (``X-*``, an app's own ``oai-*`` or ``anthropic-*``...) is read like a query
+  value (JSON inside opened), except a value that is one opaque token (a session or anti-CSRF
+  token, a JWT, a device id: ``_opaque_token``), the app's credential rather than something typed.
+
+A WebSocket handshake is a request like the others (its URL and headers are read); then every
+message the client sends on it is one more pass through the pipeline (``Incoming.params["websocket"]``):
+a text message is read like a body (JSON inside opened), a binary one is uninspectable and follows
+``policy.uninspectable``. The request goes upstream exactly as it was received, so what was inspected
+is what leaves.
 
 A body that claims to be multipart and is not well formed (no boundary, a preamble or an epilogue
 around the parts, truncated) is refused: an app server could read parts this parser did not.
@@ -53,6 +66,29 @@ _SNIFF = 65536
 _CONTROL = frozenset(range(0, 32)) - {9, 10, 12, 13}
 
 
+#: request headers a browser writes itself, with a fixed grammar: not read (``sec-*`` neither)
+BROWSER_HEADERS = frozenset({
+    "accept", "accept-charset", "accept-encoding", "accept-language", "access-control-request-headers",
+    "access-control-request-method", "cache-control", "connection", "content-encoding", "content-length",
+    "content-type", "date", "dnt", "expect", "host", "if-match", "if-modified-since", "if-none-match",
+    "if-range", "if-unmodified-since", "keep-alive", "origin", "pragma", "priority", "proxy-connection", "range",
+    "te", "trailer", "transfer-encoding", "upgrade", "upgrade-insecure-requests", "user-agent", "via",
+})
+#: credentials: relayed as received, never scanned, never recorded
+CREDENTIAL_HEADERS = frozenset({"cookie", "authorization", "proxy-authorization"})
+#: the ``sec-*`` header whose values a page's script chooses (``new WebSocket(url, protocols)``)
+_SCRIPT_SEC_HEADERS = frozenset({"sec-websocket-protocol"})
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+# One opaque token: a JWT, hex, or base64(url) with upper case, lower case and digits.
+_TOKEN = re.compile(
+    r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    r"|[0-9a-fA-F]{16,}"
+    r"|(?=[^A-Z]*[A-Z])(?=[^a-z]*[a-z])(?=[^0-9]*[0-9])[A-Za-z0-9_.~+/-]{16,}={0,2}"
+)
+_DIGIT_RUN = re.compile(r"[0-9]{9,}")
+
+
 @dataclass
 class WebBody:
     """A web request as the adapter reads it: the raw body (forwarded unchanged) and what says how
@@ -66,6 +102,8 @@ class WebBody:
     parts: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     #: a WebSocket message sent by the client: ``text`` or ``binary`` (None: an HTTP request)
     frame: str | None = None
+    #: the request headers read (``scanned_headers``): (lower-case name, value)
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 class WebAdapter(Adapter):
@@ -89,7 +127,7 @@ class WebAdapter(Adapter):
             return WebBody(raw=raw, frame=frame)
         headers = inc.headers
         body = WebBody(raw=raw, content_type=headers.get("content-type", "") or "", query=inc.params.get("query", ""),
-                       path=inc.params.get("path", ""))
+                       path=inc.params.get("path", ""), headers=scanned_headers(headers))
         mime, params = _content_type(body.content_type)
         if raw and mime.startswith("multipart/"):
             body.parts = parse_multipart(raw, params.get("boundary", ""))
@@ -112,6 +150,14 @@ class WebAdapter(Adapter):
             out.add(segment)
         if body.query:
             _pairs(urllib.parse.parse_qsl(body.query, keep_blank_values=True, errors="replace"), out)
+        for name, value in body.headers:
+            if name == "referer":
+                url = urllib.parse.urlsplit(value)
+                for segment in _content_segments(url.path):
+                    out.add(segment)
+                _pairs(urllib.parse.parse_qsl(url.query, keep_blank_values=True, errors="replace"), out)
+            else:
+                _text(urllib.parse.unquote(value, errors="replace") if "%" in value else value, out, 0)
         if not body.raw:
             return out
         mime, params = _content_type(body.content_type)
@@ -138,6 +184,32 @@ class WebAdapter(Adapter):
     # -- errors ---------------------------------------------------------------------------------
     def error_body(self, status: int, code: str, message: str, param: str | None = None) -> dict:
         return {"error": {"message": message, "type": self.error_types.get(status, "api_error"), "code": code}}
+
+
+def scanned_headers(headers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The request headers whose values are read (see the module's docstring): every header but the
+    browser's own, the credentials and the values that are one opaque token."""
+    out = []
+    for name, value in headers.items():
+        key = name.lower()
+        if key in CREDENTIAL_HEADERS or key in BROWSER_HEADERS or not value.strip():
+            continue
+        if key.startswith("sec-") and key not in _SCRIPT_SEC_HEADERS:
+            continue
+        if key != "referer" and _opaque_token(value):
+            continue
+        out.append((key, value))
+    return out
+
+
+def _opaque_token(value: str) -> bool:
+    """One token that is an app's credential or id (a session or anti-CSRF token, a JWT, a UUID, a
+    device id), not text: a UUID, or a single word of base64, hex or JWT shape without a run of nine
+    digits or more (a NIR, a phone number or an RPPS in a token-shaped value is read all the same)."""
+    token = value.strip()
+    if _UUID.fullmatch(token):
+        return True
+    return _TOKEN.fullmatch(token) is not None and _DIGIT_RUN.search(token) is None
 
 
 def basic_password(value: str) -> str | None:

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from gateway import metrics
-from gateway.admin import api, dashboard
+from gateway.admin import api, dashboard, dpo
 from gateway.admin.guard import MSG_STORE_503, Admin, Denied
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Config
@@ -60,7 +60,7 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     reload and the configuration routes answer 409 without it)."""
     own_store = store is None
     if store is None:
-        store = AuditStore(config.audit.url)
+        store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
     app = FastAPI(title="Garde-fou — revue d'audit", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.admin = Admin(config, store, config_path, live)
@@ -71,6 +71,8 @@ def create_admin_app(config: Config, store: AuditStore | None = None,
     app.add_exception_handler(AuditError, store_failed)  # type: ignore[arg-type]
     app.include_router(api.router)
     app.include_router(dashboard.router)
+    app.include_router(dpo.api_router)
+    app.include_router(dpo.pages_router)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus_metrics() -> Response:

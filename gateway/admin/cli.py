@@ -1,7 +1,8 @@
 """``gardefou admin ...`` and ``gardefou audit ...`` sub-commands.
 
-Exit codes: 0 success; 1 the chain does not verify (``audit verify``) or the user already exists
-(``admin add-user``); 2 invalid configuration or arguments; 3 the audit store cannot be reached.
+Exit codes: 0 success; 1 the chain does not verify (``audit verify``), the user already exists
+(``admin add-user``) or does not (``remove-user``, ``rotate-token``); 2 invalid configuration or
+arguments; 3 the audit store cannot be reached.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ import os
 import re
 import secrets
 import sys
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
-
-from gateway.config import hash_key, load_config, parse_config
+from gateway.config import hash_key, load_config
+from gateway.config_edit import EditError, add_entry, remove_entry, set_fields, update_file
 from policies.vocabulary import AUDIT_CATEGORIES, DECISIONS, ROLES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STORE = 0, 1, 2, 3
@@ -41,73 +40,93 @@ def _store(config_path: str):
     return config, store
 
 
-# -- admin add-user ---------------------------------------------------------------------------
+# -- admin add-user / list-users / remove-user / rotate-token ------------------------------------
+
+ADMINS = ("admins",)
+USER_ID = re.compile(r"[A-Za-z0-9._@-]{1,128}")
+
 
 def add_admin_to_yaml(text: str, entry: dict) -> str:
     """Add ``entry`` to the ``admins:`` list, keeping the rest of the file (comments included) as is."""
-    tree = yaml.compose(text) if text.strip() else None
-    item = yaml.safe_dump([entry], sort_keys=False, default_flow_style=False)
-    if tree is None or not isinstance(tree, yaml.MappingNode):
-        return (text.rstrip("\n") + "\n" if text.strip() else "") + "admins:\n" + _indent(item, 2)
-    for key, value in tree.value:
-        if key.value != "admins":
-            continue
-        if isinstance(value, yaml.SequenceNode) and not value.flow_style and value.value:
-            lines = text.splitlines(keepends=True)
-            last = _last_scalar(value.value[-1]).end_mark  # not the mapping's: it runs past comments
-            at = last.line if last.column == 0 else last.line + 1
-            if at > len(lines):
-                at = len(lines)
-            if at == len(lines) and lines and not lines[-1].endswith("\n"):
-                lines[-1] += "\n"
-            col = value.value[0].start_mark.column - 2
-            lines.insert(at, _indent(item, max(col, 0)))
-            return "".join(lines)
-        # empty, null or flow-style list: rewrite this key's value as a block list
-        existing = yaml.safe_load(text).get("admins") or []
-        block = "admins:\n" + _indent(yaml.safe_dump(existing + [entry], sort_keys=False), 2)
-        end = value.end_mark.index
-        rest = text[end:]
-        if rest.startswith("\n"):
-            rest = rest[1:]
-        return text[: key.start_mark.index] + block + rest
-    return text.rstrip("\n") + "\n\nadmins:\n" + _indent(item, 2)
+    return add_entry(text, ADMINS, entry)
 
 
-def _last_scalar(node: yaml.Node) -> yaml.Node:
-    while isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and node.value:
-        node = node.value[-1][1] if isinstance(node, yaml.MappingNode) else node.value[-1]
-    return node
+def _edit_failed(exc: Exception) -> int:
+    print(f"gardefou: {exc}", file=sys.stderr)
+    return EXIT_FAILED
 
 
-def _indent(block: str, n: int) -> str:
-    return "".join(" " * n + line if line.strip() else line for line in block.splitlines(keepends=True))
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, hash_key(token)
 
 
 def cmd_add_user(args: argparse.Namespace) -> int:
     path = Path(args.config)
     config = load_config(path)  # the file must be valid before we touch it
-    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,128}", args.id):
+    if not USER_ID.fullmatch(args.id):
         print(f"gardefou: invalid user id {args.id!r} (letters, digits, . _ @ -)", file=sys.stderr)
         return EXIT_USAGE
     if any(u.id == args.id for u in config.admins):
-        print(f"gardefou: admin user {args.id!r} already exists in {path}", file=sys.stderr)
-        return EXIT_FAILED
-    token = secrets.token_urlsafe(32)
-    text = path.read_text(encoding="utf-8")
-    new_text = add_admin_to_yaml(text, {"id": args.id, "role": args.role, "token_sha256": hash_key(token)})
-    new_cfg = parse_config(new_text, str(path))  # never write a file the gateway would refuse
-    assert any(u.id == args.id for u in new_cfg.admins)
-    fd, tmp = tempfile.mkstemp(prefix=".gardefou-", dir=path.parent)
+        return _edit_failed(EditError(f"admin user {args.id!r} already exists in {path}"))
+    token, digest = _new_token()
+    entry = {"id": args.id, "role": args.role, "token_sha256": digest}
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new_text)
-        os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        update_file(path, ADMINS, lambda text: add_entry(text, ADMINS, entry), lambda users: [*users, entry])
+    except EditError as exc:
+        return _edit_failed(exc)
     print(f"Admin user {args.id!r} (role {args.role}) added to {path}.")
+    print("Give this token to the user; it is shown only once (only its SHA-256 is stored):")
+    print(token)
+    return EXIT_OK
+
+
+def cmd_list_users(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.json:
+        print(json.dumps([{"id": u.id, "role": u.role} for u in config.admins], ensure_ascii=False, indent=2))
+        return EXIT_OK
+    if not config.admins:
+        print(f"No admin users in {args.config} (the audit review listener does not start).")
+        return EXIT_OK
+    width = max(len("ID"), *(len(u.id) for u in config.admins))
+    print(f"{'ID':<{width}}  ROLE")
+    for u in config.admins:
+        print(f"{u.id:<{width}}  {u.role}")
+    return EXIT_OK
+
+
+def cmd_remove_user(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    if not any(u.id == args.id for u in load_config(path).admins):
+        return _edit_failed(EditError(f"no admin user {args.id!r} in {path}"))
+    try:
+        config = update_file(path, ADMINS, lambda text: remove_entry(text, ADMINS, args.id),
+                             lambda users: [u for u in users if u["id"] != args.id])
+    except EditError as exc:
+        return _edit_failed(exc)
+    print(f"Admin user {args.id!r} removed from {path}: their token is refused and their dashboard sessions "
+          "end at once (the admin listener re-reads the file).")
+    if not config.admins:
+        print("warning: no admin users left: the audit review listener will not start at the next start.",
+              file=sys.stderr)
+    elif not any(u.role == "admin" for u in config.admins):
+        print("warning: no user with the admin role left: nobody can read the access log.", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_rotate_token(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    if not any(u.id == args.id for u in load_config(path).admins):
+        return _edit_failed(EditError(f"no admin user {args.id!r} in {path}"))
+    token, digest = _new_token()
+    try:
+        update_file(path, ADMINS, lambda text: set_fields(text, ADMINS, args.id, {"token_sha256": digest}),
+                    lambda users: [{**u, "token_sha256": digest} if u["id"] == args.id else u for u in users])
+    except EditError as exc:
+        return _edit_failed(exc)
+    print(f"New token for admin user {args.id!r} in {path}: the old one is refused and the dashboard sessions "
+          "opened with it end at once.")
     print("Give this token to the user; it is shown only once (only its SHA-256 is stored):")
     print(token)
     return EXIT_OK
@@ -272,6 +291,18 @@ def register(sub) -> None:
     q.add_argument("--role", required=True, choices=ROLES)
     q.add_argument("--config", required=True, help="YAML configuration file to update")
     q.set_defaults(func=_guard(cmd_add_user))
+    q = asub.add_parser("list-users", help="list the admin users (id and role; no token)")
+    q.add_argument("--config", required=True)
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.set_defaults(func=_guard(cmd_list_users))
+    q = asub.add_parser("remove-user", help="remove an admin user (their token and sessions stop working)")
+    q.add_argument("id")
+    q.add_argument("--config", required=True, help="YAML configuration file to update")
+    q.set_defaults(func=_guard(cmd_remove_user))
+    q = asub.add_parser("rotate-token", help="give an admin user a new token; prints it once, as the last line")
+    q.add_argument("id")
+    q.add_argument("--config", required=True, help="YAML configuration file to update")
+    q.set_defaults(func=_guard(cmd_rotate_token))
 
     p = sub.add_parser("audit", help="audit store: verify, purge, export, stats")
     asub = p.add_subparsers(dest="audit_command", required=True)

@@ -187,15 +187,18 @@ async def login(request: Request, admin: AdminDep):
         await admin.unauthenticated(request, DASHBOARD, "login")
         return _login_page(401, "Jeton invalide.")
     await admin.log(request, who, DASHBOARD, "login", {}, "ok")
+    opened = await anyio.to_thread.run_sync(admin.auth.open_session, token)  # stored in the audit store
+    if opened is None:  # the token was replaced between the two checks
+        return _login_page(401, "Jeton invalide.")
     resp = RedirectResponse("/admin/", status_code=303)
-    resp.set_cookie(COOKIE, admin.auth.open_session(who), max_age=SESSION_TTL_S, path="/admin",
+    resp.set_cookie(COOKIE, opened[1], max_age=SESSION_TTL_S, path="/admin",
                     httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
 
 
 @router.post("/logout")
 async def logout(request: Request, admin: AdminDep):
-    admin.auth.close_session(request.cookies.get(COOKIE))
+    await anyio.to_thread.run_sync(admin.auth.close_session, request.cookies.get(COOKIE))
     resp = RedirectResponse("/admin/login", status_code=303)
     resp.delete_cookie(COOKIE, path="/admin")
     return resp
@@ -309,7 +312,7 @@ def _view(raw: dict[str, str], q: PageQuery, data: dict) -> dict:
 async def dashboard(request: Request, admin: AdminDep):
     raw = dict(request.query_params)
     # default view: the last 30 days, Paris days (a year of records is not scanned on every visit)
-    if not raw and admin.identify(request, DASHBOARD):
+    if not raw and await admin.identify(request, DASHBOARD):
         since = (datetime.now(Q.PARIS) - timedelta(days=DEFAULT_DAYS - 1)).date().isoformat()
         return RedirectResponse("/admin/?" + urlencode({"since": since}), status_code=303)
     # a bad filter is shown on the page (with the rest of the query), not refused

@@ -23,6 +23,7 @@ from gateway.audit import query as Q
 from gateway.config import Config
 from gateway.limits import SlidingWindow
 from policies.catalogue import Catalogue
+from policies.discovery import Discovery
 
 if TYPE_CHECKING:
     from gateway.live import Live
@@ -37,6 +38,7 @@ PERMISSION_FR = {
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
     "config.read": "consulter la configuration en service",
     "config.reload": "recharger la configuration (réservé au rôle admin)",
+    "catalogue.draft": "préparer une fiche catalogue (rôles DPO et admin)",
 }
 MSG_401 = "Authentification requise : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
 MSG_429 = "Trop de tentatives d'authentification depuis cette adresse : réessayez dans une minute."
@@ -140,16 +142,28 @@ class Admin:
     def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None, live: Live | None = None):
         self.store = store
         self.live = live
+        self._config = config
         self._catalogue = config.catalogue()
-        self.auth = Authenticator(config, config_path)
+        self._discovery = config.discovery_list()
+        self.auth = Authenticator(config, store, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}
         self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
 
+    # beside a gateway, what a reload changes: its configuration in force
+    @property
+    def config(self) -> Config:
+        return self.live.config if self.live is not None else self._config
+
     @property
     def catalogue(self) -> Catalogue:
-        """Service names for the filters and labels (the reloaded catalogue beside a gateway)."""
+        """Service names for the filters and labels."""
         return self.live.pipeline.catalogue if self.live is not None else self._catalogue
+
+    @property
+    def discovery(self) -> Discovery | None:
+        """The AI hosts recognised outside the catalogue (None: discovery off)."""
+        return self.live.pipeline.discovery if self.live is not None else self._discovery
 
     async def guard(self, request: Request, channel: str, action: str, permission: str, parse: Parse | None = None,
                     *, logged: dict | None = None, lenient: bool = False) -> Access:
@@ -172,18 +186,19 @@ class Admin:
         await self.log(request, who, channel, action, logged, "ok")
         return Access(who, query)
 
-    def identify(self, request: Request, channel: str) -> Principal | None:
+    async def identify(self, request: Request, channel: str) -> Principal | None:
         header = request.headers.get("authorization")
         if header is not None:
             scheme, _, token = header.partition(" ")
             return self.auth.check_token(token.strip()) if scheme.lower() == "bearer" else None
-        if channel == DASHBOARD or request.cookies.get(COOKIE):
-            return self.auth.session(request.cookies.get(COOKIE))
+        sid = request.cookies.get(COOKIE)
+        if sid:  # the dashboard's session cookie (a row of the audit store), also on the export links
+            return await anyio.to_thread.run_sync(self.auth.session, sid)
         return None
 
     async def authorize(self, request: Request, channel: str, action: str, permission: str,
                         params: dict) -> Principal:
-        who = self.identify(request, channel)
+        who = await self.identify(request, channel)
         if who is None:
             await self.unauthenticated(request, channel, action)
             raise Denied(401, "unauthenticated", MSG_401)

@@ -501,3 +501,83 @@ def export_access_csv(store: AuditStore, filters: AccessFilters) -> Iterator[str
     rest = _drain(buf)
     if rest:
         yield rest
+
+
+# -- what the DPO reads beyond the log (gateway/dpo: discovery, the register, the weekly summary) --------
+
+def _and(*conds):
+    kept = [c for c in conds if c is not None]
+    return and_(*kept) if kept else None
+
+
+def unknown_hosts(store: AuditStore, filters: Filters) -> list[dict[str, Any]]:
+    """Browser-path records whose destination no catalogue entry covered (no service, a host), by host:
+    volume split by decision, distinct clients (id, else address), departments, first and last seen in
+    the period, and ``first_ever`` (the host's first record still in the store: "new" hosts). Technical
+    refusals are left out: a request refused before it was routed (a wrong proxy credential) says
+    nothing about its destination."""
+    base = and_(t.c.service_id.is_(None), t.c.host.is_not(None), t.c.decision != "refuse")
+    cond = _and(base, filters.where())
+    who = func.coalesce(t.c.client_id, t.c.client_addr)
+    q = (select(t.c.host, func.count().label("count"), *_decision_sums(),
+                func.count(func.distinct(who)).label("clients"), func.min(t.c.ts).label("first_seen"),
+                func.max(t.c.ts).label("last_seen"))
+         .where(cond).group_by(t.c.host))
+    deps_q = select(t.c.host, t.c.department, func.count().label("n")).where(cond).group_by(t.c.host, t.c.department)
+    with store.reading() as conn:
+        rows = [dict(r) for r in conn.execute(q).mappings()]
+        hosts = [r["host"] for r in rows]
+        departments: dict[str, list[tuple[str | None, int]]] = {}
+        for r in conn.execute(deps_q).mappings():
+            departments.setdefault(r["host"], []).append((r["department"], r["n"]))
+        first: dict[str, datetime] = {}
+        for chunk in range(0, len(hosts), 500):
+            part = hosts[chunk:chunk + 500]
+            fq = select(t.c.host, func.min(t.c.ts)).where(base, t.c.host.in_(part)).group_by(t.c.host)
+            first.update({h: ts for h, ts in conn.execute(fq)})
+    out = []
+    for r in rows:
+        out.append({
+            "host": r["host"], "count": r["count"], "by_decision": {d: int(r[d] or 0) for d in DECISIONS},
+            "clients": r["clients"], "first_seen": norm_ts(r["first_seen"]), "last_seen": norm_ts(r["last_seen"]),
+            "first_ever": norm_ts(first.get(r["host"]) or r["first_seen"]),
+            "departments": sorted(departments.get(r["host"], []), key=lambda d: (-d[1], d[0] or "")),
+        })
+    out.sort(key=lambda r: (-r["count"], r["host"]))
+    return out
+
+
+def counts_by(store: AuditStore, filters: Filters, first: str, second: str) -> dict[Any, list[tuple[Any, int]]]:
+    """Records counted by two columns (``service`` and ``department``, ``category`` and ``department``...):
+    for each value of the first, the values of the second with their counts, largest first. ``category``
+    counts a record under each of its categories."""
+    columns = {"service": t.c.service_id, "department": t.c.department, "client": t.c.client_id,
+               "decision": t.c.decision, "host": t.c.host}
+    where = filters.where()
+    out: dict[Any, list[tuple[Any, int]]] = {}
+    with store.reading() as conn:
+        if first == "category":
+            col = columns[second]
+            for cat in CATEGORIES:
+                q = (select(col, func.count()).select_from(t)
+                     .where(_and(t.c.categories.like(f"%,{cat},%"), where)).group_by(col))
+                pairs = [(k, n) for k, n in conn.execute(q)]
+                if pairs:
+                    out[cat] = pairs
+        else:
+            a_col, b_col = columns[first], columns[second]
+            q = select(a_col, b_col, func.count()).select_from(t)
+            if where is not None:
+                q = q.where(where)
+            for a_val, b_val, n in conn.execute(q.group_by(a_col, b_col)):
+                out.setdefault(a_val, []).append((b_val, n))
+    return {k: sorted(v, key=lambda p: (-p[1], str(p[0] or ""))) for k, v in out.items()}
+
+
+def count(store: AuditStore, where) -> int:
+    """How many records match a condition (``Filters.where()``, or any condition on the records)."""
+    q = select(func.count()).select_from(t)
+    if where is not None:
+        q = q.where(where)
+    with store.reading() as conn:
+        return int(conn.execute(q).scalar() or 0)

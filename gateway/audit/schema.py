@@ -9,8 +9,10 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -94,10 +96,36 @@ admin_access_log = Table(
     Column("row_hash", String(64)),
 )
 
+#: The dashboard's login sessions (migration 0007), shared by every instance on the store. Only the
+#: SHA-256 of the session id is kept; ``credential`` is a digest of the token the session was opened
+#: with, so that a rotated token ends it. Not hash-chained: credentials, not audit data.
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("credential", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 #: One row rewritten by the readiness probe (``AuditStore.ping``): proves the store takes writes.
 readiness_probe = Table(
     "readiness_probe",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("ts", DateTime(timezone=True), nullable=False),
+)
+
+#: Browser path: the warnings acknowledged with « Continuer » (migration 0010), per client and service
+#: until ``expires_at``. State beside the records, not in the chain (the acknowledgement is a record).
+browser_acks = Table(
+    "browser_acks",
+    metadata,
+    Column("client", String(128), nullable=False),  # gateway.proxy.acks.client_key: hashed credential or address
+    Column("service_id", String(64), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("client", "service_id"),
+    Index("ix_browser_acks_expires_at", "expires_at"),
 )

@@ -9,6 +9,9 @@ from __future__ import annotations
 import functools
 import hmac
 import inspect
+import logging
+import queue
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, audit_anchors, audit_records, readiness_probe
+from gateway.audit.schema import admin_access_log, admin_sessions, audit_anchors, audit_records, browser_acks, readiness_probe
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -37,8 +40,18 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 #: Advisory lock key serialising chain appends on PostgreSQL ("gardefou" in ASCII).
 PG_CHAIN_LOCK = 0x6761726465666F75
 PG_ACCESS_LOCK = PG_CHAIN_LOCK + 1
+#: Advisory lock (two-key form: its own key space) taken around the migrations, per schema: "gard", and
+#: hashtext(current_schema()) as the second key.
+PG_MIGRATION_LOCK = 0x67617264
+#: How long an instance waits for another one's migration before giving up (PostgreSQL lock_timeout;
+#: SQLite busy timeout): the first start of a large store may take a while.
+MIGRATION_WAIT_S = 600
 
 BATCH = 1000
+#: Outcomes written by the outcome thread in one transaction, at most.
+OUTCOME_BATCH = 256
+
+log = logging.getLogger("gardefou.audit")
 
 
 class AuditError(Exception):
@@ -77,8 +90,11 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    immediate = conn.get_execution_options().get("gardefou_immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("gardefou_exclusive"):
+        conn.exec_driver_sql("BEGIN EXCLUSIVE")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("gardefou_immediate") else "BEGIN")
 
 
 #: PostgreSQL: a held lock or a stuck statement fails the request (503, fail closed) instead of
@@ -97,13 +113,16 @@ def _pg_timeouts(dbapi_conn, _record) -> None:
     dbapi_conn.autocommit = autocommit
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 10) -> Engine:
+    """The engine of the store; the pool's size applies to PostgreSQL (``audit.pool_size``,
+    ``audit.max_overflow``, ``audit.pool_timeout_s``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=10)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True,
+                           pool_timeout=pool_timeout)
     event.listen(engine, "connect", _pg_timeouts)
     return engine
 
@@ -131,15 +150,21 @@ class VerifyResult:
 
 
 class AuditStore:
-    def __init__(self, url: str, anchor_key: bytes | None = None):
+    def __init__(self, url: str, anchor_key: bytes | None = None, *, pool_size: int = 10, max_overflow: int = 10,
+                 pool_timeout: float = 10):
         self.url = url
         #: key of the purge anchors' HMAC (the audit fingerprint key); None: anchors are unkeyed
         self.anchor_key = anchor_key
         try:
-            self.engine = make_engine(url)
+            self.engine = make_engine(url, pool_size, max_overflow, pool_timeout)
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
         self.is_pg = self.engine.dialect.name == "postgresql"
+        self._outcomes: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._outcome_thread: threading.Thread | None = None
+        self._outcome_lock = threading.Lock()
+        self._outcomes_pending = 0
+        self._outcomes_idle = threading.Condition(self._outcome_lock)
         #: what a database failure looks like: SQLAlchemy's errors, and the driver's should one escape
         self._db_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
 
@@ -152,15 +177,38 @@ class AuditStore:
 
     @_store_errors
     def migrate(self) -> None:
-        """Bring the schema to the latest Alembic revision."""
+        """Bring the schema to the latest Alembic revision, under a lock: instances started at the same
+        time on one store migrate one after the other (the later ones find the schema up to date).
+
+        PostgreSQL: a transaction-scoped advisory lock per schema, taken before Alembic reads the
+        schema's version (DDL is transactional: the next holder sees all of it or none). SQLite:
+        ``BEGIN EXCLUSIVE``, the database's own write lock, for the whole upgrade."""
         from alembic import command
         from alembic.config import Config as AlembicConfig
 
         cfg = AlembicConfig()
         cfg.set_main_option("script_location", str(MIGRATIONS))
-        with self.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        with self.engine.connect() as conn:
+            if self.is_pg:
+                conn.begin()
+                conn.execute(text(f"SET LOCAL lock_timeout = {MIGRATION_WAIT_S * 1000}"))
+                conn.execute(text("SET LOCAL statement_timeout = 0"))  # a migration may rewrite a large table
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k, hashtext(current_schema()))"),
+                             {"k": PG_MIGRATION_LOCK})
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+                return
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_S * 1000}")  # wait for the other's upgrade
+            try:
+                conn.execution_options(gardefou_exclusive=True).begin()
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                raw.execute("PRAGMA busy_timeout=10000")
 
     def ping(self) -> bool:
         """True when the store answers and takes a write (a row of ``readiness_probe`` rewritten and
@@ -224,18 +272,70 @@ class AuditStore:
     @_store_errors
     def complete(self, record_id: str, fields: dict[str, Any]) -> None:
         """Add what is known after the response (upstream outcome, latencies); rehash the outcome."""
-        unknown = set(fields) - set(chain.OUTCOME_FIELDS)
-        if unknown:
-            raise ValueError(f"not outcome fields: {sorted(unknown)}")
-        fields = chain.normalise(fields)
+        fields = _outcome_fields(fields)
         with self._chain_tx() as conn, conn.begin():  # SQLite: take the write lock before reading
-            stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
-            row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
-            if row is None:
+            if not self._complete_in(conn, record_id, fields):
                 raise AuditError(f"unknown record {record_id}")
-            merged = {**dict(row), **fields}
-            fields["outcome_hash"] = chain.outcome_hash(row["record_hash"], merged)
-            conn.execute(_OUTCOME_UPDATE, {**fields, "_rid": record_id})
+
+    def _complete_in(self, conn: Connection, record_id: str, fields: dict[str, Any]) -> bool:
+        stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
+        row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
+        if row is None:
+            return False
+        merged = {**dict(row), **fields}
+        conn.execute(_OUTCOME_UPDATE, {**fields, "outcome_hash": chain.outcome_hash(row["record_hash"], merged),
+                                       "_rid": record_id})
+        return True
+
+    def complete_later(self, record_id: str, fields: dict[str, Any]) -> None:
+        """``complete``, written by the store's outcome thread: the request's own thread does not wait.
+
+        The decision record was committed before the request was forwarded; its outcome (known once
+        the answer has been relayed) is queued and written with the others waiting, in one
+        transaction. ``flush`` waits for the queue; ``dispose`` flushes first. A failed batch is
+        logged (the records stay, without their outcome), as a failed ``complete`` is."""
+        fields = _outcome_fields(fields)
+        with self._outcome_lock:
+            self._outcomes_pending += 1
+            if self._outcome_thread is None or not self._outcome_thread.is_alive():
+                self._outcome_thread = threading.Thread(target=self._write_outcomes, name="gardefou-outcomes",
+                                                        daemon=True)
+                self._outcome_thread.start()
+        self._outcomes.put((record_id, fields))
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued outcome is written (or failed); False on timeout."""
+        with self._outcome_lock:
+            return self._outcomes_idle.wait_for(lambda: self._outcomes_pending == 0, timeout)
+
+    def _write_outcomes(self) -> None:
+        while True:
+            item = self._outcomes.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < OUTCOME_BATCH:
+                try:
+                    more = self._outcomes.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._outcomes.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                with self._translated(), self._chain_tx() as conn, conn.begin():
+                    missing = [rid for rid, fields in batch if not self._complete_in(conn, rid, fields)]
+                for rid in missing:
+                    log.error("could not record the outcome of %s: unknown record", rid)
+            except Exception as exc:  # the records stay, without their outcome: say so loudly
+                log.error("could not record the outcome of %d request(s) (%s): %s", len(batch), type(exc).__name__,
+                          ", ".join(rid for rid, _ in batch[:5]))
+            finally:
+                with self._outcome_lock:
+                    self._outcomes_pending -= len(batch)
+                    if self._outcomes_pending == 0:
+                        self._outcomes_idle.notify_all()
 
     @_store_errors
     def purge(self, older_than: datetime, actor: str, batch: int = 5000) -> tuple[int, int | None]:
@@ -431,5 +531,67 @@ class AuditStore:
         """Every matching access-log row, oldest first, in keyset batches (an export's read)."""
         yield from self._keyset(admin_access_log, where, True, batch or BATCH)
 
+    # -- browser path: warnings acknowledged (state beside the records, not in the chain) ---------
+    @_store_errors
+    def grant_ack(self, client: str, service_id: str, expires_at: datetime) -> None:
+        """``client`` acknowledged ``service_id``'s warning until ``expires_at`` (a later grant replaces an
+        earlier one); the expired rows are deleted on the way."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        until = chain.norm_ts(expires_at)
+        dialect_insert = postgresql.insert if self.is_pg else sqlite.insert
+        stmt = dialect_insert(browser_acks).values(client=client, service_id=service_id, expires_at=until)
+        stmt = stmt.on_conflict_do_update(index_elements=["client", "service_id"], set_={"expires_at": until})
+        with self.engine.begin() as conn:
+            conn.execute(delete(browser_acks).where(browser_acks.c.expires_at <= chain.norm_ts(datetime.now(UTC))))
+            conn.execute(stmt)
+
+    @_store_errors
+    def ack_expiry(self, client: str, service_id: str) -> datetime | None:
+        """Until when ``client``'s acknowledgement of ``service_id`` holds (None: there is none)."""
+        with self.engine.connect() as conn:
+            until = conn.execute(select(browser_acks.c.expires_at).where(
+                browser_acks.c.client == client, browser_acks.c.service_id == service_id)).scalar_one_or_none()
+        return chain.norm_ts(until) if until is not None else None
+
+    # -- admin sessions ----------------------------------------------------------------------
+    @_store_errors
+    def open_session(self, id_hash: str, user_id: str, role: str, credential: str, expires_at: datetime) -> None:
+        """Store a dashboard session (by the hash of its id); sessions already expired are deleted."""
+        now = chain.norm_ts(datetime.now(UTC))
+        with self.engine.begin() as conn:
+            conn.execute(delete(admin_sessions).where(admin_sessions.c.expires_at <= now))
+            conn.execute(insert(admin_sessions).values(id_hash=id_hash, user_id=user_id, role=role,
+                                                       credential=credential, created_at=now,
+                                                       expires_at=chain.norm_ts(expires_at)))
+
+    @_store_errors
+    def find_session(self, id_hash: str) -> dict[str, Any] | None:
+        """The session stored under ``id_hash`` if it has not expired, else None."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(admin_sessions).where(admin_sessions.c.id_hash == id_hash)).mappings().first()
+        if row is None or chain.norm_ts(row["expires_at"]) <= datetime.now(UTC):
+            return None
+        return dict(row)
+
+    @_store_errors
+    def close_session(self, id_hash: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(admin_sessions).where(admin_sessions.c.id_hash == id_hash))
+
     def dispose(self) -> None:
+        """Write the queued outcomes, stop the outcome thread, close the connections."""
+        thread = self._outcome_thread
+        if thread is not None and thread.is_alive():
+            self.flush()
+            self._outcomes.put(None)
+            thread.join(10)
+        self._outcome_thread = None
         self.engine.dispose()
+
+
+def _outcome_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(chain.OUTCOME_FIELDS)
+    if unknown:
+        raise ValueError(f"not outcome fields: {sorted(unknown)}")
+    return chain.normalise(fields)

@@ -1,21 +1,47 @@
 """Warnings acknowledged on the browser path: « Continuer » holds for a client and a service for
 ``proxy.ack_minutes``.
 
-Kept in this process's memory: after a restart people acknowledge again (the safe side), and several
-gateway processes do not share acknowledgements. The button carries a token bound to the client and
-the service (HMAC with a key drawn at start-up, valid ``TOKEN_SECONDS``), so another site cannot
-acknowledge on someone's behalf by posting the form for them.
+Kept in the audit database (table ``browser_acks``, migration 0010: client, service, expiry), so an
+acknowledgement survives a restart and holds in every gateway process on that database; this
+process keeps what it has read or granted in memory until it expires, and a lookup that found
+nothing for ``MISS_SECONDS`` (an acknowledgement made through another process is seen within that
+time). A store that cannot be read counts as no acknowledgement (the warning is shown again); one
+that cannot be written refuses the acknowledgement (the ingress answers 503).
+
+The button carries a token bound to the client and the service (an HMAC, valid ``TOKEN_SECONDS``),
+so another site cannot acknowledge on someone's behalf by posting the form for them. Its key is
+derived from the audit key (``audit.fingerprint_key_env``) when one is configured, so that every
+process checks the tokens of the others; without it, it is drawn at start-up (a page shown before a
+restart asks to reload).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+import anyio
+
+from gateway.audit import AuditError
+
+log = logging.getLogger("gardefou.proxy")
 
 TOKEN_SECONDS = 15 * 60
+MISS_SECONDS = 5.0
 MAX_ENTRIES = 100_000
+
+
+class AckStore(Protocol):
+    """What acknowledgements need of the audit store (``AuditStore``, ``MemoryStore`` in tests)."""
+
+    def grant_ack(self, client: str, service_id: str, expires_at: datetime) -> None: ...
+
+    def ack_expiry(self, client: str, service_id: str) -> datetime | None: ...
 
 
 def client_key(credential: str | None, address: str | None) -> str:
@@ -25,25 +51,50 @@ def client_key(credential: str | None, address: str | None) -> str:
     return f"addr:{address or '?'}"
 
 
-class Acknowledgements:
-    def __init__(self, minutes: int):
-        self.ttl = minutes * 60
-        self._until: dict[tuple[str, str], float] = {}
-        self._key = secrets.token_bytes(32)
+def token_key(audit_key: bytes | None) -> bytes:
+    """The key of the buttons' tokens: derived from the audit key, else drawn for this process."""
+    if audit_key:
+        return hmac.new(audit_key, b"gardefou browser acknowledgement token", hashlib.sha256).digest()
+    return secrets.token_bytes(32)
 
-    def holds(self, who: str, service_id: str | None) -> bool:
+
+class Acknowledgements:
+    def __init__(self, minutes: int, store: AckStore | None = None, key: bytes | None = None):
+        self.ttl = minutes * 60
+        #: where acknowledgements are kept (None: this process's memory only)
+        self.store = store
+        self._until: dict[tuple[str, str], float] = {}  # (who, service) -> expiry, epoch seconds
+        self._missed: dict[tuple[str, str], float] = {}  # (who, service) -> when the store had none (monotonic)
+        self._key = key or secrets.token_bytes(32)
+
+    async def holds(self, who: str, service_id: str | None) -> bool:
         if service_id is None:
             return False
-        until = self._until.get((who, service_id))
-        return until is not None and until > time.monotonic()
+        entry = (who, service_id)
+        until = self._until.get(entry)
+        if until is not None and until > time.time():
+            return True
+        missed = self._missed.get(entry)
+        if self.store is None or (missed is not None and time.monotonic() - missed < MISS_SECONDS):
+            return False
+        try:
+            expires = await anyio.to_thread.run_sync(self.store.ack_expiry, who, service_id)
+        except AuditError as exc:
+            log.warning("acknowledgements unreadable (%s): the warning is shown again", exc)
+            return False
+        if expires is not None and expires.timestamp() > time.time():
+            _bounded(self._until)[entry] = expires.timestamp()
+            return True
+        _bounded(self._missed)[entry] = time.monotonic()
+        return False
 
-    def grant(self, who: str, service_id: str) -> None:
-        now = time.monotonic()
-        if len(self._until) >= MAX_ENTRIES:
-            self._until = {k: v for k, v in self._until.items() if v > now}
-            if len(self._until) >= MAX_ENTRIES:  # still full: forgetting is the safe side
-                self._until.clear()
-        self._until[(who, service_id)] = now + self.ttl
+    async def grant(self, who: str, service_id: str) -> None:
+        """Record the acknowledgement (raises ``AuditError`` when the store cannot keep it)."""
+        until = time.time() + self.ttl
+        if self.store is not None:
+            await anyio.to_thread.run_sync(self.store.grant_ack, who, service_id, datetime.fromtimestamp(until, UTC))
+        self._missed.pop((who, service_id), None)
+        _bounded(self._until)[(who, service_id)] = until
 
     def token(self, who: str, service_id: str) -> str:
         expires = int(time.time()) + TOKEN_SECONDS
@@ -57,3 +108,10 @@ class Acknowledgements:
 
     def _mac(self, who: str, service_id: str, expires: int) -> str:
         return hmac.new(self._key, f"{who}\0{service_id}\0{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def _bounded(cache: dict) -> dict:
+    """``cache``, emptied when full (forgetting is the safe side: the store is asked again)."""
+    if len(cache) >= MAX_ENTRIES:
+        cache.clear()
+    return cache

@@ -4,7 +4,10 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 
 * a host outside the catalogue, or a ``denied`` service: the ``CONNECT`` is refused (403) and
   recorded (``service.unknown`` / ``service.denied``). The proxy is not an open proxy: the PAC sends
-  it the catalogue's hosts only, and anything else that reaches it is refused;
+  it the catalogue's hosts and the discovery list's, and anything else that reaches it is refused;
+* a host of the discovery list that the catalogue does not cover (shadow AI): decided by
+  ``policy.unknown_service`` in the pipeline (``service.unknown`` + ``discovery.listed``), refused
+  like the above or tunnelled unread with a recorded warning;
 * an allowed service without ``inspect``: the ``CONNECT`` goes through the pipeline (the destination
   alone decides: ``allow``, or ``warn`` for a non-compliant service) and the connection is tunnelled
   unread; its record gets the bytes each way and the duration when it closes;
@@ -18,7 +21,8 @@ Per destination (``Catalogue.by_host``, the host and port the browser asked for)
 * WebSocket: the handshake is a request like the others; then every message the client sends is a
   pipeline pass of its own (``endpoint: websocket``, one audit record each; a text message read like
   a body, a binary one uninspectable). A refused message is dropped, the client gets a text frame
-  with the JSON refusal (French message, audit id), and the connection is closed. Messages from the
+  with the JSON refusal (French message, audit id), then the connection is closed with a close frame
+  (1008 policy violation, or 1011 when the proxy failed; a short French reason). Messages from the
   server are relayed unread, as HTTP answers are.
 
 Who: ``Proxy-Authorization: Basic`` (on the ``CONNECT``, or on each plain-HTTP request) whose
@@ -40,17 +44,21 @@ import functools
 import logging
 import time
 import urllib.parse
+from collections import deque
 from dataclasses import dataclass, field
 
+import wsproto.events
 from mitmproxy import ctx, http, tcp, websocket
 from mitmproxy.proxy import layer, layers
+from mitmproxy.proxy.layers.websocket import WebsocketLayer
 
 from gateway.adapters.web import WebAdapter
+from gateway.audit import AuditError
 from gateway.config import Config
 from gateway.live import Live
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
 from gateway.proxy import apps
-from gateway.proxy.acks import Acknowledgements, client_key
+from gateway.proxy.acks import Acknowledgements, client_key, token_key
 from gateway.proxy.pages import (
     ACK_PATH,
     JSON_HEADERS,
@@ -68,8 +76,13 @@ log = logging.getLogger("gardefou.proxy")
 WEB = WebAdapter()
 STATE = "gardefou"  # key of a forwarded flow's state in ``flow.metadata``
 CREDENTIAL = "gardefou-credential"  # the Proxy-Authorization a flow's request presented (its WebSocket's frames)
-#: how long the refusal frame of a WebSocket message has to reach the client before the connection closes
-WS_CLOSE_DELAY_S = 0.2
+#: WebSocket close codes (RFC 6455): a refused message; the proxy failed
+WS_POLICY_VIOLATION = 1008
+WS_INTERNAL_ERROR = 1011
+#: how long a WebSocket closing after a refused message has before its connection is cut (the close
+#: frame normally ends it at once); without a close frame, how long the refusal frame has to arrive
+WS_CLOSE_TIMEOUT_S = 2.0
+WS_CUT_DELAY_S = 0.2
 
 INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
@@ -119,7 +132,9 @@ def fail_closed(hook):
 class BrowserIngress:
     def __init__(self, live: Live, config: Config):
         self.live = live
-        self.acks = Acknowledgements(config.proxy.ack_minutes)
+        # the audit store and the audit key are every generation's (the key changes at a restart only)
+        pipeline = live.pipeline
+        self.acks = Acknowledgements(config.proxy.ack_minutes, pipeline.store, token_key(pipeline.fingerprint_key))
         self.pages = Pages(config.proxy.ack_minutes)
         #: client connection id -> the Proxy-Authorization its CONNECT presented
         self.credentials: dict[str, str] = {}
@@ -129,6 +144,8 @@ class BrowserIngress:
         self.upstream_tls_failed: dict[str, str] = {}
         #: WebSocket connections being closed after a refused message (kept until they are)
         self.closing: set[asyncio.Task] = set()
+        #: flow id -> the layer of a WebSocket and the close to send after its refusal frame
+        self.ws_closes: dict[str, tuple[WebsocketLayer, wsproto.events.CloseConnection]] = {}
 
     # -- CONNECT ----------------------------------------------------------------------------------
     @fail_closed
@@ -140,7 +157,7 @@ class BrowserIngress:
             self.credentials[conn_id] = credential
         pipeline = self.live.pipeline
         service = pipeline.catalogue.by_host(req.host, req.port)
-        inc = self._incoming(flow, "connect", credential, service)
+        inc = await self._incoming(flow, "connect", credential, service)
         if service is not None and service.status == "allowed" and service.inspect:
             # Each request inside is inspected on its own; only who is asking is checked here.
             ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
@@ -227,7 +244,7 @@ class BrowserIngress:
                 raise BodyTooLarge
             return raw
 
-        inc = self._incoming(flow, "request", credential, service, read_body=read)
+        inc = await self._incoming(flow, "request", credential, service, read_body=read)
         ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
             flow.response = self._refusal(pipeline.messages, flow, ex, verdict, service, credential)
@@ -283,7 +300,8 @@ class BrowserIngress:
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
             pipeline = self.live.pipeline
             service = pipeline.catalogue.by_host(flow.request.host, flow.request.port)
-            await pipeline.process(WEB, self._incoming(flow, "request", credential, service, read_body=too_large))
+            inc = await self._incoming(flow, "request", credential, service, read_body=too_large)
+            await pipeline.process(WEB, inc)
 
     # -- WebSocket messages ---------------------------------------------------------------------------
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -292,12 +310,22 @@ class BrowserIngress:
         assert flow.websocket is not None
         message = flow.websocket.messages[-1]
         try:
-            if message.from_client and not message.injected:
+            if message.injected:
+                pending = self.ws_closes.pop(flow.id, None)
+                if pending is not None:
+                    # the refusal frame is on its way to the client: the close follows it (mitmproxy
+                    # relays a close coming from the server to both sides, then ends the connection)
+                    ws_layer, close = pending
+                    ws_layer.server_ws._events.append(close)
+            elif message.from_client:
                 await self._inspect_message(flow, message)
         except Exception:
             log.exception("browser ingress failure in websocket_message: message dropped, connection closed")
-            message.drop()
-            self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR), None))
+            if message.from_client and not message.injected:  # (a refusal frame: the backstop cuts)
+                message.drop()
+                self._close_websocket(flow, json_error(WEB.error_body(503, "gardefou_unavailable", INTERNAL_FR),
+                                                       None),
+                                      WS_INTERNAL_ERROR, "Erreur interne de Garde-fou : message non transmis.")
         finally:
             flow.websocket.messages.clear()  # inspected or relayed, not kept: a long connection must not grow
 
@@ -317,7 +345,7 @@ class BrowserIngress:
         inc = Incoming(endpoint="websocket", headers={"proxy-authorization": credential} if credential else {},
                        peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
                        host=req.host, port=req.port, ack_warnings=True,
-                       acknowledged=self.acks.holds(client_key(credential, peer), service.id if service else None))
+                       acknowledged=await self.acks.holds(client_key(credential, peer), service.id if service else None))
         ex, verdict = await pipeline.process(WEB, inc)
         if verdict.forward:
             await pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
@@ -325,20 +353,32 @@ class BrowserIngress:
         message.drop()
         status = 407 if verdict.status == 401 else verdict.status
         body = WEB.error_body(status, verdict.code or "gardefou_refused", verdict.message or "", verdict.param)
-        self._close_websocket(flow, json_error(body, _audit_id(ex, verdict)))
+        audit_id = _audit_id(ex, verdict)
+        what = "bloqué" if verdict.code == "gardefou_blocked" else "refusé"
+        reason = f"Message {what} par Garde-fou" + (f" (réf. {audit_id})." if audit_id else ".")
+        code = WS_INTERNAL_ERROR if status >= 500 else WS_POLICY_VIOLATION
+        self._close_websocket(flow, json_error(body, audit_id), code, reason)
 
-    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes) -> None:
-        """Send the refusal to the client as a text frame, then close the connection (both sides)."""
-        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
+    def _close_websocket(self, flow: http.HTTPFlow, refusal: bytes, code: int, reason: str) -> None:
+        """Send the refusal to the client as a text frame, then close the connection, both sides, with
+        ``code`` and ``reason`` (short: a close reason is 123 bytes at most). mitmproxy has no command to
+        close a WebSocket (its issue 4773): the close is handed to the connection's WebSocket layer
+        when the refusal frame goes through it (``websocket_message``); if that layer cannot be found,
+        the connection is cut once the refusal frame has had time to arrive (an abnormal closure)."""
         handler = ctx.master.addons.get("proxyserver").connections.get(flow.client_conn.id)
+        ws_layer = _websocket_layer(handler, flow) if handler is not None else None
+        if ws_layer is not None:
+            self.ws_closes[flow.id] = (ws_layer, wsproto.events.CloseConnection(code, reason))
+        ctx.master.commands.call("inject.websocket", flow, True, refusal, True)
 
-        async def close() -> None:
-            await asyncio.sleep(WS_CLOSE_DELAY_S)
+        async def cut() -> None:  # the backstop: a connection still open is ended
+            await asyncio.sleep(WS_CLOSE_TIMEOUT_S if ws_layer is not None else WS_CUT_DELAY_S)
+            self.ws_closes.pop(flow.id, None)
             io = handler.transports.get(handler.client) if handler is not None else None
             if io is not None and io.handler is not None:
                 io.handler.cancel("gardefou: WebSocket message refused")
 
-        task = asyncio.get_running_loop().create_task(close())
+        task = asyncio.get_running_loop().create_task(cut())
         self.closing.add(task)
         task.add_done_callback(self.closing.discard)
 
@@ -374,25 +414,31 @@ class BrowserIngress:
             ex, "warn.acknowledged",
             f"Avertissement confirmé par l'utilisateur (« Continuer ») pour « {service.name} », valable {minutes} minutes.",
             action="warn")
-        if not verdict.recorded:  # an acknowledgement that cannot be recorded is not granted
+        granted = verdict.recorded  # an acknowledgement that cannot be recorded is not granted
+        if granted:
+            try:
+                await self.acks.grant(who, service.id)
+            except AuditError as exc:
+                log.error("acknowledgement %s recorded but not stored (%s): not granted", ex.audit_id, exc)
+                granted = False
+        if not granted:
             message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
             flow.response = http.Response.make(503, self.pages.refused(pipeline.messages, message, None),
                                                {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
             return
-        self.acks.grant(who, service.id)
         flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
                                                       "cache-control": "no-store",
                                                       "x-gardefou-decision": "warn", "x-gardefou-audit-id": ex.audit_id})
 
     # -- answers ----------------------------------------------------------------------------------
-    def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
-                  read_body=None) -> Incoming:
+    async def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
+                        read_body=None) -> Incoming:
         req = flow.request
         headers = req.headers.copy()
         if credential:
             headers["proxy-authorization"] = credential
         peer = _peer(flow)
-        acknowledged = self.acks.holds(client_key(credential, peer), service.id if service else None)
+        acknowledged = await self.acks.holds(client_key(credential, peer), service.id if service else None)
         return Incoming(endpoint=endpoint, headers=headers, peer=peer, read_body=read_body or _no_body,
                         params=_url_params(req.path) if endpoint != "connect" else {"query": "", "path": ""},
                         host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect")
@@ -447,6 +493,28 @@ class BrowserIngress:
 
 async def _no_body(limit: int) -> bytes:
     return b""
+
+
+def _websocket_layer(handler, flow: http.HTTPFlow) -> WebsocketLayer | None:
+    """The layer relaying ``flow``'s WebSocket messages, found in its connection's tree of layers."""
+    stack: list[object] = [getattr(handler, "layer", None)]
+    seen: set[int] = set()
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, WebsocketLayer):
+            if node.flow is flow and isinstance(getattr(getattr(node, "server_ws", None), "_events", None), deque):
+                return node
+            continue
+        for value in vars(node).values():
+            # a child layer is an attribute (``child_layer``, ``layer``), in a dict (HTTP streams and
+            # connections), or only known by the bound method its parent hands events to
+            for item in value.values() if isinstance(value, dict) else (value, getattr(value, "__self__", None)):
+                if isinstance(item, layer.Layer):
+                    stack.append(item)
+    return None
 
 
 def _peer(flow) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from detectors.base import Finding, ScanResult
@@ -87,6 +88,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.records: dict[str, dict[str, Any]] = {}
+        self.acks: dict[tuple[str, str], datetime] = {}
         self.fail = False
 
     def migrate(self) -> None:
@@ -102,8 +104,28 @@ class MemoryStore:
             raise AuditError("store down (test)")
         self.records[record_id].update(fields)
 
+    def complete_later(self, record_id: str, fields: dict[str, Any]) -> None:
+        """Written at once (the real store queues it for its outcome thread); a failure is logged there."""
+        try:
+            self.complete(record_id, fields)
+        except AuditError:
+            pass
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        return True
+
     def get(self, record_id: str) -> dict[str, Any] | None:
         return self.records.get(record_id)
+
+    def grant_ack(self, client: str, service_id: str, expires_at: datetime) -> None:
+        if self.fail:
+            raise AuditError("store down (test)")
+        self.acks[(client, service_id)] = expires_at
+
+    def ack_expiry(self, client: str, service_id: str) -> datetime | None:
+        if self.fail:
+            raise AuditError("store down (test)")
+        return self.acks.get((client, service_id))
 
     def ping(self) -> bool:
         return not self.fail
