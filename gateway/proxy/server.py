@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from gateway.config import Config
 from gateway.live import Live, take_deferred_hangup
+from gateway.pipeline import Pipeline
 from gateway.proxy.ca import ca_files
 
 if TYPE_CHECKING:
@@ -115,6 +116,11 @@ class BrowserProxy:
         await master.running()
         log.info("browser proxy listening on %s:%s (institution CA: %s)", self.host, self.port,
                  "yes" if ca.exists() else "none, no inspection")
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline in force (a flow keeps the one it started with: ``BrowserIngress``)."""
+        return self.live.pipeline
 
     def _reloaded(self, loaded) -> None:
         if self.master is not None:
