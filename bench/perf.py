@@ -8,7 +8,8 @@ second one behaving like a real model (first token after 300 ms, 2 s streams), `
 an SQLite audit file pointed at both, and a load generator (raw asyncio HTTP/1.1 keep-alive
 connections, so that the client costs little next to what it measures). Then prints:
 
-* direct vs gateway p50/p95/p99 and the added p50 (median of paired differences) for ~50, ~500 and
+* direct vs gateway (asking for a model EcoLogits knows, so that the energy estimate is in the cost)
+  p50/p95/p99 and the added p50 (median of paired differences) for ~50, ~500 and
   ~5,000-word benign French prompts at concurrency 1, and requests/s at concurrency 32 (ratio to
   direct); errors are counted, never hidden;
 * gateway CPU per request (utime + stime of the gateway and its worker processes, from /proc);
@@ -298,10 +299,10 @@ def scan_times(sizes: dict[str, str], runs: int) -> dict[str, float]:
     return out
 
 
-def gateway_config(tmp: Path, port: int, fast: int, real: int, workers: int) -> Path:
+def gateway_config(tmp: Path, port: int, fast: int, real: int, workers: int, audit_url: str | None = None) -> Path:
     cfg = {
         "listen": {"host": "127.0.0.1", "port": port, "workers": workers},
-        "audit": {"url": f"sqlite:///{tmp / 'audit.db'}"},
+        "audit": {"url": audit_url or f"sqlite:///{tmp / 'audit.db'}"},
         "services": [{"id": "mistral", "base_url": f"http://127.0.0.1:{fast}/v1"},
                      {"id": "real", "name": "Realistic model", "api": "openai", "base_url": f"http://127.0.0.1:{real}/v1",
                       "api_key_env": "REAL_API_KEY", "hosting": "eu", "trains_on_inputs": False}],
@@ -319,26 +320,27 @@ async def run(args) -> dict:
     tmp = LOGS = Path(tempfile.mkdtemp(prefix="gardefou-perf-"))
     print(f"run folder (configuration, audit file, process logs): {tmp}")
     procs: list[subprocess.Popen] = []
-    report: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+    report: dict = {"args": vars(args), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "processor": _cpu_model()},
                     "rows": {}, "streaming": {}, "realistic": {}, "scan_ms": {}}
     sizes = {"50 words": prompt(50), "500 words": prompt(500), "5000 words": prompt(5000)}
     rounds = {"50 words": args.requests, "500 words": args.requests, "5000 words": max(10, args.requests // 8)}
     try:
         fast, real = free_port(), free_port()
-        procs.append(start([sys.executable, "-m", "bench.upstream", "--port", str(fast)]))
+        procs.append(start([sys.executable, "-m", "bench.upstream", "--port", str(fast), "--latency-ms",
+                            str(args.provider_ms)]))
         procs.append(start([sys.executable, "-m", "bench.upstream", "--port", str(real), "--first-token-ms", "300",
                             "--stream-ms", "2000", "--latency-ms", "300"]))
         wait_port(fast)
         wait_port(real)
         gw_port = free_port()
-        cfg = gateway_config(tmp, gw_port, fast, real, args.workers)
+        cfg = gateway_config(tmp, gw_port, fast, real, args.workers, args.audit_url)
         gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)], {"MISTRAL_API_KEY": "bench",
                                                                                           "REAL_API_KEY": "bench"})
         procs.append(gw)
         report["startup_s"] = wait_port(gw_port, "/readyz")
         targets = [Target("direct", fast, "/v1/chat/completions", "m"),
-                   Target("garde-fou", gw_port, "/v1/chat/completions", "mistral/m", pid=gw.pid)]
+                   Target("garde-fou", gw_port, "/v1/chat/completions", "mistral/mistral-small-latest", pid=gw.pid)]
         if args.compare_litellm:
             targets += start_litellm(args.compare_litellm, fast, tmp, procs)
         # warm every path (models, connection pools) before any reading
@@ -489,6 +491,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--concurrent-requests", type=int, default=2000, help="requests per concurrency-32 reading")
     ap.add_argument("--streams", type=int, default=200, help="concurrent streams of the realistic scenario")
     ap.add_argument("--workers", type=int, default=1, help="gateway worker processes")
+    ap.add_argument("--provider-ms", type=float, default=0.0,
+                    help="the fast provider's answer time (0: as fast as it can, so that ratios show the gateway's cost)")
+    ap.add_argument("--audit-url", help="the audit store (default: an SQLite file in the run folder), e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%%3Dbench")
     ap.add_argument("--soak", type=int, default=0, help="requests between the two RSS readings (e.g. 20000)")
     ap.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     ap.add_argument("--json", help="write the figures as JSON to this file")

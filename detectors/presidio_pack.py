@@ -22,6 +22,9 @@ from __future__ import annotations
 from presidio_analyzer import AnalysisExplanation, EntityRecognizer, RecognizerResult
 
 from detectors.base import Recognizer
+from detectors.offline import patch_presidio
+
+patch_presidio()  # Presidio's own e-mail recognizer, beside ours in a pack user's registry: offline too
 
 
 class GardefouRecognizer(EntityRecognizer):

@@ -312,7 +312,6 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     from detectors.ip import IpRecognizer
     from detectors.ipp import PatientIdRecognizer
     from detectors.nir import NirRecognizer
-    from detectors.offline import patch_presidio
     from detectors.person import PersonRecognizer
     from detectors.phone import PhoneRecognizer
     from detectors.secret import SecretRecognizer
@@ -320,7 +319,6 @@ def build_default_scanner(options: DetectorOptions | Mapping[str, Any] | None = 
     from detectors.staff import StaffHealthRecognizer
 
     opts = options if isinstance(options, DetectorOptions) else DetectorOptions.model_validate(dict(options or {}))
-    patch_presidio()
     terms: list = [t.model_dump() for t in opts.dictionary]
     if opts.dictionary_file:
         with open(opts.dictionary_file, encoding="utf-8") as fh:

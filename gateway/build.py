@@ -12,9 +12,11 @@ from collections.abc import Mapping
 
 from detectors import Scanner, build_default_scanner
 from gateway.audit import AuditStore
+from gateway.charter import CharterGate
 from gateway.config import Config
 from gateway.limits import Admission
 from gateway.pipeline import Pipeline
+from gateway.sobriety import DEFAULT_PROVIDERS, ImpactEstimator
 from policies.messages import Messages
 
 
@@ -42,6 +44,19 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
         clients=None if config.auth.mode == "none" else {c.key_sha256: c for c in config.auth.clients},
         fingerprint_key=fingerprint_key,
         discovery=config.discovery_list(),
-        messages=Messages(config.institution, catalogue),
+        estimator=build_estimator(config),
+        long_conversation=config.sobriety.long_conversation,
+        charter=CharterGate(config.charter, store) if config.charter is not None else None,
+        # the charter's link: the institution's, else the one of the charter to accept
+        messages=Messages(config.institution, catalogue, charter_url=config.charter.url if config.charter else None),
         admission=admission,
     )
+
+
+def build_estimator(config: Config) -> ImpactEstimator | None:
+    """EcoLogits with the catalogue's services mapped to its providers (None: ``sobriety.impacts: false``)."""
+    if not config.sobriety.impacts:
+        return None
+    services: dict[str, tuple[str, str | None]] = {sid: (provider, None) for sid, provider in DEFAULT_PROVIDERS.items()}
+    services.update({sid: (entry.provider, entry.zone) for sid, entry in config.sobriety.services.items()})
+    return ImpactEstimator(services)

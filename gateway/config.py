@@ -231,9 +231,13 @@ class Limits(_Strict):
     max_scan_chars: int = Field(1_000_000, ge=1000)
     #: time the detectors may take for one request: past it the request is refused (503, fail closed)
     scan_timeout_s: float = Field(10.0, gt=0)
-    #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After
+    #: inspections running at once (worker threads) and waiting beyond them; more gets 503 + Retry-After.
+    #: A burst of short prompts (200 streams opened together) queues for a few milliseconds each; the
+    #: queued text itself is bounded by ``max_queued_scan_chars`` (characters inspected or waiting, all
+    #: requests together; a request alone is always admitted, up to ``max_scan_chars``)
     max_concurrent_scans: int = Field(8, ge=1)
-    max_queued_scans: int = Field(64, ge=0)
+    max_queued_scans: int = Field(1024, ge=0)
+    max_queued_scan_chars: int = Field(20_000_000, ge=1000)
     #: per client (API key, or address without keys): requests a minute and requests at once (429 past them)
     client_requests_per_minute: int = Field(600, ge=1)
     client_concurrency: int = Field(32, ge=1)
@@ -245,6 +249,51 @@ class Limits(_Strict):
     max_connections: int = Field(1000, ge=1)
     upstream_connect_timeout_s: float = Field(10.0, gt=0)
     upstream_timeout_s: float = Field(120.0, gt=0)
+
+
+class LongConversation(_Strict):
+    """Past either threshold in one request, the answer carries a French notice suggesting a new
+    conversation (``X-Gardefou-Notice``), and the record counts it. ``null`` turns a criterion off."""
+
+    max_messages: int | None = Field(30, ge=1)
+    #: estimated before any answer, as the request's characters / 4
+    max_tokens: int | None = Field(20_000, ge=1)
+
+
+ECOLOGITS_PROVIDERS = ("anthropic", "cohere", "google_genai", "huggingface_hub", "mistralai", "openai")
+
+
+class ImpactService(_Strict):
+    """How EcoLogits knows a catalogue service: its provider table, and the electricity mix of the
+    data centre (ISO 3166-1 alpha-3 code, e.g. FRA; default: EcoLogits' own for the provider)."""
+
+    provider: Literal[ECOLOGITS_PROVIDERS]  # type: ignore[valid-type]
+    zone: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+
+
+class SobrietyConfig(_Strict):
+    #: an energy and CO2e estimate per forwarded request (EcoLogits, offline)
+    impacts: StrictBool = True
+    #: catalogue service id -> EcoLogits provider, merged over the built-in ones (mistral, openai,
+    #: anthropic, google-gemini); a service without one gets no estimate (recorded as unknown_model)
+    services: dict[str, ImpactService] = {}
+    long_conversation: LongConversation = LongConversation()
+
+
+class CharterConfig(_Strict):
+    """The institution's charter, to be accepted once per person (browser) or client key (API), and again
+    when ``version`` changes. Give its ``url`` (intranet page, PDF), its ``text``, or both."""
+
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+    title: str = Field("Charte d'utilisation des services d'intelligence artificielle", min_length=1, max_length=200)
+    url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=2000)
+    text: str | None = Field(None, min_length=1, max_length=100_000)
+
+    @model_validator(mode="after")
+    def _text_or_link(self) -> CharterConfig:
+        if not self.url and not self.text:
+            raise ValueError("give the charter's url, its text, or both")
+        return self
 
 
 def _entry_of(model: type[BaseModel], name: str, doc: str) -> type[BaseModel]:
@@ -282,7 +331,10 @@ class Config(_Strict):
     admins: list[AdminUser] = []
     limits: Limits = Limits()
     detectors: DetectorOptions = DetectorOptions()
-    #: the contact, charter and internal tool named in every block and warning message
+    sobriety: SobrietyConfig = SobrietyConfig()
+    #: none by default: nothing to accept
+    charter: CharterConfig | None = None
+    #: the contact, charter link and internal tool named in every block and warning message
     institution: Institution = Institution()
 
     @field_validator("aliases")
@@ -324,6 +376,9 @@ class Config(_Strict):
             if sid not in merged:
                 out.append((("aliases", alias), f"alias {alias!r} points to unknown service {sid!r} "
                                                 f"(known: {', '.join(sorted(merged))})"))
+        for sid in self.sobriety.services:
+            if sid not in merged:
+                out.append((("sobriety", "services", sid), f"unknown service {sid!r} (known: {', '.join(sorted(merged))})"))
         if addresses_collide(self.admin.host, self.admin.port, self.listen.host, self.listen.port):
             out.append((("admin", "port"), f"the admin listener needs its own port, not listen.port "
                                            f"({self.listen.port}) on the same host"))

@@ -1,7 +1,7 @@
 """Forwarding an inspected request to its service with aiohttp, and relaying the answer as it streams.
 
-The outcome (status, upstream time, a broken stream, a client that left) is added to the request's
-audit record by ``Pipeline.complete`` however the relay ends.
+The outcome (status, upstream time, a broken stream, a client that left, the tokens the provider
+reported) is added to the request's audit record by ``Pipeline.complete`` however the relay ends.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from gateway import metrics
 from gateway.adapters.base import Adapter, Route
 from gateway.config import Limits
 from gateway.pipeline import Exchange, Pipeline, Refusal
+from gateway.sobriety import UsageMeter
 
 # Upstream response headers relayed to the client.
 _RELAYED = ("content-type", "content-encoding", "retry-after", "x-request-id", "request-id")
@@ -101,6 +102,8 @@ class Forwarder:
                        if k.lower() in _RELAYED or k.lower().startswith(_RELAYED_PREFIXES)}
         out_headers.update(headers)
         status = resp.status
+        # the provider's usage, read from each chunk once it has been handed on (never held back)
+        meter = UsageMeter(resp.headers.get("content-type"), resp.headers.get("content-encoding"))
         if _whole(resp):  # a JSON answer of known, modest size: one write with its length, no relay task
             try:
                 body = await resp.read()
@@ -111,8 +114,9 @@ class Forwarder:
                 return error(502, "gardefou_upstream_error",
                              f"La réponse du service « {service.name} » a été interrompue.")
             resp.release()
+            meter.feed(body)
             return Response(body, status_code=status, headers=out_headers, background=BackgroundTask(
-                complete, ex, status_code=status, upstream_status=status, upstream_ms=_ms(t0)))
+                complete, ex, status_code=status, upstream_status=status, upstream_ms=_ms(t0), meter=meter))
         state: dict[str, Any] = {"error": None, "done": False}
 
         async def relay():
@@ -121,6 +125,7 @@ class Forwarder:
             try:
                 async for chunk in resp.content.iter_any():
                     yield chunk
+                    meter.feed(chunk)
                 state["done"] = True
             except (aiohttp.ClientError, OSError, TimeoutError):
                 state["error"] = "stream_interrupted"
@@ -134,7 +139,7 @@ class Forwarder:
                 resp.close()
             outcome = state["error"] or (None if state["done"] else "client_disconnected")
             await complete(ex, status_code=status, upstream_status=status, upstream_error=outcome,
-                           upstream_ms=_ms(t0))
+                           upstream_ms=_ms(t0), meter=meter)
 
         return RelayResponse(relay(), finish, status_code=status, headers=out_headers)
 

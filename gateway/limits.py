@@ -81,6 +81,7 @@ class Admission:
         self.clients = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
         self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
         self.scans_in_flight = 0
+        self.scan_chars_in_flight = 0  # characters of text being inspected or waiting (max_queued_scan_chars)
 
     def resize(self, limits: Limits) -> None:
         """Apply reloaded limits (on the event loop: the scan pool wakes its waiters)."""

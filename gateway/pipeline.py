@@ -36,9 +36,10 @@ from detectors import Scanner, ScanResult
 from detectors.scanner import ScanBudgetExceeded
 from gateway import metrics
 from gateway.audit import AuditError, AuditStore
-from gateway.config import Limits, hash_key
+from gateway.config import Limits, LongConversation, hash_key
 from gateway.extract import SEPARATOR, Extracted
 from gateway.limits import Admission
+from gateway.sobriety import LONG_CONVERSATION, ImpactEstimator, UsageMeter, long_conversation
 from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import Decision, Policy, decide
 from policies.discovery import Discovery, ListedService
@@ -47,6 +48,7 @@ from policies.vocabulary import UNINSPECTABLE, Action
 
 if TYPE_CHECKING:
     from gateway.adapters.base import Adapter
+    from gateway.charter import CharterGate
 
 log = logging.getLogger("gardefou.pipeline")
 #: one JSON line per decision (audit id, decision, service, categories, rules, status, timings; never a value)
@@ -93,6 +95,10 @@ class Incoming:
     #: the ingress cannot show a warning beside a forwarded answer (a browser): a ``warn`` is
     #: refused until acknowledged, whatever ``policy.warn_mode``
     ack_warnings: bool = False
+    #: whether this request needs the charter accepted (when one is configured), and whether the
+    #: ``X-Gardefou-Charter-Accept`` header may accept it (the API; a browser accepts on a page)
+    charter_check: bool = True
+    charter_header: bool = True
 
 
 @dataclass
@@ -119,6 +125,10 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
     inspect_ms: float | None = None
     finding_counts: dict[str, int] = field(default_factory=dict)
+    #: messages of the conversation in the request (formats that carry a list of them)
+    messages: int | None = None
+    #: a notice given with the answer (``long_conversation``)
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,8 +165,9 @@ class BodyTooLarge(Exception):
 class Pipeline:
     def __init__(self, scanner: Scanner, catalogue: Catalogue, policy: Policy, store: AuditStore, limits: Limits,
                  *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None,
-                 discovery: Discovery | None = None, messages: Messages | None = None,
-                 admission: Admission | None = None):
+                 discovery: Discovery | None = None, estimator: ImpactEstimator | None = None,
+                 long_conversation: LongConversation | None = None, charter: CharterGate | None = None,
+                 messages: Messages | None = None, admission: Admission | None = None):
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
@@ -167,6 +178,11 @@ class Pipeline:
         self.fingerprint_key = fingerprint_key
         #: the generative-AI hosts recognised outside the catalogue (None: discovery off)
         self.discovery = discovery
+        #: the energy / CO2e estimate of forwarded answers (None: not estimated)
+        self.estimator = estimator
+        self.long_conversation = long_conversation
+        #: the institution's charter to accept before use (None: none configured)
+        self.charter = charter
         #: the block and warning texts, with the institution's contact, charter and internal tool
         self.messages = messages or Messages(None, catalogue)
         #: per-client limits and the scan pool, shared with the pipelines a reload builds after this one
@@ -181,6 +197,8 @@ class Pipeline:
             who = ex.client.id or ex.client.addr or "?"
             self.admit(who)                                            # 2. rate and concurrency limits
             try:
+                if self.charter is not None and inc.charter_check:     # 2b. the charter accepted
+                    await self.check_charter(inc, ex)
                 raw = await self.read(inc)                             # 3. the body, read and decoded
                 if len(raw) <= INLINE_BODY_BYTES and not adapter.reads_documents:  # 4-5. parse, route,
                     self.prepare(adapter, raw, inc, ex)                # extract: a large body or a document
@@ -210,6 +228,29 @@ class Pipeline:
             raise Refusal(429, "rate_limited",
                           "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
                           "request.rate_limited", retry_after=retry)
+
+    async def check_charter(self, inc: Incoming, ex: Exchange) -> None:
+        """The client accepted the current version of the charter, or accepts it now with the header
+        (API); else a 403 ``gardefou_charter_required`` (the ingress says how to accept)."""
+        charter = self.charter
+        assert charter is not None
+        from gateway.charter import ACCEPT_HEADER, subject_of
+
+        subject = subject_of(ex.client)
+        if charter.remembers(subject):  # the common case: a set lookup, no hop off the event loop
+            return
+        offered = inc.headers.get(ACCEPT_HEADER, "").strip() if inc.charter_header else ""
+        try:
+            if await anyio.to_thread.run_sync(charter.accepted, subject):
+                return
+            if offered and offered == charter.version:
+                await anyio.to_thread.run_sync(charter.accept, ex.client, "api", "header", ex.audit_id)
+                return
+        except AuditError as exc:
+            log.error("charter acceptances unavailable (%s): request refused (audit id %s)", exc, ex.audit_id)
+            raise Refusal(503, "gardefou_unavailable", UNAVAILABLE_FR.format(what="registre des acceptations de la "
+                          "charte indisponible"), "gateway.audit_failure") from None
+        raise Refusal(403, "gardefou_charter_required", charter.required_fr(), "charter_ack.required")
 
     async def read(self, inc: Incoming) -> bytes:
         limits = self.limits
@@ -279,21 +320,29 @@ class Pipeline:
             raise Refusal(413, "request_too_large",
                           f"Requête trop volumineuse pour être inspectée (limite : {size} caractères de texte).",
                           "request.too_large_to_scan")
+        ex.messages = adapter.message_count(inc.endpoint, body)
+        long = self.long_conversation
+        if long is not None and long_conversation(ex.messages, ex.extracted.chars, long.max_messages, long.max_tokens):
+            ex.notice = LONG_CONVERSATION
 
     async def inspect(self, ex: Exchange) -> Verdict:
         """Detect, decide and commit the audit record, in one hop off the event loop, on one of the
         scan pool's threads (a full pool and queue is a 503: the gateway never forwards unread)."""
         limits, admission = self.limits, self.admission
-        if admission.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans:
+        chars = ex.extracted.chars
+        if admission.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans or (
+                admission.scans_in_flight and admission.scan_chars_in_flight + chars > limits.max_queued_scan_chars):
             raise Refusal(503, "gardefou_busy",
                           "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
                           "gateway.busy", retry_after=1)
         admission.scans_in_flight += 1
+        admission.scan_chars_in_flight += chars
         metrics.SCANS_IN_FLIGHT.inc()
         try:
             return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=admission.scan_slots)
         finally:
             admission.scans_in_flight -= 1
+            admission.scan_chars_in_flight -= chars
             metrics.SCANS_IN_FLIGHT.dec()
 
     def inspect_sync(self, ex: Exchange) -> Verdict:
@@ -348,9 +397,12 @@ class Pipeline:
 
     async def complete(self, ex: Exchange, *, status_code: int, upstream_status: int | None = None,
                        upstream_error: str | None = None, upstream_ms: float | None = None,
-                       bytes_up: int | None = None, bytes_down: int | None = None) -> None:
+                       bytes_up: int | None = None, bytes_down: int | None = None,
+                       meter: UsageMeter | None = None) -> None:
         """Add the upstream outcome to a forwarded request's record (for a tunnel: its bytes each way;
-        ``total_ms`` is then the connection's duration)."""
+        ``total_ms`` is then the connection's duration). With the ``meter`` that read the answer: its
+        token counts and the energy / CO2e estimate, computed here, after the answer was relayed, and
+        committed with the outcome."""
         fields: dict[str, Any] = {
             "status_code": status_code,
             "upstream_status": upstream_status,
@@ -364,13 +416,30 @@ class Pipeline:
             fields["forwarded"] = upstream_status is not None
         if upstream_ms is not None:
             metrics.STAGE.labels("upstream").observe(upstream_ms / 1000)
-        if status_code < 400:  # the answer is on its way: the store's outcome thread writes it (logs a failure)
-            self.store.complete_later(ex.audit_id, fields)
+        if status_code < 400:  # the answer is on its way: the store's outcome thread adds the provider's
+            # usage and the estimate, then writes the outcome (and logs a failure)
+            self.store.complete_later(ex.audit_id, fields, lambda f: self._add_usage(ex, f, meter))
             return
         try:  # a failure known before the client's answer: committed before it, like the decision
-            await anyio.to_thread.run_sync(self.store.complete, ex.audit_id, fields)
+            await anyio.to_thread.run_sync(self._complete_sync, ex, fields, meter)
         except AuditError as exc:
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
+
+    def _complete_sync(self, ex: Exchange, fields: dict[str, Any], meter: UsageMeter | None) -> None:
+        self._add_usage(ex, fields, meter)
+        self.store.complete(ex.audit_id, fields)
+
+    def _add_usage(self, ex: Exchange, fields: dict[str, Any], meter: UsageMeter | None) -> None:
+        """The provider's token counts and the energy / CO2e estimate, added to the outcome's fields."""
+        if meter is not None and fields.get("upstream_status") is not None and fields["upstream_status"] < 400:
+            usage = meter.result()
+            fields.update(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+            # the browser path's pages and app calls carry no usage: an estimate only where tokens are told
+            if self.estimator is not None and (ex.api != "web" or usage.output_tokens is not None):
+                latency = fields["upstream_ms"] / 1000 if fields.get("upstream_ms") is not None else None
+                impact = self.estimator.estimate(ex.service.id if ex.service else None, (usage.model, ex.model),
+                                                 usage.output_tokens, latency)
+                fields.update(impact.fields())
 
     def probe_scan(self) -> bool:
         """The detectors still find what they must: a NIR, a clinical vignette (readiness)."""
@@ -441,6 +510,8 @@ class Pipeline:
             "inspect_ms": ex.inspect_ms,
             "total_ms": None if forward else (time.perf_counter() - ex.started) * 1000,
             "error": error,
+            "prompt_messages": ex.messages,
+            "notice": ex.notice,
         }
 
     def _store(self, ex: Exchange, decision: Decision, findings: list[dict], status: int, code: str | None = None,

@@ -22,12 +22,14 @@ from starlette.requests import ClientDisconnect
 
 from detectors import Scanner
 from gateway.adapters import API_ADAPTERS, Adapter, OpenAIAdapter, Route
-from gateway.audit import AuditStore
+from gateway.audit import AuditError, AuditStore
 from gateway.build import build_pipeline
+from gateway.charter import API_PATH as CHARTER_PATH
 from gateway.config import Config
 from gateway.forward import Forwarder
 from gateway.live import Live, WorkerBoard
-from gateway.pipeline import BodyTooLarge, Client, Exchange, Incoming, Refusal, Verdict
+from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Refusal, Verdict
+from gateway.sobriety import NOTICES_FR
 from policies.messages import ACK_HINT_API
 
 log = logging.getLogger("gardefou.server")
@@ -73,15 +75,25 @@ def decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
         headers["X-Gardefou-Warning"] = warning.encode("latin-1", "replace").decode("latin-1")
     if verdict.retry_after is not None:
         headers["Retry-After"] = str(verdict.retry_after)
+    if ex.notice in NOTICES_FR:  # a long conversation: suggest starting a new one
+        headers["X-Gardefou-Notice"] = NOTICES_FR[ex.notice].encode("latin-1", "replace").decode("latin-1")
     return headers
 
 
-def refusal_response(adapter: Adapter, ex: Exchange, verdict: Verdict) -> Response:
+def charter_hint(request: Request, version: str) -> str:
+    """How a script accepts the charter, once for its key (the 403 ``gardefou_charter_required``)."""
+    base = str(request.base_url).rstrip("/") + CHARTER_PATH
+    return (f" Pour l'accepter une fois pour votre clé : lisez-la ({base}) puis envoyez "
+            f"curl -X POST -H \"Authorization: Bearer VOTRE_CLE\" \"{base}?version={version}\", "
+            f"ou ajoutez à vos requêtes l'en-tête « X-Gardefou-Charter-Accept: {version} ».")
+
+
+def refusal_response(adapter: Adapter, ex: Exchange, verdict: Verdict, hint: str = "") -> Response:
     """A refused request, answered in the adapter's error shape (and this ingress's wording)."""
     if verdict.silent:
         return Response(status_code=verdict.status)
     assert verdict.code is not None and verdict.message is not None
-    message = verdict.message + (ACK_HINT_API if verdict.code == "gardefou_ack_required" else "")
+    message = verdict.message + (ACK_HINT_API if verdict.code == "gardefou_ack_required" else "") + hint
     return JSONResponse(adapter.error_body(verdict.status, verdict.code, message, verdict.param),
                         status_code=verdict.status, headers=decision_headers(ex, verdict))
 
@@ -97,8 +109,68 @@ class ApiIngress:
                        read_body=body_reader(request), params=request.path_params)
         ex, verdict = await pipeline.process(adapter, inc)
         if not verdict.forward:
-            return refusal_response(adapter, ex, verdict)
+            charter = pipeline.charter
+            hint = charter_hint(request, charter.version) if (
+                charter is not None and verdict.code == "gardefou_charter_required") else ""
+            return refusal_response(adapter, ex, verdict, hint)
         return await self.forwarder.forward(pipeline, adapter, route, ex, decision_headers(ex, verdict))
+
+    async def charter_page(self, request: Request) -> Response:
+        """The charter (text or link, version) and how to accept it: JSON when asked, else plain text."""
+        charter = self.live.pipeline.charter
+        if charter is None:
+            return PlainTextResponse("Aucune charte n'est à accepter sur cette passerelle.", status_code=404)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"title": charter.title, "version": charter.version, "url": charter.url,
+                                 "text": charter.text, "accept": {"method": "POST", "path": CHARTER_PATH,
+                                                                  "query": {"version": charter.version},
+                                                                  "header": f"X-Gardefou-Charter-Accept: {charter.version}"}})
+        lines = [f"{charter.title} — version {charter.version}", ""]
+        if charter.url:
+            lines += [f"À lire : {charter.url}", ""]
+        if charter.text:
+            lines += [charter.text.strip(), ""]
+        base = str(request.base_url).rstrip("/") + CHARTER_PATH
+        lines += ["Pour l'accepter une fois pour votre clé d'accès :",
+                  f"  curl -X POST -H \"Authorization: Bearer VOTRE_CLE\" \"{base}?version={charter.version}\"",
+                  f"ou ajoutez à vos requêtes l'en-tête « X-Gardefou-Charter-Accept: {charter.version} ».", ""]
+        return PlainTextResponse("\n".join(lines))
+
+    async def accept_charter(self, request: Request) -> Response:
+        """A client accepts the current version with its key (recorded: who, when, version)."""
+        pipeline = self.live.pipeline
+        charter = pipeline.charter
+        ex = Exchange(api=OPENAI.api, endpoint="charter_ack", client=Client(addr=_peer(request)))
+        if charter is None:
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, Refusal(
+                404, "unknown_endpoint", "Aucune charte n'est à accepter sur cette passerelle.",
+                "request.unknown_endpoint")))
+        try:
+            pipeline.authenticate(OPENAI, Incoming("charter_ack", request.headers, ex.client.addr,
+                                                        body_reader(request)), ex)
+        except Refusal as refusal:
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, refusal))
+        version = request.query_params.get("version", "").strip()
+        if version != charter.version:
+            said = f"La version indiquée (« {version} »)" if version else "Aucune version n'est indiquée : elle"
+            message = (f"{said} n'est pas la version en vigueur de la charte ({charter.version}) : relisez-la "
+                       f"({str(request.base_url).rstrip('/')}{CHARTER_PATH}) puis acceptez "
+                       f"avec ?version={charter.version}.")
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, Refusal(
+                409, "gardefou_charter_version", message, "charter_ack.invalid", "version")))
+        verdict = await pipeline.record_local(
+            ex, "charter_ack.accepted", f"Charte acceptée (version {charter.version}) par l'API.")
+        if not verdict.recorded:
+            return refusal_response(OPENAI, ex, verdict)
+        try:
+            first = await anyio.to_thread.run_sync(charter.accept, ex.client, "api", "endpoint", ex.audit_id)
+        except AuditError:
+            return refusal_response(OPENAI, ex, Verdict(verdict.decision, forward=False, status=503,
+                                                        code="gardefou_unavailable", message=UNAVAILABLE_FR.format(
+                                                            what="registre des acceptations indisponible")))
+        return JSONResponse({"accepted": True, "version": charter.version, "first_acceptance": first,
+                             "client": ex.client.id or ex.client.addr, "audit_id": ex.audit_id},
+                            headers=decision_headers(ex, verdict))
 
     async def refuse(self, request: Request, adapter: Adapter, endpoint: str, refusal: Refusal) -> Response:
         ex = Exchange(api=adapter.api, endpoint=endpoint, client=Client(addr=_peer(request)))
@@ -215,7 +287,8 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     for adapter in API_ADAPTERS:
         for path, route in adapter.routes.items():
-            app.add_api_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
+            # a plain Starlette route: the request path needs no dependency injection or body model
+            app.add_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
 
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
@@ -224,6 +297,14 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     @app.get("/v1/models/{model_id:path}", include_in_schema=False)
     async def model(request: Request, model_id: str) -> Response:
         return await ingress.models(request, model_id)
+
+    @app.get(CHARTER_PATH, include_in_schema=False)
+    async def charter_page(request: Request) -> Response:
+        return await ingress.charter_page(request)
+
+    @app.post(CHARTER_PATH, include_in_schema=False)
+    async def accept_charter(request: Request) -> Response:
+        return await ingress.accept_charter(request)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

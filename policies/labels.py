@@ -119,13 +119,17 @@ RULE_LABELS_FR: dict[str, str] = {
     "gateway.models_list": "passerelle : liste des modèles",
     "gateway.scan_timeout": "passerelle : inspection trop longue",
     "upstream.not_configured": "fournisseur : non configuré",
+    # the institution's charter, accepted before first use (not the charter's decision matrix above)
+    "charter_ack.required": "charte : acceptation requise",
+    "charter_ack.accepted": "charte : acceptée par l'utilisateur",
+    "charter_ack.invalid": "charte : acceptation invalide ou expirée",
 }
 
 #: A rule's family, for the labels of rules added after this table.
 RULE_FAMILIES_FR = {
     "charter": "charte", "service": "service", "policy": "politique", "detect": "détection",
     "warn": "avertissement", "auth": "authentification", "request": "requête", "gateway": "passerelle",
-    "upstream": "fournisseur", "discovery": "découverte",
+    "upstream": "fournisseur", "discovery": "découverte", "charter_ack": "charte (acceptation)",
 }
 
 
@@ -171,10 +175,23 @@ ACCESS_ACTION_LABELS_FR = {
     "register.export": "export du registre",
     "weekly": "synthèse hebdomadaire",
     "weekly.export": "export de la synthèse hebdomadaire",
+    "sobriety": "sobriété",
+    "acceptances.list": "acceptations de la charte",
+    "acceptances.export": "export des acceptations de la charte",
 }
 
 #: ``admin_access_log.channel``.
 ACCESS_CHANNEL_LABELS_FR = {"api": "API", "dashboard": "tableau de bord", "cli": "ligne de commande"}
+
+#: ``impact_status``: how a request's energy and CO2e were estimated, or why they were not.
+IMPACT_STATUS_LABELS_FR = {
+    "estimated": "estimé (EcoLogits)",
+    "unknown_model": "non estimé : modèle inconnu d'EcoLogits",
+    "no_usage": "non estimé : jetons non communiqués par le fournisseur",
+}
+
+#: ``notice``: what the answer suggested to the person.
+NOTICE_LABELS_FR = {"long_conversation": "conversation longue : nouvelle conversation suggérée"}
 
 #: Admin roles.
 ROLE_LABELS_FR = {"dpo": "DPO", "rssi": "RSSI", "admin": "administrateur"}
@@ -184,5 +201,5 @@ PARAM_LABELS_FR = {
     "since": "depuis", "until": "jusqu'au", "decision": "décision", "service": "service", "client": "client",
     "department": "département", "category": "catégorie", "finding_type": "type détecté", "limit": "nombre",
     "cursor": "page", "group_by": "regroupement", "id": "identifiant", "output": "fichier", "user": "utilisateur",
-    "action": "action", "outcome": "résultat", "host": "hôte", "week": "semaine", "format": "format",
+    "action": "action", "outcome": "résultat", "host": "hôte", "week": "semaine", "format": "format", "version": "version",
 }

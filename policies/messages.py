@@ -79,7 +79,7 @@ class Institution(_Strict):
     #: whom to ask (in this order); or ``contact_text``, one French sentence used as it is written
     contacts: tuple[Contact, ...] = ()
     contact_text: str | None = Field(None, min_length=1, max_length=500)
-    #: the institution's charter of use of AI services
+    #: the institution's charter of use of AI services (unset: the ``charter.url`` of a charter to accept)
     charter_url: str | None = Field(None, pattern=_URL, max_length=500)
     #: offered instead of the external service; unset: the catalogue's internal services (``hosting: internal``)
     internal_tool: InternalTool | None = None
@@ -118,14 +118,16 @@ def _service_tool(service: Service) -> Tool:
 class Messages:
     """Every block and warning text, for one configuration (built with the pipeline, replaced on reload)."""
 
-    def __init__(self, institution: Institution | None = None, catalogue: Catalogue | None = None):
+    def __init__(self, institution: Institution | None = None, catalogue: Catalogue | None = None, *,
+                 charter_url: str | None = None):
+        """``charter_url``: the link used when the institution gives none (the charter to accept's)."""
         self.institution = institution or Institution()
         inst = self.institution
         if inst.internal_tool is not None:
             self.tools: tuple[Tool, ...] = (Tool(inst.internal_tool.name, inst.internal_tool.url),)
         else:
             self.tools = catalogue_tools(catalogue) if catalogue is not None else ()
-        self.charter_url = inst.charter_url
+        self.charter_url = inst.charter_url or charter_url
 
     # -- the institution's sentences --------------------------------------------------------------
     def contact(self, lead: str = "En cas de doute") -> str:

@@ -408,8 +408,10 @@ def test_export_csv_french_columns_and_paris_time(admin):
         "modele", "decision", "transmis", "regles", "motifs", "categories", "types_detectes", "detections", "nb_parties",
         "nb_caracteres", "statut_http", "statut_fournisseur", "erreur_fournisseur", "inspection_ms", "fournisseur_ms",
         "total_ms", "octets_envoyes", "octets_recus", "erreur", "empreinte", "empreinte_precedente", "empreinte_resultat"]
-    assert header[31:] == ["horodatage_paris", "libelle_decision", "libelles_regles", "libelles_categories",
-                           "libelles_types_detectes"] and len(header) == len(CSV_COLUMNS)
+    assert header[31:36] == ["horodatage_paris", "libelle_decision", "libelles_regles", "libelles_categories",
+                             "libelles_types_detectes"] and len(header) == len(CSV_COLUMNS)
+    assert header[36:] == ["nb_messages", "avis", "jetons_entree", "jetons_sortie", "energie_estimee_wh",
+                           "co2e_estime_g", "estimation", "methode_estimation"]  # sobriety, after the rest
     by_id = {r["id"]: r for r in rows}
     winter = by_id[admin.records[0]["id"]]
     assert (winter["horodatage_utc"], winter["horodatage_paris"]) == ("2026-03-02 08:00:00", "2026-03-02 09:00:00")

@@ -118,7 +118,10 @@ def test_export_and_stats(env, capsys, tmp_path):
     lines = out.splitlines()
     assert lines[0].split()[-1] == "refuse" and lines[1].split() == ["urgences", "4", "2", "0", "2", "0"] and lines[-1].split()[:2] == ["TOTAL", "7"]
     code, out, _ = run(capsys, "audit", "stats", "--config", str(cfg), "--group-by", "category", "--json")
-    assert json.loads(out)["groups"] == [{"key": "health", "count": 3, "allow": 0, "warn": 0, "block": 3, "refuse": 0}]
+    groups = json.loads(out)["groups"]
+    assert [{k: g[k] for k in ("key", "count", "allow", "warn", "block", "refuse")} for g in groups] == [
+        {"key": "health", "count": 3, "allow": 0, "warn": 0, "block": 3, "refuse": 0}]
+    assert groups[0]["output_tokens"] == 0 and groups[0]["energy_wh"] == 0  # the sobriety sums beside the counts
     log = store.access_log(10)
     assert [(r["channel"], r["action"]) for r in reversed(log)] == [
         ("cli", "export.csv"), ("cli", "export.jsonl"), ("cli", "stats"), ("cli", "stats")]

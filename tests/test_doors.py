@@ -398,6 +398,38 @@ def test_full_scan_pool_answers_503_promptly(gw_factory, fake, scanner, monkeypa
     assert len(fake.received) == 1
 
 
+def test_queued_text_is_bounded_but_a_lone_request_passes(gw_factory, fake, scanner, monkeypatch):
+    """With an inspection in flight, a request whose text would pass max_queued_scan_chars waits for
+    nobody: 503 at once; a short one queues; alone, a request larger than the bound is inspected."""
+    import threading
+    import time as _time
+
+    gw = gw_factory(limits={"max_concurrent_scans": 1, "max_queued_scans": 10, "max_queued_scan_chars": 3000,
+                            "upstream_timeout_s": 1.5})
+    big = {"model": "mistral/mistral-small-latest",
+           "messages": [{"role": "user", "content": " ".join(
+               f"Point {i} de l'ordre du jour : le calendrier des travaux du bâtiment {i} et la signalétique." for i in range(60))}]}
+    assert post(gw, big).status_code == 200  # alone: admitted although longer than the bound
+    release = threading.Event()
+    rec = scanner.recognizers[0]
+    original = rec.analyze_ctx
+    monkeypatch.setattr(rec, "analyze_ctx", lambda ctx: (release.wait(10), original(ctx))[1])
+    slow = threading.Thread(target=lambda: post(gw, chat()))
+    slow.start()
+    _time.sleep(0.5)
+    t0 = _time.monotonic()
+    resp = post(gw, big)
+    assert resp.status_code == 503 and resp.json()["error"]["code"] == "gardefou_busy"
+    assert _time.monotonic() - t0 < 2
+    queued = threading.Thread(target=lambda: post(gw, chat()))
+    queued.start()
+    _time.sleep(0.3)
+    release.set()
+    slow.join(10)
+    queued.join(10)
+    assert len(fake.received) == 3  # the big one alone, then both short ones: the big one queued never went
+
+
 def test_trickling_body_gets_408(gw_factory, fake):
     import socket
     import time as _time

@@ -85,6 +85,12 @@ class Adapter:
     def validate(self, endpoint: str, body: dict[str, Any]) -> None:
         """Refuse a body whose prompt field has the wrong shape (the SDKs' own checks, in French)."""
 
+    def message_count(self, endpoint: str, body: Any) -> int | None:
+        """How many messages of a conversation the request carries (long conversations: the sobriety
+        notice); None when the format has no list of messages."""
+        messages = body.get("messages") if isinstance(body, dict) else None
+        return len(messages) if isinstance(messages, list) else None
+
     def client_headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """The client headers to relay upstream: an allow-list of names; the pipeline scans their values."""
         allowed = _FORWARDED_REQUEST_HEADERS + self.forwarded_headers

@@ -50,6 +50,12 @@ class OpenAIAdapter(Adapter):
         walk(body, out)
         return out
 
+    def message_count(self, endpoint: str, body: dict[str, Any]) -> int | None:
+        if endpoint == "responses":  # the conversation is ``input`` (a text is one message)
+            value = body.get("input")
+            return len(value) if isinstance(value, list) else 1 if isinstance(value, str) else None
+        return super().message_count(endpoint, body)
+
     def error_body(self, status: int, code: str, message: str, param: str | None = None) -> dict:
         return {"error": {"message": message, "type": self.error_types.get(status, "api_error"), "code": code,
                           "param": param}}

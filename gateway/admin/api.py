@@ -15,10 +15,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from gateway.admin.guard import (
     API,
+    AcceptanceQuery,
     AccessLogQuery,
     AdminDep,
     Denied,
     PageQuery,
+    acceptance_query,
     access_log_query,
     known,
     no_record,
@@ -133,6 +135,29 @@ async def access_log_csv(request: Request, admin: AdminDep) -> StreamingResponse
     access = await admin.guard(request, API, "access_log.export", "access_log.read", access_export_query)
     return await _stream(Q.export_access_csv(admin.store, access.query), "text/csv; charset=utf-8",
                          "gardefou-journal-acces", "csv")
+
+
+@router.get("/charter-acceptances")
+async def charter_acceptances(request: Request, admin: AdminDep):
+    """Who accepted which version of the institution's charter (and the version in force)."""
+    q: AcceptanceQuery = (await admin.guard(request, API, "acceptances.list", "audit.read", acceptance_query)).query
+    rows, nxt = await anyio.to_thread.run_sync(Q.acceptance_page, admin.store, q.filters, q.limit, q.cursor)
+    charter = admin.charter
+    return {"charter": {"version": charter.version, "title": charter.title, "url": charter.url} if charter else None,
+            "items": [Q.acceptance_json(r) for r in rows], "next_cursor": nxt, "limit": q.limit,
+            "filters": q.filters.as_params()}
+
+
+def acceptance_export_query(raw: dict[str, str]) -> Q.AcceptanceFilters:
+    known(raw, Q.ACCEPTANCE_FILTER_KEYS)
+    return Q.parse_acceptance_filters(raw)
+
+
+@router.get("/charter-acceptances.csv")
+async def charter_acceptances_csv(request: Request, admin: AdminDep) -> StreamingResponse:
+    filters = (await admin.guard(request, API, "acceptances.export", "audit.read", acceptance_export_query)).query
+    return await _stream(Q.export_acceptances_csv(admin.store, filters), "text/csv; charset=utf-8",
+                         "gardefou-acceptations-charte", "csv")
 
 
 Export = Callable[[AuditStore, Q.Filters], Iterator[str]]

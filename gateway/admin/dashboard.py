@@ -1,5 +1,6 @@
 """The server-rendered dashboard (``/admin/...``): login and logout, the dashboard, a decision's
-detail page, the access log (admin role) and the one stylesheet. No JavaScript at all."""
+detail page, sobriety (energy, CO2e, tokens, long conversations by service and department), the
+charter's acceptances, the access log (admin role) and the one stylesheet. No JavaScript at all."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from gateway.admin import charts
 from gateway.admin.auth import COOKIE, SESSION_TTL_S
 from gateway.admin.guard import (
     DASHBOARD,
+    AcceptanceQuery,
     AccessLogQuery,
     Admin,
     AdminDep,
     Denied,
     PageQuery,
+    acceptance_query,
     access_log_query,
     no_record,
     page_query,
@@ -40,6 +43,8 @@ from policies.labels import (
     ACCESS_OUTCOME_LABELS_FR,
     FINDING_CATEGORY_LABELS_FR,
     FINDING_TYPE_LABELS_FR,
+    IMPACT_STATUS_LABELS_FR,
+    NOTICE_LABELS_FR,
     PARAM_LABELS_FR,
     ROLE_LABELS_FR,
     finding_type_fr,
@@ -98,6 +103,14 @@ def rules_fr(codes) -> Markup:
                              for c in codes or [])
 
 
+def fr_num(value, decimals: int = 0) -> str:
+    """A number as French readers write it: ``12 345,6789`` (narrow no-break space, decimal comma)."""
+    if value is None:
+        return "—"
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
+
+
 def split_codes(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
@@ -120,6 +133,8 @@ templates.globals.update(
     finding_category_fr=FINDING_CATEGORY_LABELS_FR, outcome_fr=ACCESS_OUTCOME_LABELS_FR,
     action_fr=ACCESS_ACTION_LABELS_FR, channel_fr=ACCESS_CHANNEL_LABELS_FR, role_fr=ROLE_LABELS_FR,
     fmt_ts=fmt_ts, when=when, type_fr=type_fr, rules_fr=rules_fr, split_codes=split_codes, param_fr=param_fr,
+    fr_num=fr_num, impact_fr=IMPACT_STATUS_LABELS_FR, notice_fr=NOTICE_LABELS_FR,
+    channel_accept_fr=Q.ACCEPTANCE_CHANNELS_FR, method_accept_fr=Q.ACCEPTANCE_METHODS_FR,
     categories=Q.CATEGORIES, decisions=Q.DECISIONS, outcomes=Q.ACCESS_OUTCOMES,
 )
 
@@ -302,6 +317,7 @@ def _view(raw: dict[str, str], q: PageQuery, data: dict) -> dict:
         "categories_svg": charts.hbars(data["categories"]["groups"], "Catégories", labels=CATEGORY_LABELS_FR),
         "departments_svg": charts.hbars(data["departments"]["groups"], "Départements"),
         "export_qs": urlencode(q.filters.as_params()),
+        "sobriety_qs": urlencode({k: v for k, v in raw.items() if k in ("since", "until", "service", "department") and v}),
         "next_link": "?" + urlencode({**raw, "cursor": nxt}) if nxt else None,
         "first_page": q.cursor is not None,
         "first_link": "?" + urlencode({k: v for k, v in raw.items() if k != "cursor"}),
@@ -333,6 +349,61 @@ async def detail(request: Request, record_id: str, admin: AdminDep):
     service = admin.catalogue.get(rec["service_id"])
     return render("detail.html", who=access.who, rec=rec, rec_json=Q.to_json(rec),
                   service_name=service.name if service else None)
+
+
+# -- sobriety -----------------------------------------------------------------------------------
+
+def _load_sobriety(store: AuditStore, filters: Q.Filters) -> dict:
+    return {"services": Q.stats(store, filters, "service"), "departments": Q.stats(store, filters, "department")}
+
+
+def _group_label(label: Callable[[str], str]) -> Callable[[str | None], str]:
+    return lambda key: label(key) if key else "(non renseigné)"
+
+
+@router.get("/sobriete")
+async def sobriety_page(request: Request, admin: AdminDep):
+    """Energy, CO2e, tokens and long conversations, by service and by department (the filters of the
+    dashboard; Paris dates)."""
+    raw = dict(request.query_params)
+    access = await admin.guard(request, DASHBOARD, "sobriety", "audit.read", dashboard_query, lenient=True)
+    q: PageQuery = access.query
+    data = await anyio.to_thread.run_sync(_load_sobriety, admin.store, q.filters)
+    stored = await anyio.to_thread.run_sync(_cached, admin, "choices", functools.partial(Q.choices, admin.store))
+    form = {k: raw.get(k, "") for k in Q.FILTER_KEYS}
+    from gateway.sobriety import DEFAULT_PROVIDERS
+
+    estimated = sorted({*DEFAULT_PROVIDERS, *admin.sobriety.services} & set(admin.catalogue.services))
+    return render("sobriety.html", who=access.who, error=access.error, data=data, form=form,
+                  choices=_filter_choices(admin, stored, form),
+                  date_inputs={k: not raw.get(k) or _is_date(raw[k]) for k in ("since", "until")},
+                  service_label=_group_label(_service_label(admin.catalogue)), department_label=_group_label(str),
+                  impacts_on=admin.sobriety.impacts,
+                  estimated_services=[_service_label(admin.catalogue)(s) for s in estimated],
+                  long=admin.sobriety.long_conversation)
+
+
+# -- the charter's acceptances --------------------------------------------------------------------
+
+charter_page_query = functools.partial(acceptance_query, tz=Q.PARIS)
+
+
+@router.get("/charte")
+async def charter_page(request: Request, admin: AdminDep):
+    """The charter in force and who accepted which version, newest first."""
+    raw = dict(request.query_params)
+    access = await admin.guard(request, DASHBOARD, "acceptances.list", "audit.read", charter_page_query, lenient=True)
+    q: AcceptanceQuery = access.query
+    rows, nxt = await anyio.to_thread.run_sync(Q.acceptance_page, admin.store, q.filters, q.limit, q.cursor)
+    form = {k: raw.get(k, "") for k in Q.ACCEPTANCE_FILTER_KEYS}
+    kept = {k: v for k, v in raw.items() if k != "cursor"}
+    return render(
+        "acceptances.html", who=access.who, error=access.error, charter=admin.charter, rows=rows, form=form,
+        date_inputs={k: not raw.get(k) or _is_date(raw[k]) for k in ("since", "until")},
+        next_link="?" + urlencode({**kept, "cursor": nxt}) if nxt else None,
+        first_link="?" + urlencode(kept) if q.cursor is not None else None,
+        export_qs=urlencode(q.filters.as_params()),
+    )
 
 
 # -- access log ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from gateway.admin.auth import COOKIE, Authenticator, Principal
 from gateway.audit import AuditError, AuditStore
 from gateway.audit import query as Q
-from gateway.config import Config
+from gateway.config import CharterConfig, Config, SobrietyConfig
 from gateway.limits import SlidingWindow
 from policies.catalogue import Catalogue
 from policies.discovery import Discovery
@@ -124,6 +124,29 @@ def access_log_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int =
     return query
 
 
+@dataclass(frozen=True)
+class AcceptanceQuery:
+    filters: Q.AcceptanceFilters = Q.AcceptanceFilters()
+    limit: int = 100
+    cursor: int | None = None
+
+
+ACCEPTANCE_PARAMS = (*Q.ACCEPTANCE_FILTER_KEYS, "limit", "cursor")
+
+
+def acceptance_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int = 100) -> AcceptanceQuery:
+    """The charter acceptances' filters, limit and cursor (API and dashboard page)."""
+    query = AcceptanceQuery(limit=default_limit)
+    try:
+        known(raw, ACCEPTANCE_PARAMS)
+        query = replace(query, filters=Q.parse_acceptance_filters(raw, tz))
+        query = replace(query, limit=Q.parse_limit(raw.get("limit"), default_limit),
+                        cursor=Q.decode_cursor(raw.get("cursor")))
+    except Q.FilterError as exc:
+        raise Invalid(str(exc), query) from None
+    return query
+
+
 # -- the guard ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -164,6 +187,15 @@ class Admin:
     def discovery(self) -> Discovery | None:
         """The AI hosts recognised outside the catalogue (None: discovery off)."""
         return self.live.pipeline.discovery if self.live is not None else self._discovery
+
+    @property
+    def charter(self) -> CharterConfig | None:
+        """The charter's version in force, beside its acceptances."""
+        return self.config.charter
+
+    @property
+    def sobriety(self) -> SobrietyConfig:
+        return self.config.sobriety
 
     async def guard(self, request: Request, channel: str, action: str, permission: str, parse: Parse | None = None,
                     *, logged: dict | None = None, lenient: bool = False) -> Access:

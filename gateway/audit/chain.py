@@ -33,17 +33,21 @@ GENESIS = "0" * 64
 
 #: Fields that ``complete()`` may set after insertion.
 OUTCOME_FIELDS = ("forwarded", "status_code", "upstream_status", "upstream_error", "upstream_ms", "total_ms",
-                  "bytes_up", "bytes_down")
+                  "bytes_up", "bytes_down", "input_tokens", "output_tokens", "energy_wh", "gco2e_g", "impact_status",
+                  "impact_method")
 
 #: Fields fixed at insertion, covered by the chain. Every column of ``audit_records`` must be listed in
 #: CORE_FIELDS or OUTCOME_FIELDS (tests/test_audit_chain.py checks it): add new columns here.
 CORE_FIELDS = (
     "id", "ts", "client_id", "department", "client_addr", "api", "endpoint", "host", "service_id", "model",
     "decision", "rule_ids", "reasons", "categories", "finding_types", "findings", "finding_counts", "prompt_parts",
-    "prompt_chars", "inspect_ms", "error",
+    "prompt_chars", "inspect_ms", "error", "prompt_messages", "notice",
 )
 
-FLOAT_FIELDS = ("inspect_ms", "upstream_ms", "total_ms")
+#: Floats and the decimals they are kept to (round-trip exactly through either database): times to the
+#: microsecond (ms, 3 decimals), energy and CO2e estimates to the micro-watt-hour and microgram.
+FLOAT_DECIMALS = {"inspect_ms": 3, "upstream_ms": 3, "total_ms": 3, "energy_wh": 6, "gco2e_g": 6}
+FLOAT_FIELDS = tuple(FLOAT_DECIMALS)
 
 
 def norm_ts(value: datetime) -> datetime:
@@ -58,19 +62,19 @@ def _value(key: str, value: Any) -> Any:
         return None
     if key == "ts":
         return norm_ts(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if key in FLOAT_FIELDS:
-        return round(float(value), 3)
+    if key in FLOAT_DECIMALS:
+        return round(float(value), FLOAT_DECIMALS[key])
     if key == "forwarded":
         return bool(value)
     return value
 
 
 def normalise(record: dict[str, Any]) -> dict[str, Any]:
-    """Make a record round-trip exactly through either database (floats to 0.001 ms, UTC ts)."""
+    """Make a record round-trip exactly through either database (floats rounded, UTC ts)."""
     out = dict(record)
-    for key in FLOAT_FIELDS:
+    for key, decimals in FLOAT_DECIMALS.items():
         if out.get(key) is not None:
-            out[key] = round(float(out[key]), 3)
+            out[key] = round(float(out[key]), decimals)
     if isinstance(out.get("ts"), datetime):
         out["ts"] = norm_ts(out["ts"])
     return out

@@ -17,12 +17,13 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from gateway.audit.chain import norm_ts
 from gateway.audit.schema import admin_access_log as a
 from gateway.audit.schema import audit_records as t
-from gateway.audit.store import AuditStore
+from gateway.audit.schema import charter_acceptances as ca
+from gateway.audit.store import BATCH, AuditStore
 from policies.labels import ACCESS_ACTION_LABELS_FR, ACCESS_OUTCOME_LABELS_FR, finding_type_fr, rule_fr
 from policies.vocabulary import AUDIT_CATEGORIES as CATEGORIES
 from policies.vocabulary import CATEGORY_LABELS_FR, DECISION_LABELS_FR, DECISIONS
@@ -229,6 +230,32 @@ def _decision_sums():
     return [func.sum(case((t.c.decision == d, 1), else_=0)).label(d) for d in DECISIONS]
 
 
+#: Sobriety figures summed with every count: the provider's tokens, the energy and CO2e estimates,
+#: the requests estimated or not (model unknown to EcoLogits, answer without usage), long conversations.
+SOBRIETY_KEYS = ("input_tokens", "output_tokens", "energy_wh", "gco2e_g", "estimated", "not_estimated",
+                 "long_conversations")
+
+
+def _sobriety_sums():
+    return [
+        func.sum(t.c.input_tokens).label("input_tokens"),
+        func.sum(t.c.output_tokens).label("output_tokens"),
+        func.sum(t.c.energy_wh).label("energy_wh"),
+        func.sum(t.c.gco2e_g).label("gco2e_g"),
+        func.sum(case((t.c.impact_status == "estimated", 1), else_=0)).label("estimated"),
+        func.sum(case((t.c.impact_status.in_(("unknown_model", "no_usage")), 1), else_=0)).label("not_estimated"),
+        func.sum(case((t.c.notice == "long_conversation", 1), else_=0)).label("long_conversations"),
+    ]
+
+
+def _sobriety(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k in SOBRIETY_KEYS:
+        value = row[k] or 0
+        out[k] = round(float(value), 6) if k in ("energy_wh", "gco2e_g") else int(value)
+    return out
+
+
 def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None = None,
           tz: tzinfo | None = None) -> dict[str, Any]:
     """Counts by ``group_by``, each split by decision (``refuse`` apart from ``block``). Days are UTC
@@ -238,18 +265,20 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
     where = filters.where()
     groups: list[dict[str, Any]] = []
     with store.reading() as conn:
-        total_q = select(func.count(), *_decision_sums()).select_from(t)
+        total_q = select(func.count().label("count"), *_decision_sums(), *_sobriety_sums()).select_from(t)
         if where is not None:
             total_q = total_q.where(where)
-        total_row = conn.execute(total_q).one()
+        total_row = conn.execute(total_q).mappings().one()
         if group_by == "category":
             for cat in CATEGORIES:
-                q = select(func.count(), *_decision_sums()).select_from(t).where(t.c.categories.like(f"%,{cat},%"))
+                q = select(func.count().label("count"), *_decision_sums(), *_sobriety_sums()).select_from(t).where(
+                    t.c.categories.like(f"%,{cat},%"))
                 if where is not None:
                     q = q.where(where)
-                row = conn.execute(q).one()
-                if row[0]:
-                    groups.append({"key": cat, "count": row[0], **{d: int(row[i + 1] or 0) for i, d in enumerate(DECISIONS)}})
+                row = conn.execute(q).mappings().one()
+                if row["count"]:
+                    groups.append({"key": cat, "count": row["count"], **{d: int(row[d] or 0) for d in DECISIONS},
+                                   **_sobriety(row)})
         else:
             key = {
                 "day": _day_expr(store) if tz is None else _hour_expr(store),
@@ -258,19 +287,22 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
                 "department": t.c.department,
                 "decision": t.c.decision,
             }[group_by].label("key")
-            q = select(key, func.count().label("count"), *_decision_sums()).select_from(t)
+            q = select(key, func.count().label("count"), *_decision_sums(), *_sobriety_sums()).select_from(t)
             if where is not None:
                 q = q.where(where)
             q = q.group_by(key)
             for mapping in conn.execute(q).mappings():
                 groups.append({"key": mapping["key"], "count": mapping["count"],
-                               **{d: int(mapping[d] or 0) for d in DECISIONS}})
+                               **{d: int(mapping[d] or 0) for d in DECISIONS}, **_sobriety(mapping)})
     if group_by == "day" and tz is not None:
         days: dict[str, dict[str, Any]] = {}
         for g in groups:
-            day = days.setdefault(_local_day(g["key"], tz), {"count": 0, **dict.fromkeys(DECISIONS, 0)})
-            for k in ("count", *DECISIONS):
+            day = days.setdefault(_local_day(g["key"], tz), {"count": 0, **dict.fromkeys(DECISIONS, 0),
+                                                             **dict.fromkeys(SOBRIETY_KEYS, 0)})
+            for k in ("count", *DECISIONS, *SOBRIETY_KEYS):
                 day[k] += g[k]
+            for k in ("energy_wh", "gco2e_g"):
+                day[k] = round(day[k], 6)
         groups = [{"key": k, **v} for k, v in days.items()]
     if group_by == "day":
         groups.sort(key=lambda g: g["key"] or "")
@@ -281,8 +313,9 @@ def stats(store: AuditStore, filters: Filters, group_by: str, limit: int | None 
     return {
         "group_by": group_by,
         "filters": filters.as_params(),
-        "total": total_row[0],
-        "by_decision": {d: int(total_row[i + 1] or 0) for i, d in enumerate(DECISIONS)},
+        "total": total_row["count"],
+        "by_decision": {d: int(total_row[d] or 0) for d in DECISIONS},
+        "sobriety": _sobriety(total_row),
         "groups": groups,
     }
 
@@ -303,6 +336,10 @@ CSV_COLUMNS = [
     # added after the columns above (whose positions scripts may rely on): the same record as a DPO reads it
     ("horodatage_paris", "ts_paris"), ("libelle_decision", "decision_fr"), ("libelles_regles", "rule_ids_fr"),
     ("libelles_categories", "categories_fr"), ("libelles_types_detectes", "finding_types_fr"),
+    # sobriety (issue 15)
+    ("nb_messages", "prompt_messages"), ("avis", "notice"), ("jetons_entree", "input_tokens"),
+    ("jetons_sortie", "output_tokens"), ("energie_estimee_wh", "energy_wh"), ("co2e_estime_g", "gco2e_g"),
+    ("estimation", "impact_status"), ("methode_estimation", "impact_method"),
 ]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -332,8 +369,8 @@ def _csv_cell(key: str, value: Any) -> str:
         return norm_ts(value).strftime(CSV_TIME)  # read as a date by a French spreadsheet
     if key == "forwarded":
         return "oui" if value else "non"
-    if isinstance(value, float):
-        return f"{value:.3f}".replace(".", ",")  # French decimal comma
+    if isinstance(value, float):  # French decimal comma; estimates to the micro-watt-hour / microgram
+        return f"{value:.6f}".replace(".", ",") if key in ("energy_wh", "gco2e_g") else f"{value:.3f}".replace(".", ",")
     if isinstance(value, int):
         return str(value)
     if key in ("categories", "finding_types"):
@@ -581,3 +618,84 @@ def count(store: AuditStore, where) -> int:
         q = q.where(where)
     with store.reading() as conn:
         return int(conn.execute(q).scalar() or 0)
+# -- the charter's acceptances ----------------------------------------------------------------
+
+ACCEPTANCE_FILTER_KEYS = ("since", "until", "version", "client", "department")
+ACCEPTANCE_CHANNELS_FR = {"api": "API", "browser": "navigateur"}
+ACCEPTANCE_METHODS_FR = {"header": "en-tête X-Gardefou-Charter-Accept", "endpoint": "appel de /gardefou/charte",
+                         "page": "bouton « J'accepte »"}
+
+
+@dataclass(frozen=True)
+class AcceptanceFilters(_AsParams):
+    since: datetime | None = None
+    until: datetime | None = None
+    version: str | None = None
+    #: the client id, or the address of a client known by its address only
+    client: str | None = None
+    department: str | None = None
+
+    def where(self):
+        conds = []
+        if self.since:
+            conds.append(ca.c.ts >= self.since)
+        if self.until:
+            conds.append(ca.c.ts < self.until)
+        if self.version:
+            conds.append(ca.c.version == self.version)
+        if self.client:
+            conds.append(or_(ca.c.client_id == self.client, ca.c.subject == f"adresse:{self.client}"))
+        if self.department:
+            conds.append(ca.c.department == self.department)
+        return and_(*conds) if conds else None
+
+
+def parse_acceptance_filters(params: Mapping[str, str], tz: tzinfo = UTC) -> AcceptanceFilters:
+    return AcceptanceFilters(**_parse_params(params, ACCEPTANCE_FILTER_KEYS, {}, tz))
+
+
+def acceptance_page(store: AuditStore, filters: AcceptanceFilters, limit: int = 100,
+                    cursor: int | None = None) -> tuple[list[dict], str | None]:
+    """Who accepted which version of the charter, newest first (keyset on ``seq``)."""
+    rows = store.acceptances(limit + 1, cursor, where=filters.where())
+    nxt = encode_cursor(rows[limit - 1]["seq"]) if len(rows) > limit else None
+    return rows[:limit], nxt
+
+
+def acceptance_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**{k: v for k, v in row.items()}, "ts": iso(row["ts"]),
+            "channel_fr": ACCEPTANCE_CHANNELS_FR.get(row["channel"], row["channel"]),
+            "method_fr": ACCEPTANCE_METHODS_FR.get(row["method"], row["method"])}
+
+
+ACCEPTANCE_CSV_COLUMNS = [
+    ("horodatage_utc", "ts"), ("horodatage_paris", "ts_paris"), ("qui", "subject"), ("client", "client_id"),
+    ("departement", "department"), ("adresse_client", "client_addr"), ("version", "version"),
+    ("canal", "channel_fr"), ("moyen", "method_fr"), ("id_audit", "audit_id"),
+]
+
+
+def export_acceptances_csv(store: AuditStore, filters: AcceptanceFilters) -> Iterator[str]:
+    """The acceptances as CSV (the records' dialect), newest first."""
+    buf = io.StringIO()
+    buf.write("\ufeff")
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([name for name, _ in ACCEPTANCE_CSV_COLUMNS])
+    cursor = None
+    while True:
+        rows, nxt = acceptance_page(store, filters, BATCH, cursor)
+        for row in rows:
+            cells = []
+            for _, key in ACCEPTANCE_CSV_COLUMNS:
+                if key in ("ts", "ts_paris"):
+                    ts = norm_ts(row["ts"]) if key == "ts" else paris(row["ts"])
+                    cells.append(ts.strftime(CSV_TIME))
+                    continue
+                value = acceptance_json(row).get(key)
+                text = "" if value is None else str(value)
+                cells.append("'" + text if text.startswith(_FORMULA) else text)
+            writer.writerow(cells)
+        yield _drain(buf)
+        if nxt is None:
+            return
+        cursor = decode_cursor(nxt)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -59,6 +60,16 @@ audit_records = Table(
     Column("bytes_up", BigInteger),
     Column("bytes_down", BigInteger),
     Column("error", Text),
+    # sobriety (migration 0008): messages in the request and a notice given with the answer (core fields);
+    # the provider's token counts and the energy / CO2e estimate of the answer (outcome fields)
+    Column("prompt_messages", Integer),
+    Column("notice", String(32)),  # long_conversation
+    Column("input_tokens", Integer),
+    Column("output_tokens", Integer),
+    Column("energy_wh", Float),
+    Column("gco2e_g", Float),
+    Column("impact_status", String(16)),  # estimated | unknown_model | no_usage
+    Column("impact_method", String(32)),  # "ecologits 0.11.3"
     # Integrity (migration 0002): see gateway/audit/chain.py.
     Column("prev_hash", String(64)),
     Column("record_hash", String(64)),
@@ -108,6 +119,24 @@ admin_sessions = Table(
     Column("credential", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+#: The institution's charter accepted (migration 0008): who (``subject``: ``client:ID`` or ``adresse:IP``),
+#: when, which version, through which ingress and how; one row per subject and version.
+charter_acceptances = Table(
+    "charter_acceptances",
+    metadata,
+    Column("seq", SeqType, primary_key=True, autoincrement=True),
+    Column("ts", DateTime(timezone=True), nullable=False, index=True),
+    Column("subject", String(200), nullable=False),
+    Column("client_id", String(128)),
+    Column("department", String(128)),
+    Column("client_addr", String(64)),
+    Column("version", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),  # api | browser
+    Column("method", String(16), nullable=False),  # header | endpoint | page
+    Column("audit_id", String(36)),  # the audit record of the request that accepted
+    UniqueConstraint("subject", "version", name="uq_charter_subject_version"),
 )
 
 #: One row rewritten by the readiness probe (``AuditStore.ping``): proves the store takes writes.

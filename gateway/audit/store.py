@@ -12,7 +12,7 @@ import inspect
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,7 +24,15 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.audit import chain
-from gateway.audit.schema import admin_access_log, admin_sessions, audit_anchors, audit_records, browser_acks, readiness_probe
+from gateway.audit.schema import (
+    admin_access_log,
+    admin_sessions,
+    audit_anchors,
+    audit_records,
+    browser_acks,
+    charter_acceptances,
+    readiness_probe,
+)
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
@@ -160,7 +168,7 @@ class AuditStore:
         except SQLAlchemyError as exc:
             raise AuditError(type(exc).__name__) from exc
         self.is_pg = self.engine.dialect.name == "postgresql"
-        self._outcomes: queue.SimpleQueue[tuple[str, dict[str, Any]] | None] = queue.SimpleQueue()
+        self._outcomes: queue.SimpleQueue[_Outcome | None] = queue.SimpleQueue()
         self._outcome_thread: threading.Thread | None = None
         self._outcome_lock = threading.Lock()
         self._outcomes_pending = 0
@@ -287,21 +295,25 @@ class AuditStore:
                                        "_rid": record_id})
         return True
 
-    def complete_later(self, record_id: str, fields: dict[str, Any]) -> None:
+    def complete_later(self, record_id: str, fields: dict[str, Any],
+                       finish: Callable[[dict[str, Any]], None] | None = None) -> None:
         """``complete``, written by the store's outcome thread: the request's own thread does not wait.
 
         The decision record was committed before the request was forwarded; its outcome (known once
         the answer has been relayed) is queued and written with the others waiting, in one
-        transaction. ``flush`` waits for the queue; ``dispose`` flushes first. A failed batch is
-        logged (the records stay, without their outcome), as a failed ``complete`` is."""
-        fields = _outcome_fields(fields)
+        transaction. ``finish``, if given, completes the fields on that thread first (the token
+        counts and energy estimate: CPU off the request's path). ``flush`` waits for the queue;
+        ``dispose`` flushes first. A failed batch is logged (the records stay, without their
+        outcome), as a failed ``complete`` is."""
+        if finish is None:
+            fields = _outcome_fields(fields)
         with self._outcome_lock:
             self._outcomes_pending += 1
             if self._outcome_thread is None or not self._outcome_thread.is_alive():
                 self._outcome_thread = threading.Thread(target=self._write_outcomes, name="gardefou-outcomes",
                                                         daemon=True)
                 self._outcome_thread.start()
-        self._outcomes.put((record_id, fields))
+        self._outcomes.put((record_id, fields, finish))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every queued outcome is written (or failed); False on timeout."""
@@ -323,14 +335,23 @@ class AuditStore:
                     self._outcomes.put(None)  # stop after this batch
                     break
                 batch.append(more)
+            ready: list[tuple[str, dict[str, Any]]] = []
+            for rid, fields, finish in batch:
+                try:
+                    if finish is not None:
+                        finish(fields)
+                        fields = _outcome_fields(fields)
+                    ready.append((rid, fields))
+                except Exception:
+                    log.exception("could not complete the outcome of %s", rid)
             try:
                 with self._translated(), self._chain_tx() as conn, conn.begin():
-                    missing = [rid for rid, fields in batch if not self._complete_in(conn, rid, fields)]
+                    missing = [rid for rid, fields in ready if not self._complete_in(conn, rid, fields)]
                 for rid in missing:
                     log.error("could not record the outcome of %s: unknown record", rid)
             except Exception as exc:  # the records stay, without their outcome: say so loudly
                 log.error("could not record the outcome of %d request(s) (%s): %s", len(batch), type(exc).__name__,
-                          ", ".join(rid for rid, _ in batch[:5]))
+                          ", ".join(rid for rid, _, _ in batch[:5]))
             finally:
                 with self._outcome_lock:
                     self._outcomes_pending -= len(batch)
@@ -579,6 +600,37 @@ class AuditStore:
         with self.engine.begin() as conn:
             conn.execute(delete(admin_sessions).where(admin_sessions.c.id_hash == id_hash))
 
+    # -- the charter's acceptances -----------------------------------------------------------------
+    @_store_errors
+    def record_acceptance(self, row: dict[str, Any]) -> bool:
+        """Record that ``row["subject"]`` accepted ``row["version"]`` of the charter; False when it
+        already had (the first acceptance is kept)."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.is_pg else sqlite
+        stmt = dialect.insert(charter_acceptances).values({**row, "ts": chain.norm_ts(row.get("ts") or datetime.now(UTC))})
+        with self.engine.begin() as conn:
+            stmt = stmt.on_conflict_do_nothing(index_elements=["subject", "version"]).returning(charter_acceptances.c.seq)
+            return conn.execute(stmt).first() is not None  # no row back: it was there already
+
+    @_store_errors
+    def has_accepted(self, subject: str, version: str) -> bool:
+        q = select(charter_acceptances.c.seq).where(charter_acceptances.c.subject == subject,
+                                                    charter_acceptances.c.version == version).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(q).first() is not None
+
+    @_store_errors
+    def acceptances(self, limit: int = 100, before: int | None = None, where=None) -> list[dict[str, Any]]:
+        """The newest acceptances (before ``seq`` ``before``, matching ``where``)."""
+        q = select(charter_acceptances).order_by(charter_acceptances.c.seq.desc()).limit(limit)
+        if before is not None:
+            q = q.where(charter_acceptances.c.seq < before)
+        if where is not None:
+            q = q.where(where)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(q).mappings()]
+
     def dispose(self) -> None:
         """Write the queued outcomes, stop the outcome thread, close the connections."""
         thread = self._outcome_thread
@@ -588,6 +640,10 @@ class AuditStore:
             thread.join(10)
         self._outcome_thread = None
         self.engine.dispose()
+
+
+#: a queued outcome: record id, fields, what completes them on the outcome thread (or None)
+_Outcome = tuple[str, dict[str, Any], Callable[[dict[str, Any]], None] | None]
 
 
 def _outcome_fields(fields: dict[str, Any]) -> dict[str, Any]:

@@ -61,6 +61,8 @@ from gateway.proxy import apps
 from gateway.proxy.acks import Acknowledgements, client_key, token_key
 from gateway.proxy.pages import (
     ACK_PATH,
+    CHARTER_HINT_FR,
+    CHARTER_PATH,
     JSON_HEADERS,
     PAGE_HEADERS,
     Pages,
@@ -68,6 +70,7 @@ from gateway.proxy.pages import (
     json_error,
     safe_return_path,
 )
+from gateway.sobriety import NOTICES_FR, UsageMeter
 from policies.catalogue import Service
 from policies.messages import ACK_HINT_BROWSER, Messages
 
@@ -111,6 +114,8 @@ class Forwarded:
     up: int = 0
     down: int = 0
     done: bool = False
+    #: reads the provider's token counts from the answer as it is relayed
+    meter: UsageMeter | None = None
 
 
 def fail_closed(hook):
@@ -234,8 +239,12 @@ class BrowserIngress:
             flow.metadata[CREDENTIAL] = credential  # who sends the messages of a WebSocket it opens
         pipeline = self.live.pipeline
         service = pipeline.catalogue.by_host(req.host, req.port)
-        if service is not None and urllib.parse.urlsplit(req.path).path == ACK_PATH:
+        path = urllib.parse.urlsplit(req.path).path
+        if service is not None and path == ACK_PATH:
             await self._acknowledge(pipeline, flow, service, credential)
+            return
+        if service is not None and path == CHARTER_PATH:
+            await self._accept_charter(pipeline, flow, service, credential)
             return
         raw = req.raw_content or b""
 
@@ -247,7 +256,7 @@ class BrowserIngress:
         inc = await self._incoming(flow, "request", credential, service, read_body=read)
         ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
-            flow.response = self._refusal(pipeline.messages, flow, ex, verdict, service, credential)
+            flow.response = self._refusal(pipeline, flow, ex, verdict, service, credential)
             return
         if flow.client_conn.id in self.upstream_tls_failed:
             await pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
@@ -264,13 +273,19 @@ class BrowserIngress:
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
         if isinstance(state, Forwarded) and flow.response is not None:
+            resp = flow.response
+            meter = state.meter = UsageMeter(resp.headers.get("content-type"), resp.headers.get("content-encoding"))
+
             def relay(chunk: bytes) -> bytes:  # streamed to the browser as it arrives (SSE), counted
                 state.down += len(chunk)
+                meter.feed(chunk)
                 return chunk
 
-            flow.response.stream = relay
-            flow.response.headers["x-gardefou-decision"] = state.ex_decision
-            flow.response.headers["x-gardefou-audit-id"] = state.ex.audit_id
+            resp.stream = relay
+            resp.headers["x-gardefou-decision"] = state.ex_decision
+            resp.headers["x-gardefou-audit-id"] = state.ex.audit_id
+            if state.ex.notice in NOTICES_FR:  # Latin-1, as on the API path (header values' own charset)
+                resp.headers[b"x-gardefou-notice"] = NOTICES_FR[state.ex.notice].encode("latin-1", "replace")
 
     async def response(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
@@ -279,7 +294,7 @@ class BrowserIngress:
             status = flow.response.status_code
             await state.pipeline.complete(state.ex, status_code=status, upstream_status=status,
                                          upstream_ms=(time.perf_counter() - state.t0) * 1000,
-                                         bytes_up=state.up, bytes_down=state.down)
+                                         bytes_up=state.up, bytes_down=state.down, meter=state.meter)
 
     async def error(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
@@ -344,7 +359,7 @@ class BrowserIngress:
         peer = _peer(flow)
         inc = Incoming(endpoint="websocket", headers={"proxy-authorization": credential} if credential else {},
                        peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
-                       host=req.host, port=req.port, ack_warnings=True,
+                       host=req.host, port=req.port, ack_warnings=True, charter_check=False,
                        acknowledged=await self.acks.holds(client_key(credential, peer), service.id if service else None))
         ex, verdict = await pipeline.process(WEB, inc)
         if verdict.forward:
@@ -430,6 +445,50 @@ class BrowserIngress:
                                                       "cache-control": "no-store",
                                                       "x-gardefou-decision": "warn", "x-gardefou-audit-id": ex.audit_id})
 
+    # -- « J'accepte » (the charter) -------------------------------------------------------------------
+    async def _accept_charter(self, pipeline: Pipeline, flow: http.HTTPFlow, service: Service,
+                              credential: str | None) -> None:
+        req = flow.request
+        peer = _peer(flow)
+        charter = pipeline.charter
+        form = req.urlencoded_form if req.method == "POST" else None
+        ex = Exchange(api=WEB.api, endpoint="charter_ack", client=Client(addr=peer), host=_host(req.host, req.port))
+        ex.service, ex.service_ref = service, service.id
+        if charter is None or form is None or not self.acks.check(form.get("jeton", ""), client_key(credential, peer),
+                                                                  "charte:" + charter.version):
+            message = ("Cette acceptation a expiré ou ne vient pas de la page de la charte de Garde-fou : "
+                       "rechargez la page du service et cliquez à nouveau sur « J'accepte ».")
+            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_charter_invalid", message,
+                                                        "charter_ack.invalid"))
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
+            return
+        headers = req.headers.copy()
+        if credential:
+            headers["proxy-authorization"] = credential
+        try:
+            pipeline.authenticate(WEB, Incoming("charter_ack", headers, peer, _no_body), ex)
+        except Refusal as refusal:
+            verdict = await pipeline.refuse(ex, refusal)
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, verdict.message or "",
+                                                            _audit_id(ex, verdict)))
+            return
+        verdict = await pipeline.record_local(
+            ex, "charter_ack.accepted", f"Charte acceptée (version {charter.version}) par l'utilisateur (« J'accepte »).")
+        try:
+            if not verdict.recorded:
+                raise AuditError("the acceptance's audit record was not written")
+            await asyncio.to_thread(charter.accept, ex.client, "browser", "page", ex.audit_id)
+        except AuditError:  # an acceptance that cannot be recorded is not granted
+            message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
+            flow.response = http.Response.make(503, self.pages.refused(pipeline.messages, message, None),
+                                               {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
+            return
+        flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
+                                                      "cache-control": "no-store",
+                                                      "x-gardefou-decision": "allow", "x-gardefou-audit-id": ex.audit_id})
+
     # -- answers ----------------------------------------------------------------------------------
     async def _incoming(self, flow: http.HTTPFlow, endpoint: str, credential: str | None, service: Service | None,
                         read_body=None) -> Incoming:
@@ -439,9 +498,12 @@ class BrowserIngress:
             headers["proxy-authorization"] = credential
         peer = _peer(flow)
         acknowledged = await self.acks.holds(client_key(credential, peer), service.id if service else None)
+        # the charter is asked on the requests of inspected hosts (a page can be shown there), accepted
+        # with « J'accepte » only: a header a page's script could add does not accept it
         return Incoming(endpoint=endpoint, headers=headers, peer=peer, read_body=read_body or _no_body,
                         params=_url_params(req.path) if endpoint != "connect" else {"query": "", "path": ""},
-                        host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect")
+                        host=req.host, port=req.port, acknowledged=acknowledged, ack_warnings=endpoint != "connect",
+                        charter_check=endpoint != "connect", charter_header=False)
 
     def _connect_refusal(self, ex: Exchange, verdict: Verdict) -> http.Response:
         """A refused CONNECT: browsers show their own error page for it, the body is for other clients."""
@@ -452,20 +514,27 @@ class BrowserIngress:
         body = (verdict.message or "Connexion refusée par Garde-fou.") + "\n"
         return http.Response.make(status, body.encode("utf-8"), {"content-type": "text/plain; charset=utf-8", **headers})
 
-    def _refusal(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict,
+    def _refusal(self, pipeline: Pipeline, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict,
                  service: Service | None, credential: str | None) -> http.Response:
+        messages = pipeline.messages
         audit_id = _audit_id(ex, verdict)
         name = service.name if service else (ex.host or "?")
         if verdict.silent:
             return http.Response.make(verdict.status, b"", _decision_headers(ex, verdict))
+        notice = NOTICES_FR.get(ex.notice or "")  # a long conversation: the banner of the page
         if verdict.code == "gardefou_blocked":
-            page = self.pages.block(messages, name, verdict.decision, audit_id or "")
+            page = self.pages.block(messages, name, verdict.decision, audit_id or "", notice=notice)
         elif verdict.code == "gardefou_ack_required" and service is not None:
             token = self.acks.token(client_key(credential, _peer(flow)), service.id)
             page = self.pages.warning(messages, name, verdict.decision, audit_id or "", token,
+                                      safe_return_path(flow.request.path), notice=notice)
+        elif verdict.code == "gardefou_charter_required" and pipeline.charter is not None:
+            charter = pipeline.charter
+            token = self.acks.token(client_key(credential, _peer(flow)), "charte:" + charter.version)
+            page = self.pages.charter(messages, charter, name, audit_id or "", token,
                                       safe_return_path(flow.request.path))
         else:
-            page = self.pages.refused(messages, verdict.message or "", audit_id)
+            page = self.pages.refused(messages, verdict.message or "", audit_id, notice=notice)
         return self._answer(messages, flow, ex, verdict, page, service)
 
     def _answer(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
@@ -476,19 +545,23 @@ class BrowserIngress:
             headers["proxy-authenticate"] = 'Basic realm="Garde-fou", charset="UTF-8"'
         if is_navigation(flow.request.headers):
             return http.Response.make(status, page, {**PAGE_HEADERS, **headers})
+        message = (verdict.message or "") + _HINTS.get(verdict.code or "", "")
         app = apps.for_request(service, flow.request.method, flow.request.path) if status != 407 else None
         if app is not None and service is not None:
             # the app's own stream, shown in its conversation (a 200: the apps render nothing else)
-            text = apps.conversation_text(verdict.code, service.name, verdict.decision, verdict.message,
+            text = apps.conversation_text(verdict.code, service.name, verdict.decision, message,
                                           _audit_id(ex, verdict), messages)
             req = flow.request
             raw = b"" if req.headers.get("content-encoding") else (req.raw_content or b"")  # only its ids are read
             reply = app.reply(text, raw)
             return http.Response.make(200, reply.body, {"content-type": reply.content_type, "cache-control": "no-store",
                                                         "x-content-type-options": "nosniff", **headers})
-        message = (verdict.message or "") + (ACK_HINT_BROWSER if verdict.code == "gardefou_ack_required" else "")
         body = WEB.error_body(verdict.status, verdict.code or "gardefou_refused", message, verdict.param)
         return http.Response.make(status, json_error(body, _audit_id(ex, verdict)), {**JSON_HEADERS, **headers})
+
+
+#: how to get past a refusal on the browser path, added to the JSON and app answers
+_HINTS = {"gardefou_ack_required": ACK_HINT_BROWSER, "gardefou_charter_required": CHARTER_HINT_FR}
 
 
 async def _no_body(limit: int) -> bytes:
@@ -530,11 +603,13 @@ def _audit_id(ex: Exchange, verdict: Verdict) -> str | None:
     return ex.audit_id if verdict.recorded else None
 
 
-def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
-    headers = {"x-gardefou-decision": verdict.decision.action,
-               "x-gardefou-audit-id": ex.audit_id if verdict.recorded else "unrecorded"}
+def _decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str | bytes]:
+    headers: dict[str, str | bytes] = {"x-gardefou-decision": verdict.decision.action,
+                                       "x-gardefou-audit-id": ex.audit_id if verdict.recorded else "unrecorded"}
     if verdict.retry_after is not None:
         headers["retry-after"] = str(verdict.retry_after)
+    if ex.notice in NOTICES_FR:
+        headers["x-gardefou-notice"] = NOTICES_FR[ex.notice].encode("latin-1", "replace")  # Latin-1, as on the API
     return headers
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -18,10 +18,19 @@ from policies.decision import Decision
 from policies.messages import Messages
 from policies.vocabulary import CATEGORY_LABELS_FR
 
+if TYPE_CHECKING:
+    from gateway.charter import CharterGate
+
 HERE = Path(__file__).parent
 
 #: the path, on every inspected host, that « Continuer » posts to (answered by the proxy itself)
 ACK_PATH = "/__gardefou/continuer"
+
+#: the path, on every inspected host, that « J'accepte » (the charter) posts to
+CHARTER_PATH = "/__gardefou/charte"
+
+CHARTER_HINT_FR = (" Ouvrez ce service dans un onglet du navigateur : la charte s'affiche, lisez-la et cliquez "
+                   "sur « J'accepte », puis renvoyez votre message.")
 
 PAGE_HEADERS = {
     "content-type": "text/html; charset=utf-8",
@@ -48,19 +57,30 @@ class Pages:
         return self.env.get_template(name).render(internal_tools=messages.tools, contact=messages.contact(),
                                                   charter_url=messages.charter_url, **context).encode("utf-8")
 
-    def block(self, messages: Messages, service_name: str, decision: Decision, audit_id: str) -> bytes:
+    # ``notice``: a banner above the page (a long conversation: start a new one)
+    def block(self, messages: Messages, service_name: str, decision: Decision, audit_id: str,
+              notice: str | None = None) -> bytes:
         found = decision.blocked_categories or tuple(c for c in decision.categories)
         return self._render("block.html", messages, service_name=service_name, audit_id=audit_id,
-                            reasons=decision.reasons, categories=[CATEGORY_LABELS_FR.get(c, c) for c in found])
+                            reasons=decision.reasons, categories=[CATEGORY_LABELS_FR.get(c, c) for c in found],
+                            notice=notice)
 
     def warning(self, messages: Messages, service_name: str, decision: Decision, audit_id: str, token: str,
-                return_to: str) -> bytes:
+                return_to: str, notice: str | None = None) -> bytes:
         return self._render("warning.html", messages, service_name=service_name, audit_id=audit_id,
                             reasons=decision.reasons, token=token, return_to=return_to, ack_path=ACK_PATH,
-                            minutes=self.ack_minutes)
+                            minutes=self.ack_minutes, notice=notice)
 
-    def refused(self, messages: Messages, message: str, audit_id: str | None) -> bytes:
-        return self._render("refused.html", messages, message=message, audit_id=audit_id,
+    def charter(self, messages: Messages, charter: CharterGate, service_name: str, audit_id: str, token: str,
+                return_to: str) -> bytes:
+        """The interstitial of a first use: the charter (its text, its link) and « J'accepte »."""
+        paragraphs = [p.strip() for p in (charter.text or "").split("\n\n") if p.strip()]
+        return self._render("charter_ack.html", messages, title=charter.title, version=charter.version,
+                            url=charter.url, paragraphs=paragraphs, service_name=service_name, audit_id=audit_id,
+                            token=token, return_to=return_to, accept_path=CHARTER_PATH)
+
+    def refused(self, messages: Messages, message: str, audit_id: str | None, notice: str | None = None) -> bytes:
+        return self._render("refused.html", messages, message=message, audit_id=audit_id, notice=notice,
                             contact_if_persists=messages.contact("Si le problème persiste"))
 
 

@@ -104,8 +104,10 @@ class MemoryStore:
             raise AuditError("store down (test)")
         self.records[record_id].update(fields)
 
-    def complete_later(self, record_id: str, fields: dict[str, Any]) -> None:
+    def complete_later(self, record_id: str, fields: dict[str, Any], finish=None) -> None:
         """Written at once (the real store queues it for its outcome thread); a failure is logged there."""
+        if finish is not None:
+            finish(fields)
         try:
             self.complete(record_id, fields)
         except AuditError:

@@ -59,19 +59,26 @@ def _anthropic(model: str) -> dict:
     }
 
 
-def _openai_stream(model: str) -> list[bytes]:
+def _openai_stream(model: str, include_usage: bool = False) -> list[bytes]:
+    """Chat completion chunks; with ``stream_options.include_usage`` a last chunk carries the usage
+    (no choices), as OpenAI and Mistral send it."""
     chunks = []
     for i, piece in enumerate(["Réponse ", "du ", "fournisseur."]):
         delta = {"content": piece} if i else {"role": "assistant", "content": piece}
         ev = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model,
               "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
         chunks.append(f"data: {json.dumps(ev)}\n\n".encode())
+    if include_usage:
+        ev = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model, "choices": [],
+              "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}}
+        chunks.append(f"data: {json.dumps(ev)}\n\n".encode())
     chunks.append(b"data: [DONE]\n\n")
     return chunks
 
 
 def _anthropic_stream(model: str) -> list[bytes]:
-    msg = _anthropic(model) | {"content": [], "stop_reason": None}
+    # as Anthropic streams it: the input count first, the final output count in message_delta
+    msg = _anthropic(model) | {"content": [], "stop_reason": None, "usage": {"input_tokens": 5, "output_tokens": 1}}
     events = [
         ("message_start", {"type": "message_start", "message": msg}),
         ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -105,7 +112,8 @@ def _response_for(path: str, body: dict) -> dict:
         return {"id": "resp_1", "object": "response", "created_at": 1, "model": model, "status": "completed",
                 "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
                             "content": [{"type": "output_text", "text": "Réponse du fournisseur.", "annotations": []}]}],
-                "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}
+                "parallel_tool_calls": True, "tool_choice": "auto", "tools": [],
+                "usage": {"input_tokens": 9, "output_tokens": 4, "total_tokens": 13}}
     return {"ok": True}
 
 
@@ -136,7 +144,10 @@ def start_fake_provider() -> FakeProvider:
                 time.sleep(3)
                 return self._send(200, _chat(model))
             if body.get("stream") or model == "gated":
-                chunks = _anthropic_stream(model) if self.path.endswith("/messages") else _openai_stream(model)
+                options = body.get("stream_options")
+                include_usage = isinstance(options, dict) and options.get("include_usage") is True
+                chunks = _anthropic_stream(model) if self.path.endswith("/messages") else \
+                    _openai_stream(model, include_usage)
                 self.send_response(200)
                 self.send_header("content-type", "text/event-stream")
                 self.send_header("transfer-encoding", "chunked")
