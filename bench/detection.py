@@ -32,9 +32,9 @@ from gateway.scan import scan_text  # noqa: E402
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
 # Prompts in staff's own words, written independently of the rules. Each development set, once used to
 # choose rules and thresholds, becomes training data of the classifier (dev1-4 are in
-# detectors/training/corpus/staff_dev*.jsonl); dev5 is the current development set; held-out, fresh
+# detectors/training/corpus/staff_dev*.jsonl); dev6 is the current development set; held-out, fresh
 # and fresh2 are never looked at item by item and never tuned on.
-STAFF_SETS = {"dev5": ROOT / "bench" / "data" / "staff_dev5.jsonl",
+STAFF_SETS = {"dev6": ROOT / "bench" / "data" / "staff_dev6.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
               # written by independent helpers after dev4, measured once per change of rules or model
@@ -174,6 +174,9 @@ def report_real(scanner, folder: Path, show_errors=False):
         print(f"   {name:18s} {label:22s} {pct(blocked, len(items))}   {1000 * dt / len(items):.2f} ms/text")
         cats = Counter(c for o in outs for c in o["categories"])
         print(f"   {'':18s} categories raised: {dict(cats)}")
+        # per recognizer, the texts of this set it reported something in (aggregate: no item is named)
+        recs = Counter(r for o in outs for r in {f["recognizer"].split(":")[0] for f in o["findings"]})
+        print(f"   {'':18s} recognizers raised: {dict(recs)}")
         summary[name] = {"n": len(items), "blocked": blocked, "expected": expected}
         if show_errors:
             for it, o in wrong:

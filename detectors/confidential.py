@@ -29,12 +29,16 @@ _MARKINGS = re.compile(
     r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
     r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
     r"\bsous\s+embargo\b|\bcouvert\s+par\s+le\s+secret\s+(?:des\s+affaires|industriel)|\bdo\s+not\s+(?:distribute|share)\b|"
-    r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)",
+    r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)|"
+    # an embargo with its term ("embargo strict jusqu'au conseil du 14", "under embargo until Monday")
+    r"\bembargo\s+(?:strict\w*|total|absolu|jusqu'|jusqu’|until|till)|\bembargo\s*:|\b(?:under|strict)\s+embargo\b|\bembargoed\b|"
+    # a heading that says the document is internal ("Rapport d'incident interne :", "Note interne —")
+    r"^[ \t]*(?:rapport|note|compte[- ]rendu|fiche|m[ée]mo|bilan|retex|synth[èe]se)\b[^\n:]{0,20}?\binternes?\s*[:—–-]",
     re.MULTILINE,
 )
 _UPPER_MARK = re.compile(r"\bCONFIDENTIEL(?:LE)?S?\b")
-_MARKING_TRIGGERS = ["confidenti", "diffusion", "ne pas", "usage", "interne", "diffusable", "embargo", "secret", "do not",
-                     "internal", "c2", "c3"]
+_MARKING_TRIGGERS = ["confidenti", "diffusion", "ne pas", "usage", "interne", "diffusable", "embargo", "secret des",
+                     "secret indus", "do not", "internal", "c2", "c3"]
 _MARKING_GATE = KeywordGate([(t, "m") for t in _MARKING_TRIGGERS])
 
 # (weight, pattern) - topical terms. Weight 2: rarely seen outside an internal document.
@@ -43,7 +47,9 @@ _TOPICS = [
     (3, r"grille\s+de\s+notation|notes?\s+(?:des|de\s+chaque|obtenues?\s+par\s+les)\s+candidats|classement\s+des\s+candidats|"
         r"entretien\s+(?:annuel|professionnel)\s+(?:de|d')\s*(?:m\.|mme|monsieur|madame|[A-Z])|proc[ée]dure\s+disciplinaire|sanction\s+disciplinaire|"
         r"dossier\s+disciplinaire|rupture\s+conventionnelle\s+(?:de|avec)|bulletins?\s+de\s+(?:paie|salaire)\s+(?:de|du|d')|fiche\s+de\s+paie\s+(?:de|du|d')|"
-        r"machines?\s+non\s+patch|serveurs?\s+non\s+(?:patch|mis\s+[àa]\s+jour)|postes?\s+non\s+patch"),
+        r"machines?\s+non\s+patch|serveurs?\s+non\s+(?:patch|mis\s+[àa]\s+jour)|postes?\s+non\s+patch|"
+        r"(?:mfa|2fa|double\s+authentification|authentification\s+(?:forte|multifacteur)|antivirus|edr|chiffrement)\s+(?:non|pas|jamais)\s+"
+        r"(?:encore\s+)?(?:activ|d[ée]ploy|install|configur)\w*"),
     # Intrinsically internal artefacts: enough with any other sign.
     (3, r"offre\s+du\s+candidat|analyse\s+des\s+offres|rapport\s+d'analyse\s+des\s+offres|\bbpu\b|\bdpgf\b|m[ée]moire\s+technique|"
         r"plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|\beprd\b|plan\s+d'adressage|sch[ée]ma\s+d'adressage|\bvlan\s*\d|r[èe]gles?\s+(?:de\s+)?(?:pare-feu|firewall)|"
@@ -53,9 +59,12 @@ _TOPICS = [
     # Tenders and supplier contracts
     (2, r"offre\s+du\s+candidat|offres?\s+des\s+candidats|analyse\s+des\s+offres|rapport\s+d'analyse|classement\s+des\s+(?:offres|candidats)|"
         r"\bdce\b|\bbpu\b|\bdpgf\b|\bdqe\b|m[ée]moire\s+technique|prix\s+unitaire|grille\s+tarifaire|remise\s+(?:commerciale|de\s+\d)|"
-        r"n[ée]gociation\s+(?:avec|du\s+prix|tarifaire)|proposition\s+(?:commerciale|tarifaire)|devis\s+(?:n°|du|de\s+la\s+soci)|"
-        r"attributaire|candidat\s+retenu|offre\s+(?:la\s+)?(?:mieux|moins)[-\s]disante|soumissionnaire"),
-    (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b"),
+        r"n[ée]go(?:ciations?)?\s+(?:avec|du\s+prix|tarifaire|en\s+cours|commerciale)|proposition\s+(?:commerciale|tarifaire)|devis\s+(?:n°|du|de\s+la\s+soci)|"
+        r"attributaire|candidat\s+retenu|offre\s+(?:la\s+)?(?:mieux|moins)[-\s]disante|soumissionnaire|"
+        r"\bils\s+(?:nous\s+)?(?:proposent|offrent|font)\s+(?:[àa]\s+)?\d|\b(?:leur|notre|un|le)\s+concurrent\s+(?:nous\s+)?(?:fait|propose|offre)|"
+        r"\boffres?\s+(?:de|d'|du)\s+[\w'-]+\s+(?:est|sont|arrive|ressort)\s+(?:[àa]\s+)?\d"),
+    (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b|"
+        r"march[ée]\s+(?:d'|de\s+)(?:assurances?|nettoyage|restauration|maintenance|fournitures?|travaux|prestations?|transport|blanchisserie|s[ée]curit[ée]|gardiennage)"),
     # Budget and finance
     (2, r"\beprd\b|\bpgfp\b|\bprea?\b|plan\s+de\s+retour\s+[àa]\s+l'[ée]quilibre|budget\s+(?:pr[ée]visionnel|rectificatif)\s+(?:de\s+l'|du\s+|20)|"
         r"d[ée]ficit\s+(?:de\s+l'[ée]tablissement|du\s+(?:chu|ch|p[ôo]le|service))|masse\s+salariale\s+(?:du|de\s+l')|suppressions?\s+de\s+postes|projet\s+de\s+budget|budget\s+(?:20\d\d\s+)?(?:du|de\s+l')\s*(?:p[ôo]le|service|[ée]tablissement|h[ôo]pital|chu|unit[ée])|(?:r[ée]duction|suppression|gel)s?\s+de\s+(?:\d+\s+)?postes|"
@@ -65,7 +74,8 @@ _TOPICS = [
     # Research and intellectual property
     (2, r"protocole\s+de\s+recherche|protocole\s+(?:de\s+l'[ée]tude|de\s+l'essai|d'essai|clinique\s+n°)|soumission\s+(?:au|[àa]\s+l')\s*(?:cpp|ansm)|avant\s+(?:sa\s+|la\s+)?soumission|cahier\s+d'observation|\bcrf\b|promoteur\s+de\s+l'[ée]tude|"
         r"r[ée]sultats\s+(?:pr[ée]liminaires|interm[ée]diaires|non\s+publi[ée]s)|donn[ée]es\s+non\s+publi[ée]es|avant\s+publication|"
-        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|d[ée]p[ôo]t\s+de\s+brevet|savoir-faire|secret\s+de\s+fabrication|invention\s+non"),
+        r"demande\s+de\s+brevet|brevet\s+(?:en\s+cours|d[ée]pos[ée])|d[ée]p[ôo]t\s+de\s+brevet|savoir-faire|secret\s+de\s+fabrication|invention\s+non|"
+        r"revendications?\s+(?:principale|ind[ée]pendantes?|d[ée]pendantes?|de\s+brevet|du\s+brevet)|\bd[ée]p[ôo]t\s+inpi\b"),
     (1, r"\bbrevet|essai\s+clinique|\bphrc\b|inclusion|randomis|crit[èe]res\s+d'inclusion|bras\s+(?:contr[ôo]le|exp[ée]rimental)"),
     # Strategy and governance
     (2, r"projet\s+d'[ée]tablissement\s+20|plan\s+strat[ée]gique|\bcpom\b|fusion\s+(?:avec|des\s+[ée]tablissements)|restructuration|"
@@ -85,19 +95,20 @@ _TOPICS = [
 # Literal triggers (lower case) per topic group: a group's regex only runs when one is present.
 _TOPIC_TRIGGERS = [
     ["grille", "notes", "note ", "classement", "entretien", "disciplinaire", "rupture", "bulletin", "fiche de paie", "patch",
-     "mis à jour", "mis a jour"],
+     "mis à jour", "mis a jour", "mfa", "2fa", "authentification", "antivirus", "edr", "chiffrement"],
     ["offre", "analyse", "bpu", "dpgf", "mémoire", "memoire", "retour", "eprd", "adressage", "vlan", "pare-feu", "firewall",
      "vuln", "pentest", "intrusion", "brevet", "protocole", "résultats", "resultats", "garde", "planning", "fusion",
      "suppression", "candidat"],
     ["offre", "analyse", "classement", "dce", "bpu", "dpgf", "dqe", "mémoire", "memoire", "prix", "grille", "remise",
-     "négociation", "negociation", "proposition", "devis", "attributaire", "candidat", "soumissionnaire"],
+     "négo", "nego", "proposition", "devis", "attributaire", "candidat", "soumissionnaire", "ils nous", "ils proposent",
+     "ils offrent", "ils font", "concurrent"],
     ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
     ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
      "économies", "economies", "gel des postes", "postes"],
     ["offre", "€", "euro", "k€", "prix", "contrat"],
     ["budget", "déficit", "deficit", "excédent", "excedent", "k€", "m€", "€", "euro", "titre", "compte de résultat"],
     ["protocole", "cahier", "crf", "promoteur", "résultats", "resultats", "données non", "donnees non", "publication",
-     "brevet", "savoir-faire", "secret de fabrication", "invention", "soumission"],
+     "brevet", "savoir-faire", "secret de fabrication", "invention", "soumission", "revendication", "inpi"],
     ["brevet", "essai", "phrc", "inclusion", "randomis", "bras"],
     ["projet d'", "plan strat", "cpom", "fusion", "restructuration", "fermeture", "réorganisation", "reorganisation",
      "ordre du jour", "compte rendu", "compte-rendu"],
@@ -122,7 +133,8 @@ _INTERNAL = re.compile(
 )
 # Named counterpart (a company, a candidate, an institution): needs the capital letter.
 _INTERNAL_NAMED = re.compile(
-    r"(?i:\bsoci[ée]t[ée]|\b(?:sas|sarl|sa)|\bcandidat|\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)(?:\s+de)?)\s+[A-ZÀ-Ý]"
+    r"(?i:\bsoci[ée]t[ée]|\b(?:sas|sarl|sa)|\bcandidat|\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)(?:\s+de)?|\bl'offre\s+(?:de|d')|"
+    r"\bcelle\s+(?:de|d'))\s*[A-ZÀ-Ý]"
 )
 
 
@@ -143,23 +155,33 @@ _UNPUBLISHED = re.compile(
     r"(?:brevet|patent)\b.{0,40}?\b(?:n'est\s+pas|pas\s+encore|not\s+yet|isn't|is\s+not|hasn't\s+been)\s+(?:encore\s+)?(?:d[ée]pos|fil)\w*|"
     r"avant\s+(?:de\s+|le\s+)?d[ée]p[ôo](?:ser|t)\s+(?:du\s+|le\s+|un\s+|notre\s+)?brevet|"
     r"before\s+(?:we\s+|filing\s+)?(?:file\s+)?(?:a\s+|the\s+|our\s+)?patent|"
+    r"(?:d[ée]p[ôo]t|filing)\s+(?:\w+\s+){0,2}?(?:inpi|oeb|epo|brevet|patent)\b.{0,20}?\b(?:pr[ée]vu|programm[ée]|envisag[ée]|planned|scheduled|[àa]\s+venir)|"
+    # drafting the claims of a patent application: the invention is not filed yet
+    r"(?:r[ée]dige[rz]?|[ée]cri(?:re|s|vez)|draft|write)\s+(?:moi\s+)?(?:la|les|the|our)\s+(?:patent\s+claims?|"
+    r"(?:revendications?|claims?)\s+(?:principale|ind[ée]pendantes?|d[ée]pendantes?|du\s+brevet|de\s+brevet|"
+    r"(?:[àa]\s+partir\s+de|de|pour)\s+(?:cette|ce|notre|mon|ma)\s+(?:description|invention|dispositif|syst[èe]me))|"
+    r"(?:independent|dependent|main)\s+claims?)\b|"
     # an announcement planned for later, a circle of readers kept small
     r"annonce\s+(?:est\s+|sera\s+)?(?:pr[ée]vue|programm[ée]e)\s+(?:apr[èe]s|pour|le|en|d[ée]but|fin)|"
     r"board[- ]level\s+only|\bentre\s+nous\s*[,:]|keep\s+(?:this|it)\s+(?:quiet|under\s+wraps|between\s+us))"
 )
 _UNPUBLISHED_GATE = ("non ", "pas encore", "avant ", "en cours de", "embargo", "not yet", "before ", "unpublished",
-                     "doit pas", "not been", "nothing ", "yet", "rien n", "brevet", "patent", "annonce", "board",
+                     "doit pas", "not been", "nothing ", "yet", "rien n", "brevet", "patent", "inpi", "revendication", "claim", "annonce", "board",
                      "entre nous", "keep ")
 # An attack on our systems in progress: which systems, since when, what they do, is IS security.
 _INCIDENT = re.compile(
     r"\b(?:ransomware|ran[çc]ongiciel|cyber-?attaque|cyber-?attack|ransom\s+note|lockbit|ryuk|conti\b|black\s*cat|"
     r"chiffr[ée]s?\s+par\s+un|attaque\s+en\s+cours|under\s+attack|compromis(?:e|sion)\s+(?:de\s+)?(?:notre|nos|du\s+serveur)|"
     r"intrusion\s+(?:en\s+cours|sur\s+(?:notre|nos))|fait\s+pirater|\bpirat[ée]e?s?\b|\bhack[ée]e?s?\b|\bhacked\b|"
-    r"fuite\s+de\s+donn[ée]es|data\s+breach|(?:bo[îi]te\s+mail|messagerie|compte|mailbox|account)\b.{0,40}\bcompromis(?:e|ed)?\b)",
+    r"fuite\s+de\s+donn[ée]es|data\s+breach|(?:bo[îi]te\s+mail|messagerie|compte|mailbox|account)\b.{0,40}\bcompromis(?:e|ed)?\b|"
+    r"a\s+cliqu[ée]\s+sur\s+(?:un|le|une|la)\s+(?:lien|mail|courriel|pi[èe]ce\s+jointe)\s+(?:de\s+|d')?(?:phishing|hame[çc]onnage|frauduleu\w*|pi[ée]g[ée]\w*)|"
+    r"clicked\s+(?:on\s+)?a\s+phishing|identifiants?\b.{0,40}?\b(?:ont\s+[ée]t[ée]|a\s+[ée]t[ée])\s+(?:utilis[ée]s?|vol[ée]s?|r[ée]cup[ée]r[ée]s?)|"
+    r"credentials\s+(?:were|have\s+been)\s+(?:used|stolen|harvested))",
     re.IGNORECASE,
 )
 _INCIDENT_GATE = ("ranso", "rançon", "rancon", "cyber", "lockbit", "ryuk", "conti", "black", "attaque", "attack",
-                  "intrusion", "chiffr", "compromis", "pirat", "hack", "fuite", "breach")
+                  "intrusion", "chiffr", "compromis", "pirat", "hack", "fuite", "breach", "cliqu", "clicked", "identifiant",
+                  "credentials")
 # "si on se fait pirater", "en cas de ransomware", "if we get hacked": preparing, not reporting
 _HYPOTHETICAL = re.compile(r"\bsi\s+(?:on|nous|notre|nos|un|une|jamais)\b|\ben\s+cas\s+d['e]|\bif\s+(?:we|our|a|an|you)\b|"
                            r"\bque\s+faire\s+(?:si|en)|\bwhat\s+(?:to\s+do|should\s+we\s+do)\s+if\b|"
@@ -167,7 +189,9 @@ _HYPOTHETICAL = re.compile(r"\bsi\s+(?:on|nous|notre|nos|un|une|jamais)\b|\ben\s
                            r"\bg[ée]n[ée]rique|\bgeneric\b|\bpublicly\b|\bpubliquement\b|\bmod[èe]le\s+d[e']|\btemplate\b|"
                            r"\bpublic\s+guidance|\bsensibilisation|\bawareness\b|\bposter\b|\baffiche\b", re.IGNORECASE)
 # who was attacked, in the first person ("on s'est fait pirater", "notre messagerie", "our mailbox")
-_OURS = re.compile(r"\b(?:nos|notre|nous|chez\s+nous|our|we|we're|on\s+(?:a|s'est|est|vient|se\s+fait)|mon|ma|mes)\b")
+_OURS = re.compile(r"\b(?:nos|notre|nous|chez\s+nous|our|we|we're|on\s+(?:a|s'est|est|vient|se\s+fait)|mon|ma|mes|"
+                   r"(?:un|une|l'|l’)\s*(?:agent|agente|coll[èe]gue|salari[ée]e?|secr[ée]taire|interne)|"
+                   r"an?\s+(?:member\s+of\s+staff|staff\s+member|colleague|secretary|nurse|employee))\b")
 _NOW = re.compile(r"\ben\s+cours\b|\bright\s+now\b|\bce\s+matin\b|\bdepuis\s+(?:ce|cette|hier|\d)|\bsince\s+\d|\btoday\b|"
                   r"\baujourd'hui\b|\bcette\s+nuit\b|\bwe'?re\s+(?:under|being|hit)|\bon\s+est\s+(?:attaqu|touch)|"
                   r"\bnous\s+sommes\s+(?:attaqu|touch|victimes)", re.IGNORECASE)

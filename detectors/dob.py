@@ -1,4 +1,6 @@
-"""Dates of birth: a date next to a birth cue ("né le", "née le", "date de naissance", "DDN")."""
+"""Dates of birth: a date next to a birth cue ("né le", "née le", "date de naissance", "DDN"), and the
+dates of a table's birth column (a header ``ID;initials;DOB;sex`` or ``Nom | Prénom | Date de naissance``,
+then one row per person)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,42 @@ _DOB = re.compile(
     re.IGNORECASE,
 )
 _CUE = re.compile(r"\bn[ée]e?\b|naissance|\bddn\b|d\.d\.n|birth|\bdob\b", re.IGNORECASE)
+_CELL_DATE = re.compile(r"[ \t]*(" + _DATE + r")[ \t]*")
+_SEPARATORS = (";", "|", "\t", ",")
+_MAX_ROWS = 500
+
+
+def _table_dates(text: str) -> list[tuple[int, int]]:
+    """Spans of the dates under a birth column: a header line with a separator and a birth cue in one
+    of its cells, then the rows below it (same separator), until a line without it."""
+    out: list[tuple[int, int]] = []
+    lines = text.split("\n")
+    pos = 0
+    starts = []
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        sep = next((c for c in _SEPARATORS if line.count(c) >= 2), None)
+        col = None
+        if sep is not None and _CUE.search(line):
+            col = next((k for k, cell in enumerate(line.split(sep)) if _CUE.search(cell) and len(cell.strip()) <= 30), None)
+        if sep is None or col is None:
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines) and j - i <= _MAX_ROWS and sep in lines[j]:
+            cells = lines[j].split(sep)
+            if col < len(cells):
+                offset = starts[j] + sum(len(c) + 1 for c in cells[:col])
+                m = _CELL_DATE.fullmatch(cells[col])
+                if m:
+                    out.append((offset + m.start(1), offset + m.end(1)))
+            j += 1
+        i = j
+    return out
 
 
 class DateOfBirthRecognizer(BaseRecognizer):
@@ -28,7 +66,9 @@ class DateOfBirthRecognizer(BaseRecognizer):
     def analyze_ctx(self, ctx: ScanContext):
         if not _CUE.search(ctx.text):
             return []
-        return [
-            ctx.finding("DATE_OF_BIRTH", "personal", m.start(1), m.end(1), 0.9, self.name)
-            for m in _DOB.finditer(ctx.text)
-        ]
+        out = [ctx.finding("DATE_OF_BIRTH", "personal", m.start(1), m.end(1), 0.9, self.name)
+               for m in _DOB.finditer(ctx.text)]
+        if "\n" in ctx.text:
+            out += [ctx.finding("DATE_OF_BIRTH", "personal", a, b, 0.85, f"{self.name}:column")
+                    for a, b in _table_dates(ctx.text)]
+        return out

@@ -55,16 +55,31 @@ _ANCHORS = [
     (2, r"\b(?:à\s+l'admission|à\s+son\s+admission|lors\s+de\s+son|son\s+(?:traitement|[ée]tat|examen|bilan|[ée]volution|hospitalisation|s[ée]jour|p[èe]re|fr[èe]re|mari|[ée]poux)|sa\s+(?:m[èe]re|s[œo]e?ur|famille|grossesse|sortie|fille|femme|prise\s+en\s+charge)|ses\s+ant[ée]c[ée]dents)"),
     (2, r"\bant[ée]c[ée]dents?\s+(?:de|d'|personnels|familiaux|m[ée]dicaux|chirurgicaux)|\bsans\s+ant[ée]c[ée]dent|\bl'examen\s+(?:clinique|physique|neurologique|g[ée]n[ée]ral)\s+(?:a\s+|retrouv|montr|objectiv|[ée]tait|note|r[ée]v[ée]l|trouv)|\bl'[ée]volution\s+(?:a\s+[ée]t[ée]|[ée]tait|fut|est)|\bsuites?\s+op[ée]ratoires?"),
     (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
+    # a person designated by their room, the way wards talk: "le patient de la 9", "la dame du 12"
+    (4, rf"\b(?:le|la|l'|du|de\s+la|au|à\s+la)\s*(?:{_PERSON_NOUN}|dame|monsieur|papi|papy|mamie|mamy|pépé|mémé|gars|mec|"
+        r"patient|bonhomme|grand-m[èe]re|grand-p[èe]re|vieille?|ptite?)\s+(?:de\s+la|du|de\s+l')\s+\d{1,3}[a-d]?\b(?![.,]\d|\s*(?:%|ans|mois|kg|mg|h\b))"),
+    # a particular event of someone's care, and the legal status of a stay in psychiatry ("en SDT")
+    (2, r"\ba\s+(?:re)?fait\s+(?:une?|des|sa|son)\s+(?:chute|malaise|crise|d[ée]compensation|tentative|ts\b|convulsion|hypo\w*|"
+        r"fausse|rechute|avc|infarctus|bouff[ée]e|overdose|r[ée]action|fugue|embolie|arr[êe]t)"),
+    (2, r"\b(?:en|sous|pass[ée]e?\s+en|admise?\s+en|hospitalis[ée]e?\s+en|hospit\s+en)\s+(?:sdtu?|sdre|spdre|spi|sdde|hdt|soins\s+sans\s+consentement)\b"),
+    # a room or a bed ("chambre 12", "ch 8", "lit 3", "box 4")
+    (3, r"\b(?:chambre|chbre?|ch\.)\s*\d+|\bch\s?\d{1,3}\b(?![.,:/]\d|\s*(?:%|h\b|ans))|\blit\s+\d+|\bbox\s+\d+"),
+    # last: replaced by its case-sensitive version (_CASED_ANCHOR) below
     (3, r"\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+|\b(?:m\.|mme|monsieur|madame|mlle)\s+[A-Z]|\b(?:patiente?|r[ée]sidente?)\s+[A-Z]\.\s?[A-Z]?"),
 ]
 # Anchors run on the lower-cased text (no IGNORECASE: several times faster with Python's re).
 _ANCHOR_RES = [(w, re.compile(p, re.DOTALL if "arr" in p else 0)) for w, p in _ANCHORS]
 # Title+name anchors must keep the capital letter: compile the last one case-sensitively for names.
-_CASED_ANCHOR = (3, re.compile(r"(?i:\b(?:chambre|chbre?|ch\.)\s*\d+|\blit\s+\d+|\bbox\s+\d+)|\b[A-Z][a-zà-ÿ]+,\s+\d{1,3}\s+(?:ans|mois)\b|\b(?:M\.|Mme|Monsieur|Madame|Mlle)\s+[A-Z]|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
+_CASED_ANCHOR = (3, re.compile(
+    r"\b[A-Z][a-zà-ÿ]+(?:\s[A-Z]\.)?,?\s+\d{1,3}\s*(?:ans|mois)\b(?!\s+(?:et\s+plus|ou\s+plus))|\b(?:M\.|Mme|Monsieur|Madame|Mlle|Mr)\s+[A-Z]"
+    # SMS style: a title in lower case before a name ("mme leroy du 3e", "mr B ch 8")
+    r"|\b(?i:mme|mr|mlle)\s+(?!(?i:la|le|les|est|et|ou|sont|de|du|des|qui|que|a|au|the|and|or|is)\b)[a-zà-ÿA-ZÀ-Ý][a-zà-ÿ]{2,}"
+    r"|\b(?i:mr)\s+[A-Z]\b"
+    r"|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
 
 _ANCHOR_RES = _ANCHOR_RES[:-1]
 _CLINICAL = re.compile(
-    r"diab[èe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
+    r"diab[éèe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
     r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|frissons?|h[ée]mocs?\b|h[ée]mocultures?|\btsa\b|autis|\btdah\b|"
     r"trisomi|polyhandica|d[ée]ficience|\bimc\b|\bepilep|[ée]pilep|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
     r"\bavc\b|infarctus|pneumopathie|pneumonie|tuberculo|\bvih\b|h[ée]patite|cirrhose|an[ée]mie|[ée]pilep|convuls|d[ée]mence|alzheimer|parkinson|"
@@ -83,8 +98,11 @@ _CLINICAL = re.compile(
     r"lettre\s+de\s+(?:liaison|sortie)|m[ée]decin\s+traitant|transmissions|compte[- ]rendu\s+(?:d'hospitalisation|op[ée]ratoire)|"
     r"cher\s+confr[èe]re|ch[èe]re\s+cons[œo]e?ur|avis\s+\w+(?:logique|chirurgical)|cardiolog|pneumolog|neurolog|aggrav|pronostic|"
     r"rechute|convalescen|agit[ée]|haldol|tercian|loxapine|contention|isolement|"
+    # psychiatric stays and their legal forms (soins sans consentement: SDT, SDRE, SPDRE, SPI)
+    r"\bsdtu?\b|\bsdre\b|\bspdre\b|\bspi\b|\bsdde\b|\bhdt\b|sans\s+consentement|irresponsabilit[ée]\s+p[ée]nale|d[ée]compens|"
+    r"\bchs\b|\bhospit\b|unit[ée]\s+ferm[ée]e|"
     r"accident\s+du\s+travail|bless|coupure|coup[ée]|entorse|lombalgi|saignement|tomb[ée]e?|scanner|boutons|éruption|eruption|cystite|"
-    r"escarre|h[ée]matome|ecchymose|eliquis|xarelto|pradaxa|coumadine|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
+    r"escarre|h[ée]matome|chut[ée]e?s?\b|ecchymose|eliquis|xarelto|pradaxa|coumadine|d[ée]nutrition|albumin|tropo|\batcd\b|\bidm\b|otite|angine|bronchi|grippe|covid|gastro|appendic|chol[ée]cyst|hernie|"
     r"canc[ée]r|m[ée]lanome|sarcome|glioblastome|d[ée]c[ée]s|palliati|fin\s+de\s+vie|soins|pansement|sonde|cath[ée]ter|drain|"
     r"tension|\bta\s+\d|\bfc\s+\d|\bspo2|\bsat\b|\bgcs\b|glasgow|\bimc\b|poids|kg\b|allergi|intol[ée]ran|"
     r"\bhb\b|\bplaq|\bgb\b|\bna\+|\bk\+|\biono|\bnfs\b|\bbhc\b|\btsh\b|\binr\b|\bpsa\b|\bvs\b|\bpct\b|\bbnp\b|d-dim|"
@@ -110,11 +128,18 @@ _KNOWLEDGE = re.compile(
     # populations, not a person: "la personne âgée de 70 ans et plus", "critères diagnostiques"
     r"\b(?:la|les)\s+personnes?\s+[âa]g[ée]es?\b|\bans\s+et\s+plus\b|\bcrit[èe]res\s+(?:diagnostiques|de\s+diagnostic)|"
     # a rule asked about anybody in that situation: "un agent de 58 ans en CLD peut-il ...", "règles générales"
-    r"\bpeut-(?:il|elle)\b|\ba-t-(?:il|elle)\s+droit|\br[èe]gles?\s+g[ée]n[ée]rales?|\ben\s+r[èe]gle\s+g[ée]n[ée]rale",
+    r"\bpeut-(?:il|elle)\b|\ba-t-(?:il|elle)\s+droit|\br[èe]gles?\s+g[ée]n[ée]rales?|\ben\s+r[èe]gle\s+g[ée]n[ée]rale|"
+    # a reference dose, asked by weight or age class ("mg/kg amox otite enfant 2 ans ?", "dose max chez...")
+    r"\bmg/kg\b|\bdoses?\s+(?:max\w*|usuelles?|habituelles?|recommand\w+|p[ée]diatriques?|de\s+charge)\b|"
+    r"\bposologies?\s+(?:usuelles?|habituelles?|maximales?|recommand\w+|p[ée]diatriques?|chez)\b|"
+    # statements about a population and training material ("un tiers des plus de 65 ans chutent chaque année")
+    r"\b(?:un\s+tiers|la\s+moiti[ée]|un\s+quart|les\s+deux\s+tiers)\s+des\b|\bchaque\s+ann[ée]e\b|\bfacteurs\s+de\s+risques?\b|"
+    r"\b(?:personnes|patients|sujets|femmes|hommes|enfants|adultes)\s+(?:[âa]g[ée]e?s\s+)?de\s+(?:plus|moins)\s+de\s+\d+\s+ans\b|"
+    r"\bsupports?\s+de\s+(?:formation|cours)\b|\bpour\s+les\s+nouve(?:aux|lles)\b",
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
-_GATE = re.compile(r"je suis|j'ai|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
 # Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
@@ -134,9 +159,12 @@ _ANCHOR_TRIGGERS = [
     (["admission", "lors de son", "son ", "sa ", "ses ant"], 4, 40),
     (["antéc", "antec", "examen", "évolution", "evolution", "suite"], 12, 70),
     (["/", ".", "à j", " j", "depuis"], 30, 40),
+    ([f"{w} {d}" for w in ("de la", "du", "de l'") for d in "0123456789"], 25, 10),
+    (["fait "], 6, 40),
+    (["sdt", "sdre", "spdre", "spi", "sdde", "hdt", "sans consentement"], 30, 40),
+    (["chambre", "chb", "ch.", "ch ", "ch0", "ch1", "ch2", "ch3", "ch4", "ch5", "ch6", "ch7", "ch8", "ch9", "lit ", "box "], 2, 12),
 ]
-_CASED_TRIGGERS = (["chambre", "chb", "ch.", "lit ", "box ", "m.", "mme", "monsieur", "madame", "mlle", "patient", "résident",
-                    "resident", "ans", "mois"], 30, 30)
+_CASED_TRIGGERS = (["m.", "mme", "mr ", "monsieur", "madame", "mlle", "patient", "résident", "resident", "ans", "mois"], 30, 30)
 assert len(_ANCHOR_TRIGGERS) == len(_ANCHOR_RES)
 _WINDOWED = WindowedPatterns(
     [(i, rx, trig, before, after) for i, ((w, rx), (trig, before, after)) in enumerate(zip(_ANCHOR_RES, _ANCHOR_TRIGGERS))]

@@ -3,7 +3,9 @@
 * LDAP / Active Directory distinguished names (``OU=Medecins,OU=Utilisateurs,DC=chu,DC=local``);
 * UNC paths to internal shares (``\\\\srv-fichiers01\\RH$``);
 * host names under internal-only suffixes (``dpi-prod.chu.local``, ``srv-ad01.intra``, ``*.corp``,
-  ``*.lan``, ``*.internal``).
+  ``*.lan``, ``*.internal``);
+* SQL run against a production database (``SELECT ... FROM solis_prod.dossiers``, "cette requête sur
+  notre base de prod"): its schemas, tables and columns map the institution's production system.
 
 All are reported as ``confidential`` (IS security is confidential under the charters). Public domain
 names, URLs on the internet and ``localhost`` are not: an internal suffix or an AD structure is what
@@ -26,6 +28,17 @@ _INTERNAL_HOST = re.compile(
 
 _SUFFIXES = (".local", ".lan", ".intra", ".corp", ".internal", ".priv", ".ad")
 
+# A statement with its table: SELECT ... FROM t, INSERT INTO t, UPDATE t SET, DELETE FROM t.
+_SQL = re.compile(
+    r"(?is)\b(?:select\b.{1,400}?\bfrom|insert\s+into|delete\s+from)\s+[\w.\"`\[\]]+|\bupdate\s+[\w.\"`\[\]]+\s+set\b"
+)
+# ... on production: a schema or database named so, or the prompt saying so. Training queries on
+# a test base or in a course have neither.
+_PRODUCTION = re.compile(
+    r"(?i)\b\w+_prod\w*\.\w|\bprod_\w+\.\w|\b(?:base|bdd|bd|serveur|instance|schéma|schema|environnement|database|db|server)"
+    r"\s+(?:de\s+)?(?:prod|production|pr[ée]prod)\b|\b(?:en|in|on)\s+prod(?:uction)?\b|\bprod(?:uction)?\s+(?:database|db|server|base)\b"
+)
+
 
 class InfrastructureRecognizer(BaseRecognizer):
     name = "infrastructure"
@@ -39,7 +52,12 @@ class InfrastructureRecognizer(BaseRecognizer):
         if "\\\\" in text:
             for m in _UNC.finditer(text):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.8, f"{self.name}:unc"))
-        if any(sfx in ctx.lower for sfx in _SUFFIXES):
+        low = ctx.lower
+        if any(sfx in low for sfx in _SUFFIXES):
             for m in _INTERNAL_HOST.finditer(text):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.75, f"{self.name}:host"))
+        if "prod" in low and any(k in low for k in ("select", "insert", "update", "delete")) and _PRODUCTION.search(text):
+            sql = _SQL.search(text)
+            if sql:
+                out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", sql.start(), sql.end(), 0.75, f"{self.name}:sql"))
         return out

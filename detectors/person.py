@@ -48,10 +48,11 @@ _LAST_FIRST = re.compile(
     r"(?i:\b(?:patiente?|r[ée]sidente?|enfant|agent|nom|coll[èe]gue|mme|m\.|monsieur|madame|dossier(?:\s+de)?|relance[rz]?|appele[rz]?|contacte[rz]?)\s*:?\s+)"
     rf"(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)(?![\w])"
 )
-# "NOM Prénom" followed by a date (a list of people with their dates of birth): no cue word needed.
+# "NOM Prénom" followed by a date or an age (a list of people with their dates of birth, a register
+# "LEMAIRE Bernard, 67 a"): no cue word needed.
 _LAST_FIRST_DATED = re.compile(
     rf"(?<![\w])(?P<name>[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?(?:[ \t]+[{_UP}]{{2,}})?[ \t]+[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?)"
-    r"[ \t,;:(\-]{1,3}(?:n[ée]e?\s+le\s+)?\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)?\d{2}\b"
+    r"[ \t,;:(\-]{1,3}(?:(?:n[ée]e?\s+le\s+)?\d{1,2}[/.\-]\d{1,2}[/.\-](?:19|20)?\d{2}\b|\d{1,3}[ \t]?(?:a|ans|yo)\b)"
 )
 _INTRO = re.compile(
     r"(?i:\b(?:je\s+m'appelle|je\s+m’appelle|mon\s+nom\s+est|s'appelle|s’appelle|nomm[ée]e?|pr[ée]nomm[ée]e?|my\s+name\s+is)\s+)"
@@ -68,6 +69,20 @@ _GRADE_ITEM = rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?(?:\s[{_UP}]\.)?\s*:?\
 _GRADES = re.compile(rf"{_GRADE_ITEM}(?:(?:\s*[,;]\s*(?:et\s+)?|\s+et\s+){_GRADE_ITEM})+")
 _GRADE_NAME = re.compile(rf"[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
 _GRADE_CUE = re.compile(r"\bnotes?\b|candidat|jury|classement|[ée]valuation|moyenne|concours|examen|\bscores?\b|\brang\b", re.IGNORECASE)
+# Staff listed by surname with their hours, days or amounts ("heures sup de mon équipe : Lemoine 42h,
+# Barbier 37h, Fabre 51h", "CIA : N. Perrin 850 €, K. Haddad 600 €"): three items or more after a cue
+# of pay, time or staff. Figures per city or product have no such cue.
+_STAFF_ITEM = (rf"(?:[{_UP}]\.\s?)?[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?\s*:?\s*\d{{1,6}}(?:[.,]\d{{1,2}})?\s?"
+               r"(?:[hH](?:\d\d)?\b|heures?\b|€|k€|euros?\b|j\b|jours?\b|%|pts?\b|points?\b|RTT\b|CA\b)")
+_STAFF_LIST = re.compile(rf"{_STAFF_ITEM}(?:\s*[,;/]\s*(?:(?:et|and)\s+)?{_STAFF_ITEM}|\s+(?:et|and)\s+{_STAFF_ITEM}){{2,}}")
+_STAFF_CUE = re.compile(
+    r"\b(?:[ée]quipes?|agents?|salari[ée]s|personnels?|effectifs?|heures?\s+sup\w*|primes?|cia\b|ifse|rifseep|nbi|"
+    r"r[ée]cup\w*|cong[ée]s|absences?|astreintes?|planning|salaires?|r[ée]mun[ée]ration|compteurs?|cet\b|soldes?|"
+    r"team|staff|overtime|bonus(?:es)?|payroll|hours|shifts?)\b",
+    re.IGNORECASE,
+)
+_STAFF_UNIT = re.compile(r"\d ?(?:[hH]\b|heure|€|euro|j\b|jour|%|pts?\b|point|RTT|CA\b)")
+_STAFF_NAME = re.compile(rf"(?<![\w.])[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
 # Capitalised pairs that may be names the rules did not explain (spaCy candidates).
 _CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
 _PUBLIC = re.compile(
@@ -142,6 +157,16 @@ _ACRONYMS = {
     "NB", "PS", "OK", "RDV", "FAQ", "TODO", "NOTE", "URGENT", "IMPORTANT", "CONFIDENTIEL", "ATTENTION", "INFO", "OBJET",
     "SARL", "SAS", "SASU", "EURL", "SCI", "SNC", "SCOP", "GIE", "SA", "SELARL", "SCM", "SEM", "SPL", "EPIC", "EPA",
     "USI", "USIC", "SIH", "CR", "CRH", "CRO",
+    # software, systems and IT standards after a product name ("Azure AD", "Cisco IOS", "Windows XP")
+    "AD", "AAD", "ADFS", "ADC", "SSO", "AWS", "GCP", "VM", "VDI", "VDA", "OS", "IOS", "PC", "DB", "UI", "UX", "IA", "AI",
+    "ML", "LLM", "NT", "XP", "ID", "IP", "LAN", "WAN", "WIFI", "USB", "CPU", "GPU", "RAM", "SSD", "NAS", "SAN", "CRM",
+    "SAP", "GLPI", "ITSM", "ITIL", "MDM", "DLP", "IAM", "PKI", "TPM", "BIOS", "UEFI", "ISO", "IEC", "RFC", "SMTP",
+    "IMAP", "FTP", "SFTP", "SSH", "RDP", "VNC", "SDK", "CLI", "GUI", "CI", "QA", "POC", "SLA", "GPO", "WSUS", "SCCM",
+    "DHCP", "NTP", "OTP", "SMS", "PABX", "TOIP", "VOIP",
+    # public-sector pay and time ("Primes IFSE", "Compteur CET")
+    "IFSE", "RIFSEEP", "CIA", "NBI", "CET", "RTT", "HS", "HSUP", "IHTS", "GIPA", "SFT",
+    # health data standards and texture scales ("Niveaux IDDSI", "flux HL7")
+    "IDDSI", "HL7", "FHIR", "DICOM", "PACS", "RIS", "LIS", "SIL", "HPRIM", "CIM", "CCAM", "SNOMED", "LOINC", "IHE",
     # clinical scales and grids ("Grille AGGIR", "Score NIHSS", "Échelle MMSE")
     "AGGIR", "GIR", "GMP", "PMP", "PATHOS", "MMSE", "MOCA", "NIHSS", "GCS", "EVA", "EVS", "EN", "MNA", "IMC", "NYHA", "ASA",
     "APGAR", "ALGOPLUS", "DOLOPLUS", "ECPA", "NEWS", "SOFA", "IGS", "CHADS", "HAS-BLED", "BRADEN", "NORTON", "ADL", "IADL",
@@ -258,6 +283,24 @@ DEFAULT_PUBLIC_FIGURES = [
 ]
 
 
+def _staff_lists(text: str):
+    """``_STAFF_LIST`` matches, searched only in stretches holding three figures with a unit or more
+    (a list is items close to each other), when the text has a staff cue."""
+    units = [u.start() for u in _STAFF_UNIT.finditer(text)]
+    if len(units) < 3 or not _STAFF_CUE.search(text):
+        return
+    stretches: list[list[int]] = []  # [start, end, count]
+    for u in units:
+        if stretches and u - stretches[-1][1] <= 60:
+            stretches[-1][1] = u
+            stretches[-1][2] += 1
+        else:
+            stretches.append([u, u, 1])
+    for a, b, n in stretches:
+        if n >= 3:
+            yield from _STAFF_LIST.finditer(text, max(0, a - 60), min(len(text), b + 12))
+
+
 class PersonRecognizer(BaseRecognizer):
     name = "person"
 
@@ -295,7 +338,7 @@ class PersonRecognizer(BaseRecognizer):
         caps = bool(_TWO_CAPS.search(text))
         rules = [(_TITLE, 0.9, True, "title" in gates), (_INITIALS, 0.8, False, "initials" in gates),
                  (_FIRST_LAST, 0.75, True, caps), (_LAST_FIRST, 0.8, True, caps and "last_first" in gates),
-                 (_LAST_FIRST_DATED, 0.8, True, caps and any(c in text for c in "/.-")),
+                 (_LAST_FIRST_DATED, 0.8, True, caps),
                  (_INTRO, 0.85, True, "intro" in gates), (_SIGN_OFF, 0.8, True, "sign_off" in gates)]
         for rx, score, check, run in rules:
             if not run:
@@ -315,6 +358,12 @@ class PersonRecognizer(BaseRecognizer):
                 for w in _GRADE_NAME.finditer(m.group()):
                     if w.group().lower() not in _STOP_FIRST:
                         spans.append((m.start() + w.start(), m.start() + w.end(), 0.7, "rule"))
+            for m in _staff_lists(text):
+                if not _STAFF_CUE.search(text, max(0, m.start() - 150), m.end()):
+                    continue
+                words = [w for w in _STAFF_NAME.finditer(m.group()) if _first_last_ok(w.group())]
+                if len(words) >= 3:
+                    spans += [(m.start() + w.start(), m.start() + w.end(), 0.7, "rule") for w in words]
         # The model only runs when the rules found nobody: once a name is found the prompt is
         # personal anyway, and the latency budget matters more than a second finding.
         if self.use_spacy and self._nlp is not None and not spans:

@@ -68,6 +68,19 @@ _EXERCISE = re.compile(
 )
 
 
+# A text its author says is generic ("this generic issue description (no real machines)", "cet exemple
+# générique", "aucune donnée réelle"): documentation, not an internal document. It keeps its names,
+# health findings, identifiers, markings, infrastructure and secrets; only findings on its *topic*
+# (confidential by subject) go.
+_GENERIC = re.compile(
+    r"\b(?:ce|cet|cette|voici\s+(?:un|une))\s+(?:[\w'-]+\s+)?(?:description|exemple|cas|sc[ée]nario|texte|proc[ée]dure|ticket)\s+"
+    r"g[ée]n[ée]rique|\b(?:this|from\s+a|here\s+is\s+a)\s+generic\s+(?:issue|example|description|scenario|case|text|ticket)|"
+    r"\bno\s+real\s+(?:machines?|servers?|data|names?|systems?|hosts?|users?)\b|"
+    r"\baucune?\s+(?:vraie?s?\s+)?(?:donn[ée]es?|machines?|serveurs?|noms?|postes?)\s+r[ée]el",
+    re.IGNORECASE,
+)
+
+
 # A template to fill in ("[NOM Prénom]", "<prénom>", "___", "XXX"): two placeholders or more make a
 # document about nobody yet.
 _PLACEHOLDER = re.compile(r"\[[^\]\n]{1,30}\]|<[a-zà-ÿ ]{2,20}>|_{3,}|\bX{3,}\b|\{\{?\s*\w+\s*\}?\}", re.IGNORECASE)
@@ -75,9 +88,11 @@ _PLACEHOLDER = re.compile(r"\[[^\]\n]{1,30}\]|<[a-zà-ÿ ]{2,20}>|_{3,}|\bX{3,}\
 
 def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     """Without identifiers, a prompt framed as fiction, or a template with placeholders, keeps no finding
-    about its made-up people."""
+    about its made-up people; a text said to be generic keeps no topical confidential finding."""
     if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
+    if any(_topical(f) for f in findings) and _GENERIC.search(text):
+        findings = [f for f in findings if not _topical(f)]
     fiction = len({m.group().lower() for m in _FICTION.finditer(text)}) + 2 * bool(_EXERCISE.search(text))
     if not fiction and len(_PLACEHOLDER.findall(text)) < 2:
         return findings

@@ -68,7 +68,10 @@ _STRONG = re.compile(r"(?<![\w@/.:<\[{$%-])(?=\S*[A-Z])(?=\S*[a-z])(?=\S*\d)(?=\
 _CODE_KEYS = ["digicode", "code porte", "code de la porte", "code de porte", "code d'entrée", "code d'entree",
               "code alarme", "code de l'alarme", "code d'alarme", "code du coffre", "code coffre", "code du local",
               "code d'accès", "code d'acces", "code du portail", "code portail", "code pin", "code badge",
-              "door code", "alarm code", "keypad code", "code wifi", "code wi-fi", "code secret", "code de la salle"]
+              "door code", "alarm code", "keypad code", "code wifi", "code wi-fi", "code secret", "code de la salle",
+              # the PIN of a card: professional (CPS, e-CPS), badge or bank card
+              "code porteur", "code de carte", "code de ma carte", "code de la carte", "code carte", "code cps",
+              "pin cps", "pin de ma", "pin de la carte", "mon pin", "my pin", "pin code", "pin number"]
 _CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})(?:[0-9A-Za-z#*]{3,10}|\d(?: \d){3,7}(?: ?[#*])?)(?![\w/%€])")
 # "le code qu'on m'a donné c'est 2207", "code : 4471": the generic word, with a value right after a
 # copula or a colon (not "code postal", "code APE", "code CIM-10"...).
@@ -76,7 +79,7 @@ _GENERIC_CODE = re.compile(
     r"\bcode\b(?!\s+(?:postal|ape|naf|cim|uf|insee|article|produit|source|civil|p[ée]nal|du\s+travail|de\s+la\s+sant[ée]|"
     r"de\s+l'action|de\s+la\s+route|promo|couleur|barre|ccam|acte|erreur|retour|html|python|vba))"
     r"(?:[^.\n]{0,40}?(?:c'est|c’est|est|:|=)\s*(?P<v>\d{3,8}[#*]?|\d(?: \d){3,7}(?: ?[#*])?)"
-    r"|\s+(?P<w>\d(?: \d){3,7}(?: ?[#*])?|\d{3,8} ?[#*]))(?![\d/,.%€])",
+    r"|\s+(?P<w>\d(?: \d){3,7}(?: ?[#*])?|\d{3,8} ?[#*]))(?![\d/%€]|[,.]\d)",
     re.IGNORECASE,
 )
 _CODE_WINDOW = 70

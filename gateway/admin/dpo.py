@@ -120,7 +120,7 @@ async def _discovery_page(request: Request, admin, access, raw: dict[str, str], 
 @pages_router.get("/discovery")
 async def discovery_page(request: Request, admin: AdminDep):
     raw = dict(request.query_params)
-    if not raw and admin.identify(request, DASHBOARD):
+    if not raw and await admin.identify(request, DASHBOARD):
         return RedirectResponse("/admin/discovery?" + urlencode({"since": _default_since(DEFAULT_DAYS)}), status_code=303)
     access = await admin.guard(request, DASHBOARD, "discovery", "audit.read", discovery_page_query, lenient=True)
     return await _discovery_page(request, admin, access, raw)
@@ -140,7 +140,7 @@ async def draft(request: Request, admin: AdminDep):
     """Write a draft catalogue entry for one host seen (a file to review; nothing is applied)."""
     form = await _posted_form(request)
     if form is None or not _same_origin(request):  # a foreign page must not make a browser write files
-        return render("error.html", status=403, who=admin.identify(request, DASHBOARD),
+        return render("error.html", status=403, who=await admin.identify(request, DASHBOARD),
                       message="Requête refusée : elle ne vient pas du tableau de bord de Garde-fou.")
     host = form.get("host", "").strip().lower()[:255]
     keep = {k: form[k] for k in ("since", "until") if form.get(k) and _is_date(form[k])}
@@ -194,7 +194,7 @@ register_page_query = functools.partial(period_query, tz=Q.PARIS)
 @pages_router.get("/register")
 async def register_page(request: Request, admin: AdminDep):
     raw = dict(request.query_params)
-    if not raw and admin.identify(request, DASHBOARD):
+    if not raw and await admin.identify(request, DASHBOARD):
         return RedirectResponse("/admin/register?" + urlencode({"since": _default_since(REGISTER_DAYS)}), status_code=303)
     access = await admin.guard(request, DASHBOARD, "register", "audit.read", register_page_query, lenient=True)
     q: PeriodQuery = access.query

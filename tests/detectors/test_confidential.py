@@ -104,3 +104,61 @@ def test_attack_in_progress_is_confidential(text):
 ])
 def test_attacks_in_general_are_not(text):
     assert ConfidentialRecognizer(4).analyze(text) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Communiqué sous embargo strict jusqu'à la séance du 3 : la commune cède la salle des fêtes.",
+    "Press release, embargoed until Monday 9am: the clinic joins the regional group.",
+    "Embargo : ne rien publier avant le conseil d'administration.",
+    "Note interne : réorganisation de l'accueil du CCAS à partir de mars.",
+    "Compte-rendu interne — comité de pilotage du 12 avril",
+])
+def test_embargoes_and_internal_headings_are_markings(text):
+    assert [f.recognizer for f in rec.analyze(text)] == ["confidential:marking"]
+
+
+@pytest.mark.parametrize("text", [
+    "L'embargo sur les armes vers ce pays a été levé : résume l'article.",
+    "Comment rédiger une note interne efficace ?",
+    "Rédige une note interne : rappel des horaires du self.",  # a request, not the heading of a document
+])
+def test_no_marking(text):
+    assert [f for f in rec.analyze(text) if f.recognizer == "confidential:marking"] == []
+
+
+@pytest.mark.parametrize("text", [
+    "Un agent de l'accueil a cliqué sur un lien de phishing hier, ses identifiants ont été utilisés depuis l'étranger.",
+    "On the 3rd a secretary clicked on a phishing link and her credentials were used to send spam from our tenant.",
+])
+def test_phishing_that_worked_is_an_incident(text):
+    assert [f.recognizer for f in rec.analyze(text)] == ["confidential:incident"]
+
+
+def test_phishing_awareness_is_not_an_incident():
+    assert rec.analyze("Fais une affiche de sensibilisation au phishing : ne cliquez pas sur les liens inconnus.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Négo avec le fournisseur de seringues : ils proposent 0,21 € pièce, leur concurrent nous fait 0,19 €. Je réponds quoi ?",
+    "Marché de nettoyage : l'offre de Proxiclean est à 3,8 % sous l'estimation, celle de Net+ à 2,1 %. Laquelle retenir ?",
+    "On a conçu un lève-personne pliable, dépôt INPI prévu en juin : aide-moi pour la revendication principale.",
+    "Rédige les revendications dépendantes du brevet de notre capteur de chute.",
+    "MFA non activé sur 30 % des comptes de notre collectivité : rédige la note au DGS.",
+])
+def test_negotiations_offers_patent_filings_and_weak_security(text):
+    assert "confidential" in {f.category for f in rec.analyze(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "Comment déposer un brevet à l'INPI ? quelles étapes et quels délais ?",
+    "Explique ce qu'est une revendication de brevet.",
+    "Le MFA non activé est-il un risque ? explique simplement.",
+    "Rédige les revendications du préavis de grève des agents.",
+])
+def test_the_same_topics_in_general_are_not(text):
+    assert rec.analyze(text) == []
+
+
+def test_embargo_evasion(scanner_nospacy):
+    text = "Communiqué sous EMBARGO STRICT jusqu\u200b'au conseil : fermeture du centre aquatique."
+    assert "confidential" in scanner_nospacy.scan(text).categories

@@ -29,3 +29,19 @@ def test_patient_ids_default_and_custom():
     custom = PatientIdRecognizer([{"type": "FR_IPP", "regex": r"P-\d{6}", "context": ["dossier"]}], include_defaults=False)
     assert len(custom.analyze("dossier P-123456 à archiver")) == 1
     assert custom.analyze("code P-123456") == []
+
+
+def test_dates_of_a_birth_column():
+    rec = DateOfBirthRecognizer()
+    text = "Nettoie ce tableau :\nID;initiales;DOB;sexe\n001;A.B.;12/05/1961;M\n002;C.D.;1974-11-03;F\n"
+    assert [text[f.start:f.end] for f in rec.analyze(text)] == ["12/05/1961", "1974-11-03"]
+    text = "Nom | Prénom | Date de naissance | Service\nDURAND | Marc | 14/03/1978 | Cardio"
+    assert [text[f.start:f.end] for f in rec.analyze(text)] == ["14/03/1978"]
+    # a column of births counted per day holds no date of birth; other dates of the table are not births
+    assert rec.analyze("Date;Naissances;Décès\n12/03/2024;120;80\n13/03/2024;98;70") == []
+    assert rec.analyze("ID;DOB;date d'admission\n001;;12/03/2024") == []
+
+
+def test_birth_column_evasion(scanner_nospacy):
+    text = "ID;DOB;sexe\n001;１２/05/1961;M"  # full-width digits
+    assert "DATE_OF_BIRTH" in [f.type for f in scanner_nospacy.scan(text).findings]

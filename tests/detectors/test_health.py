@@ -83,3 +83,41 @@ def test_exam_case_question_is_knowledge():
 def test_relative_with_treatment_and_event_is_health_data(scanner):
     text = "Mon père a 81 ans, il est sous Eliquis et il a fait une chute hier, faut-il s'inquiéter de l'hématome ?"
     assert "health" in scanner.scan(text).categories
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a person designated by their room, the way wards talk
+        "la mamie de la 14 a encore arraché sa sonde, on la contentionne ?",
+        "le monsieur du 7 est VIH+, quelles précautions pour les soins ?",
+        # the legal forms of a psychiatric stay, and an event of someone's care
+        "Kiki du foyer a refait une crise, hospitalisé au CHS en SDRE cette nuit, qui prévenir ?",
+        "le résident de l'unité fermée, en SPDRE depuis 3 ans, demande une permission pour un mariage",
+        # SMS style: a title in lower case, a room written "ch"
+        "mme durand ch 4 a chuté cette nuit, hématome frontal, on appelle la fille ?",
+        "Lina B., 9 ans, suivie au CMP pour un TSA : rédige le bilan pour la MDPH",
+    ],
+)
+def test_ward_shorthand_and_psychiatric_stays(text):
+    assert is_health(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quelle est la différence entre SDT, SDRE et SPI ? qui signe les certificats ?",
+        "Résume ce support de formation : un tiers des personnes de plus de 65 ans chutent chaque année ; les facteurs "
+        "de risque sont la polymédication, la dénutrition et les troubles de l'équilibre ; après une chute le résident "
+        "et sa famille sont informés, le médecin réévalue le traitement.",
+        "Posologie pédiatrique de l'amoxicilline dans l'otite : combien de mg/kg par jour chez l'enfant ?",
+        "le bureau du 3 est libre, la réunion de la 5e commission est annulée",
+    ],
+)
+def test_legal_forms_populations_and_reference_doses_are_knowledge(text):
+    assert not is_health(text)
+
+
+def test_ward_shorthand_evasion():
+    assert is_health("LA MAMIE DE LA 14 A ENCORE ARRACHE SA SONDE, ON LA CONTENTIONNE ?")
+    assert is_health("le monsieur du 7 est seropositif, quelles precautions pour les soins ?")

@@ -35,3 +35,26 @@ def test_not_infrastructure(text):
 def test_evasion_with_full_width_and_zero_width(scanner_nospacy):
     text = "groupe ＯＵ=Admins,\u200bDC=chu,DC=local"
     assert "IS_INFRASTRUCTURE" in [f.type for f in scanner_nospacy.scan(text).findings]
+
+
+@pytest.mark.parametrize("text", [
+    "Optimise cette requête sur notre base de prod : SELECT d.num, d.gir FROM aides.dossiers d WHERE d.gir <= 2",
+    "SELECT p.nom, p.ddn FROM dpi_prod.patients p JOIN dpi_prod.sejours s ON s.pid = p.id",
+    "this runs in production and is slow: UPDATE billing.invoices SET status = 'SENT' WHERE id = 4",
+])
+def test_sql_on_a_production_database(text):
+    assert [f.recognizer for f in rec.analyze(text)] == ["infrastructure:sql"]
+
+
+@pytest.mark.parametrize("text", [
+    "Optimise : SELECT nom, prenom FROM clients WHERE ville = 'Lyon'",  # a course example, no production
+    "Quelle différence entre la prod et la recette ?",
+    "la production de rapports mensuels : SELECT count(*) FROM t",
+])
+def test_sql_without_production_is_not_infrastructure(text):
+    assert found(text) == []
+
+
+def test_sql_on_production_evasion(scanner_nospacy):
+    text = "sur la base de PROD : ＳＥＬＥＣＴ nom FROM rh_prod.agents"  # full-width letters
+    assert "confidential" in scanner_nospacy.scan(text).categories

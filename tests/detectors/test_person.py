@@ -117,3 +117,46 @@ def test_surname_first_name_and_a_date_without_cue():
     assert names == ["DUPONT Marc", "LEROUX Anne", "MARTIN-PETIT Léa"]
     # acronyms and institutions before a date are not people
     assert rules.analyze("IRM CEREBRALE 12/03/2024, CHU Nantes 12/03/2024, HTA Essentielle 12/03") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Astreintes de l'équipe en décembre : Garnier 36h, Poulain 12h, Mercier 48h. Calcule les récup.",
+     ["Garnier", "Poulain", "Mercier"]),
+    ("Primes IFSE des agents avant la commission : J. Lacroix 420 €, M. Benali 380 €, T. Vidal 0 €",
+     ["Lacroix", "Benali", "Vidal"]),
+    ("Team overtime in November: Smith 12h, Okafor 8h and Brown 15h", ["Smith", "Okafor", "Brown"]),
+])
+def test_staff_listed_with_hours_or_amounts(text, expected):
+    assert sorted(names(rules, text)) == sorted(expected)
+
+
+@pytest.mark.parametrize("text", [
+    "Tarifs par équipe : Paris 42 €, Lyon 37 €, Marseille 51 €",  # places, not people
+    "Heures de l'équipe par mois : Janvier 42h, Février 37h, Mars 51h",
+    "Budget des équipes : Cardiologie 42 k€, Pneumologie 37 k€, Neurologie 51 k€",
+    "Prix relevés : Garnier 36 €, Poulain 12 €, Mercier 48 €",  # figures without a staff cue
+])
+def test_lists_of_other_things(text):
+    assert names(rules, text) == []
+
+
+def test_staff_list_evasion(scanner_nospacy):
+    # zero-width characters inside the figures and a homoglyph in a surname are normalised first
+    text = "heures sup de l'équipe : Garnier 3\u200b6h, P\u043eulain 12h, Mercier 48h"
+    assert [f for f in scanner_nospacy.scan(text).findings if f.type == "PERSON"]
+
+
+@pytest.mark.parametrize("text", [
+    "OAuth2: why would Azure AD return an invalid client secret error?",
+    "Generic Cisco IOS commands to create VLAN 10 and 20",
+    "Niveaux IDDSI 4 à 7 : comment adapter les textures ?",
+    "Migrer les postes de Windows XP vers Windows 11, étapes ?",
+    "Tableau de bord Power BI pour les urgences",
+])
+def test_product_names_and_it_acronyms_are_not_people(text):
+    assert names(rules, text) == []
+
+
+def test_register_of_surnames_and_first_names_with_ages():
+    text = "Registre de nuit : 23h10 – FAURE Gisèle, 81 a – chute – tri 3\n23h40 – NGUYEN Minh, 19 a – plaie – tri 4"
+    assert names(rules, text) == ["FAURE Gisèle", "NGUYEN Minh"]

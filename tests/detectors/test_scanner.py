@@ -166,3 +166,18 @@ def test_switchboards_are_not_personal_numbers(scanner_nospacy):
     text = "le standard de l'hôpital c'est bien le 01 40 27 30 00 ? je le mets dans le livret d'accueil"
     assert "PHONE_NUMBER" not in [f.type for f in scanner_nospacy.scan(text).findings]
     assert "PHONE_NUMBER" in [f.type for f in scanner_nospacy.scan("son portable c'est le 06 12 34 56 78").findings]
+
+
+def test_a_text_said_to_be_generic_keeps_no_topical_confidential_finding():
+    from detectors.scanner import drop_fiction
+
+    topic = Finding("CONFIDENTIAL_TEXT", "confidential", 0, 10, 0.9, "free_text")
+    marking = Finding("CONFIDENTIAL", "confidential", 0, 5, 0.95, "confidential:marking")
+    person = Finding("PERSON", "personal", 20, 30, 0.8, "person:rule")
+    generic = "Write a KB article from this generic issue description (no real machines): the print spooler stops."
+    assert drop_fiction(generic, [topic]) == []
+    # markings, names and identifiers stay: "generic" is no licence for real people or marked documents
+    assert drop_fiction(generic, [topic, marking, person]) == [marking, person]
+    # asking for a generic version of a real document keeps it
+    real = "Fais une version générique de notre plan de retour à l'équilibre : déficit 4,8 M€."
+    assert drop_fiction(real, [topic]) == [topic]

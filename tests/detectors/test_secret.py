@@ -108,3 +108,28 @@ def test_access_codes_after_their_keyword(text, value):
 ])
 def test_no_access_code(text):
     assert found(text) == []
+
+
+@pytest.mark.parametrize("text, value", [
+    ("le code porteur de ma e-CPS est 8213, je peux le donner à la secrétaire ?", "8213"),
+    ("mon PIN de carte CPS : 5930", "5930"),
+    ("my PIN code is 4821.", "4821"),
+    # a comma after the code ends it; it is no decimal
+    ("le code qu'on m'a donné c'est 2207, ça marche pour toi ?", "2207"),
+])
+def test_pin_codes_of_cards(text, value):
+    assert found(text) == [value]
+
+
+@pytest.mark.parametrize("text", [
+    "Comment réinitialiser le code PIN de la carte CPS quand il est bloqué ?",
+    "le code est 12,5 % plus cher que l'an dernier",
+    "le code CCAM est 1234, c'est bien l'acte ?",
+])
+def test_no_pin_code(text):
+    assert found(text) == []
+
+
+def test_pin_code_evasion(scanner_nospacy):
+    text = "code porteur ８２１３, ne le dis à personne"  # full-width digits
+    assert "secret" in scanner_nospacy.scan(text).categories
