@@ -14,22 +14,30 @@ from detectors import Scanner, build_default_scanner
 from gateway.audit import AuditStore
 from gateway.charter import CharterGate
 from gateway.config import Config
+from gateway.limits import Admission
 from gateway.pipeline import Pipeline
 from gateway.sobriety import DEFAULT_PROVIDERS, ImpactEstimator
+from policies.messages import Messages
 
 
 def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: AuditStore | None = None,
-                   environ: Mapping[str, str] | None = None) -> Pipeline:
+                   environ: Mapping[str, str] | None = None, admission: Admission | None = None,
+                   migrate: bool = True) -> Pipeline:
+    """The pipeline of ``config``. A reload (``gateway.live``) passes the parts every generation
+    shares: the audit store (migrated at start: ``migrate=False``) and the admission state (limits,
+    scan pool)."""
     environ = os.environ if environ is None else environ
     fingerprint_key = config.audit.fingerprint_key(environ)
     if config.audit.fingerprint_key_env and fingerprint_key is None:  # checked before any database is created
         raise RuntimeError(f"audit.fingerprint_key_env names {config.audit.fingerprint_key_env}, which is not set")
     if store is None:
         store = AuditStore(config.audit.url, **config.audit.store_options())
-    store.migrate()
+    if migrate:
+        store.migrate()
+    catalogue = config.catalogue()
     return Pipeline(
         scanner or build_default_scanner(config.detectors),
-        config.catalogue(),
+        catalogue,
         config.policy.to_policy(),
         store,
         config.limits,
@@ -39,6 +47,9 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
         estimator=build_estimator(config),
         long_conversation=config.sobriety.long_conversation,
         charter=CharterGate(config.charter, store) if config.charter is not None else None,
+        # the charter's link: the institution's, else the one of the charter to accept
+        messages=Messages(config.institution, catalogue, charter_url=config.charter.url if config.charter else None),
+        admission=admission,
     )
 
 

@@ -24,6 +24,11 @@ def run_loop(main):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.live import defer_hangups
+
+    # SIGHUP reloads the configuration (``gateway.live``); one that arrives while the gateway starts
+    # (models loading), in this process or in the workers it forks, is done once it runs.
+    defer_hangups()
     args.config, config_source = serve_config_path(args.config)
     # Everything the configuration can get wrong is refused here, before any database is created.
     config = load_config(args.config, environ=os.environ)
@@ -55,23 +60,25 @@ class _OnSocket:
 
 
 def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True,
-               config_source: str = "") -> int:
+               config_source: str = "", board=None, worker: int = 0) -> int:
     """One gateway process: the API listener (on ``sock`` when the parent bound it) and, when ``side``,
-    the admin listener and the browser proxy."""
+    the admin listener and the browser proxy. ``SIGHUP`` reloads the configuration; ``board`` and
+    ``worker``: this process's slot with ``--workers``."""
     import uvicorn
 
     from gateway.server import create_app
 
     try:
         logging.getLogger("gardefou").info("configuration: %s", config_source)
-        gateway_app = create_app(config)
+        gateway_app = create_app(config, config_path=args.config, board=board, worker=worker)
+        live = gateway_app.state.live
         listeners = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins and side:
             from gateway.admin import create_admin_app
 
-            admin_app = create_admin_app(config, store=gateway_app.state.pipeline.store, config_path=args.config)
+            admin_app = create_admin_app(config, store=live.pipeline.store, config_path=args.config, live=live)
             listeners.append((admin_app, config.admin.host, config.admin.port, config.admin.tls_options()))
         elif side:
             logging.getLogger("gardefou.admin").info("no admin users configured: audit review listener not started")
@@ -79,7 +86,7 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
         if config.proxy.enabled and side:  # the browser path: same process, same loop, the same pipeline object
             from gateway.proxy.server import BrowserProxy
 
-            proxy = BrowserProxy(gateway_app.state.pipeline, config)
+            proxy = BrowserProxy(live, config)
     except Exception as exc:  # a gateway that cannot start fully does not start at all
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -106,7 +113,7 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
         gateway_app.state.proxy_port = proxy_port
 
     try:
-        run_loop(run_all(servers, proxy, on_listening=listening))
+        run_loop(run_all(servers, proxy, on_listening=listening, live=live))
     except ProxyStartError as exc:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
@@ -117,11 +124,14 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
     every core. The audit store is migrated once, before any worker starts; the admin listener and the
     browser proxy run in the first worker only. Rate limits and the scan pool are per worker. If a
-    worker cannot start or dies, the others are stopped and the exit code is its own."""
+    worker cannot start or dies, the others are stopped and the exit code is its own. ``SIGHUP`` here
+    is relayed to every worker (each reloads the configuration); the admin API's reload, in worker 1,
+    signals the others itself and reads their outcome on the shared ``WorkerBoard``."""
     import signal
     import socket
 
     from gateway.audit import AuditStore
+    from gateway.live import WorkerBoard, take_deferred_hangup
 
     try:
         store = AuditStore(config.audit.url, **config.audit.store_options())
@@ -133,6 +143,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
         return 2
     sock.set_inheritable(True)
     log = logging.getLogger("gardefou.serve")
+    board = WorkerBoard(workers)
     pids: list[int] = []
     for i in range(workers):
         pid = os.fork()
@@ -142,7 +153,8 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             log.info("worker %d/%d (pid %d) starting", i + 1, workers, os.getpid())
             code = 1
             try:
-                code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source)
+                code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source,
+                                  board=board, worker=i)
             finally:
                 os._exit(code)
         pids.append(pid)
@@ -158,8 +170,21 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             except ProcessLookupError:
                 pass
 
+    def hangup(*_) -> None:
+        if stopping:
+            return
+        log.info("SIGHUP: the %d workers reload the configuration", len(pids))
+        for p in pids:
+            try:
+                os.kill(p, signal.SIGHUP)
+            except ProcessLookupError:
+                pass
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, hangup)
+    if take_deferred_hangup():  # one arrived while the workers were being forked
+        hangup()
     code = 0
     while pids:
         try:
@@ -178,9 +203,15 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
 
 
 def _cmd_proxy(args: argparse.Namespace) -> int:
-    """The browser proxy alone (no API listener: the PAC and /ca.crt are the API listener's)."""
+    """The browser proxy alone (no API listener: the PAC and /ca.crt are the API listener's);
+    ``SIGHUP`` reloads the configuration."""
+    import signal
+
     from gateway.build import build_pipeline
+    from gateway.live import Live, defer_hangups, take_deferred_hangup
     from gateway.proxy.server import BrowserProxy, ProxyStartError
+
+    defer_hangups()  # until the proxy runs (then: reload)
 
     config = load_config(args.config, environ=os.environ)
     if not config.proxy.enabled:
@@ -196,15 +227,18 @@ def _cmd_proxy(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
 
-    async def run() -> None:
-        import signal
+    live = Live(config, pipeline, path=args.config)
 
-        proxy = BrowserProxy(pipeline, config, host=args.host, port=args.port)
+    async def run() -> None:
+        proxy = BrowserProxy(live, config, host=args.host, port=args.port)
         await proxy.start()
         assert proxy.master is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, proxy.master.should_exit.set)
+        loop.add_signal_handler(signal.SIGHUP, live.on_hangup)
+        if take_deferred_hangup():
+            live.on_hangup()
         try:
             await proxy.wait()
         finally:

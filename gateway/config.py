@@ -25,6 +25,7 @@ from pydantic import (
 from detectors.scanner import DetectorOptions
 from policies.catalogue import BUILTIN_SERVICES, Catalogue, Service, merge_service_data, merge_services
 from policies.decision import Policy
+from policies.messages import Institution
 from policies.vocabulary import AuditCategory, Role
 
 
@@ -333,6 +334,8 @@ class Config(_Strict):
     sobriety: SobrietyConfig = SobrietyConfig()
     #: none by default: nothing to accept
     charter: CharterConfig | None = None
+    #: the contact, charter link and internal tool named in every block and warning message
+    institution: Institution = Institution()
 
     @field_validator("aliases")
     @classmethod

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import TYPE_CHECKING
+
+import anyio
+
+if TYPE_CHECKING:
+    from gateway.config import Limits
 
 
 class SlidingWindow:
@@ -64,3 +70,21 @@ class ClientLimiter:
             self._open[who] = n
         else:
             self._open.pop(who, None)
+
+
+class Admission:
+    """What every generation of the pipeline shares (a reload builds a new pipeline, not new limits):
+    the per-client limits, the scan pool's slots and the count of inspections running or queued, so
+    that requests of the old and the new configuration are counted together."""
+
+    def __init__(self, limits: Limits):
+        self.clients = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
+        self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
+        self.scans_in_flight = 0
+        self.scan_chars_in_flight = 0  # characters of text being inspected or waiting (max_queued_scan_chars)
+
+    def resize(self, limits: Limits) -> None:
+        """Apply reloaded limits (on the event loop: the scan pool wakes its waiters)."""
+        self.clients.rate.limit = limits.client_requests_per_minute
+        self.clients.concurrency = limits.client_concurrency
+        self.scan_slots.total_tokens = limits.max_concurrent_scans

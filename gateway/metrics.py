@@ -1,15 +1,15 @@
 """Prometheus metrics of the request path, served on the admin listener at ``/metrics``.
 
 Counts and timings only: decisions by ingress, service and category, the time of each stage, audit
-write failures, scans in flight and open streams. Labels come from the catalogue and the vocabulary
-(a service id, a category), never from what a client sent, so a label can neither carry a detected
-value nor grow without bound. One registry for the process (several apps in one process, as in the
-tests, share it).
+write failures, scans in flight and open streams, the configuration's generation and reloads. Labels
+come from the catalogue and the vocabulary (a service id, a category), never from what a client sent,
+so a label can neither carry a detected value nor grow without bound. One registry for the process
+(several apps in one process, as in the tests, share it).
 """
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -26,6 +26,12 @@ AUDIT_FAILURES = Counter("gardefou_audit_failures", "Audit store writes that fai
 SCANS_IN_FLIGHT = Gauge("gardefou_scans_in_flight", "Inspections running or waiting for a scan slot",
                         registry=REGISTRY)
 OPEN_STREAMS = Gauge("gardefou_open_streams", "Upstream answers being relayed", registry=REGISTRY)
+CONFIG_GENERATION = Gauge("gardefou_config_generation",
+                          "Generation of the configuration in force (1 at start, +1 per applied reload)",
+                          registry=REGISTRY)
+CONFIG_INFO = Info("gardefou_config", "SHA-256 of the configuration file in force", registry=REGISTRY)
+CONFIG_RELOADS = Counter("gardefou_config_reloads", "Configuration reloads by outcome (reloaded, invalid, failed)",
+                         ["outcome"], registry=REGISTRY)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

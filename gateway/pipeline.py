@@ -38,11 +38,12 @@ from gateway import metrics
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Limits, LongConversation, hash_key
 from gateway.extract import SEPARATOR, Extracted
-from gateway.limits import ClientLimiter
+from gateway.limits import Admission
 from gateway.sobriety import LONG_CONVERSATION, ImpactEstimator, UsageMeter, long_conversation
 from policies.catalogue import Catalogue, Service, client_name
 from policies.decision import Decision, Policy, decide
 from policies.discovery import Discovery, ListedService
+from policies.messages import Messages
 from policies.vocabulary import UNINSPECTABLE, Action
 
 if TYPE_CHECKING:
@@ -165,7 +166,8 @@ class Pipeline:
     def __init__(self, scanner: Scanner, catalogue: Catalogue, policy: Policy, store: AuditStore, limits: Limits,
                  *, clients: Mapping[str, Any] | None = None, fingerprint_key: bytes | None = None,
                  discovery: Discovery | None = None, estimator: ImpactEstimator | None = None,
-                 long_conversation: LongConversation | None = None, charter: CharterGate | None = None):
+                 long_conversation: LongConversation | None = None, charter: CharterGate | None = None,
+                 messages: Messages | None = None, admission: Admission | None = None):
         self.scanner = scanner
         self.catalogue = catalogue
         self.policy = policy
@@ -181,10 +183,10 @@ class Pipeline:
         self.long_conversation = long_conversation
         #: the institution's charter to accept before use (None: none configured)
         self.charter = charter
-        self.client_limits = ClientLimiter(limits.client_requests_per_minute, limits.client_concurrency)
-        self.scan_slots = anyio.CapacityLimiter(limits.max_concurrent_scans)
-        self.scans_in_flight = 0
-        self.scan_chars_in_flight = 0  # characters of text being inspected or waiting (max_queued_scan_chars)
+        #: the block and warning texts, with the institution's contact, charter and internal tool
+        self.messages = messages or Messages(None, catalogue)
+        #: per-client limits and the scan pool, shared with the pipelines a reload builds after this one
+        self.admission = admission or Admission(limits)
 
     # -- the flow -----------------------------------------------------------------------------
     async def process(self, adapter: Adapter, inc: Incoming) -> tuple[Exchange, Verdict]:
@@ -204,7 +206,7 @@ class Pipeline:
                     await anyio.to_thread.run_sync(self.prepare, adapter, raw, inc, ex)
                 return ex, await self.inspect(ex)                      # 6. detect, decide, audit
             finally:
-                self.client_limits.leave(who)
+                self.admission.clients.leave(who)
         except Refusal as refusal:
             return ex, await self.refuse(ex, refusal)
 
@@ -221,7 +223,7 @@ class Pipeline:
         ex.client.id, ex.client.department = entry.id, entry.department
 
     def admit(self, who: str) -> None:
-        retry = self.client_limits.enter(who)
+        retry = self.admission.clients.enter(who)
         if retry is not None:
             raise Refusal(429, "rate_limited",
                           "Trop de requêtes pour ce poste ou cette clé : réessayez dans quelques secondes.",
@@ -326,21 +328,21 @@ class Pipeline:
     async def inspect(self, ex: Exchange) -> Verdict:
         """Detect, decide and commit the audit record, in one hop off the event loop, on one of the
         scan pool's threads (a full pool and queue is a 503: the gateway never forwards unread)."""
-        limits = self.limits
+        limits, admission = self.limits, self.admission
         chars = ex.extracted.chars
-        if self.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans or (
-                self.scans_in_flight and self.scan_chars_in_flight + chars > limits.max_queued_scan_chars):
+        if admission.scans_in_flight >= limits.max_concurrent_scans + limits.max_queued_scans or (
+                admission.scans_in_flight and admission.scan_chars_in_flight + chars > limits.max_queued_scan_chars):
             raise Refusal(503, "gardefou_busy",
                           "Garde-fou est saturé : la requête n'a pas été transmise. Réessayez dans un instant.",
                           "gateway.busy", retry_after=1)
-        self.scans_in_flight += 1
-        self.scan_chars_in_flight += chars
+        admission.scans_in_flight += 1
+        admission.scan_chars_in_flight += chars
         metrics.SCANS_IN_FLIGHT.inc()
         try:
-            return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=self.scan_slots)
+            return await anyio.to_thread.run_sync(self.inspect_sync, ex, limiter=admission.scan_slots)
         finally:
-            self.scans_in_flight -= 1
-            self.scan_chars_in_flight -= chars
+            admission.scans_in_flight -= 1
+            admission.scan_chars_in_flight -= chars
             metrics.SCANS_IN_FLIGHT.dec()
 
     def inspect_sync(self, ex: Exchange) -> Verdict:
@@ -367,10 +369,12 @@ class Pipeline:
                           unsure=scan.unsure, listed=ex.listed)
         ex.inspect_ms = (time.perf_counter() - t0) * 1000
         if decision.action == "block":
-            return self._store(ex, decision, findings, 403, "gardefou_blocked", block_message(decision))
+            return self._store(ex, decision, findings, 403, "gardefou_blocked", self.messages.block(decision))
         if decision.ack_required:  # the ingress says how to acknowledge (a header, a button...)
-            return self._store(ex, decision, findings, 403, "gardefou_ack_required", decision.reasons[0])
-        return self._store(ex, decision, findings, 200)
+            return self._store(ex, decision, findings, 403, "gardefou_ack_required", self.messages.warning(decision))
+        # a forwarded warning carries its text too (the API ingress puts it in X-Gardefou-Warning)
+        message = self.messages.warning(decision) if decision.action == "warn" else None
+        return self._store(ex, decision, findings, 200, message=message)
 
     # -- refusals and local answers -----------------------------------------------------------
     async def refuse(self, ex: Exchange, refusal: Refusal) -> Verdict:
@@ -611,11 +615,3 @@ def _address(value: str | None) -> str | None:
     except ValueError:
         return "(masqué)"
 
-
-def block_message(decision: Decision) -> str:
-    return (
-        "Requête bloquée par Garde-fou. "
-        + " ".join(decision.reasons)
-        + " Retirez ces éléments ou utilisez un outil interne autorisé. "
-        "Cette décision est tracée (charte d'usage des services d'IA externes)."
-    )

@@ -4,6 +4,9 @@ For each request it builds an ``Incoming``, runs ``Pipeline.process``, and then 
 (``gateway.forward``) or answers the refusal in the adapter's error shape. What belongs to this
 ingress only stays here: how a warning is acknowledged (the ``X-Gardefou-Ack`` header), the
 decision headers, the model list, health and readiness.
+
+Each request takes the pipeline in force when it arrives (``Live.pipeline``) and keeps it until its
+answer has been relayed, so that a configuration reload never changes a request half-way.
 """
 
 from __future__ import annotations
@@ -24,14 +27,14 @@ from gateway.build import build_pipeline
 from gateway.charter import API_PATH as CHARTER_PATH
 from gateway.config import Config
 from gateway.forward import Forwarder
-from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
+from gateway.live import Live, WorkerBoard
+from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Refusal, Verdict
 from gateway.sobriety import NOTICES_FR
+from policies.messages import ACK_HINT_API
 
 log = logging.getLogger("gardefou.server")
 
 READY_TIMEOUT_S = 5.0
-ACK_HINT_FR = (" Pour confirmer l'envoi malgré cet avertissement, renvoyez la requête avec l'en-tête "
-               "« X-Gardefou-Ack: 1 ».")
 OPENAI = next(a for a in API_ADAPTERS if isinstance(a, OpenAIAdapter))
 
 
@@ -65,9 +68,10 @@ def decision_headers(ex: Exchange, verdict: Verdict) -> dict[str, str]:
     headers = {"X-Gardefou-Decision": verdict.decision.action,
                "X-Gardefou-Audit-Id": ex.audit_id if verdict.recorded else "unrecorded"}
     if verdict.decision.action == "warn" and verdict.forward:
-        # The charter allows a non-compliant service only with a warning: say it to the caller too.
+        # The charter allows a non-compliant service only with a warning: say it to the caller too
+        # (with the institution's contact, charter and tool: ``Messages.warning``).
         # Header values are Latin-1: French accents fit; anything else is replaced.
-        warning = " ".join(verdict.decision.reasons)
+        warning = verdict.message or " ".join(verdict.decision.reasons)
         headers["X-Gardefou-Warning"] = warning.encode("latin-1", "replace").decode("latin-1")
     if verdict.retry_after is not None:
         headers["Retry-After"] = str(verdict.retry_after)
@@ -89,30 +93,31 @@ def refusal_response(adapter: Adapter, ex: Exchange, verdict: Verdict, hint: str
     if verdict.silent:
         return Response(status_code=verdict.status)
     assert verdict.code is not None and verdict.message is not None
-    message = verdict.message + (ACK_HINT_FR if verdict.code == "gardefou_ack_required" else "") + hint
+    message = verdict.message + (ACK_HINT_API if verdict.code == "gardefou_ack_required" else "") + hint
     return JSONResponse(adapter.error_body(verdict.status, verdict.code, message, verdict.param),
                         status_code=verdict.status, headers=decision_headers(ex, verdict))
 
 
 class ApiIngress:
-    def __init__(self, pipeline: Pipeline, forwarder: Forwarder):
-        self.pipeline = pipeline
+    def __init__(self, live: Live, forwarder: Forwarder):
+        self.live = live
         self.forwarder = forwarder
 
     async def handle(self, request: Request, adapter: Adapter, route: Route) -> Response:
+        pipeline = self.live.pipeline  # this request's, until its answer is relayed
         inc = Incoming(endpoint=route.endpoint, headers=request.headers, peer=_peer(request),
                        read_body=body_reader(request), params=request.path_params)
-        ex, verdict = await self.pipeline.process(adapter, inc)
+        ex, verdict = await pipeline.process(adapter, inc)
         if not verdict.forward:
-            charter = self.pipeline.charter
+            charter = pipeline.charter
             hint = charter_hint(request, charter.version) if (
                 charter is not None and verdict.code == "gardefou_charter_required") else ""
             return refusal_response(adapter, ex, verdict, hint)
-        return await self.forwarder.forward(adapter, route, ex, decision_headers(ex, verdict))
+        return await self.forwarder.forward(pipeline, adapter, route, ex, decision_headers(ex, verdict))
 
     async def charter_page(self, request: Request) -> Response:
         """The charter (text or link, version) and how to accept it: JSON when asked, else plain text."""
-        charter = self.pipeline.charter
+        charter = self.live.pipeline.charter
         if charter is None:
             return PlainTextResponse("Aucune charte n'est à accepter sur cette passerelle.", status_code=404)
         if "application/json" in request.headers.get("accept", ""):
@@ -133,26 +138,27 @@ class ApiIngress:
 
     async def accept_charter(self, request: Request) -> Response:
         """A client accepts the current version with its key (recorded: who, when, version)."""
-        charter = self.pipeline.charter
+        pipeline = self.live.pipeline
+        charter = pipeline.charter
         ex = Exchange(api=OPENAI.api, endpoint="charter_ack", client=Client(addr=_peer(request)))
         if charter is None:
-            return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, Refusal(
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, Refusal(
                 404, "unknown_endpoint", "Aucune charte n'est à accepter sur cette passerelle.",
                 "request.unknown_endpoint")))
         try:
-            self.pipeline.authenticate(OPENAI, Incoming("charter_ack", request.headers, ex.client.addr,
+            pipeline.authenticate(OPENAI, Incoming("charter_ack", request.headers, ex.client.addr,
                                                         body_reader(request)), ex)
         except Refusal as refusal:
-            return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, refusal))
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, refusal))
         version = request.query_params.get("version", "").strip()
         if version != charter.version:
             said = f"La version indiquée (« {version} »)" if version else "Aucune version n'est indiquée : elle"
             message = (f"{said} n'est pas la version en vigueur de la charte ({charter.version}) : relisez-la "
                        f"({str(request.base_url).rstrip('/')}{CHARTER_PATH}) puis acceptez "
                        f"avec ?version={charter.version}.")
-            return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, Refusal(
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, Refusal(
                 409, "gardefou_charter_version", message, "charter_ack.invalid", "version")))
-        verdict = await self.pipeline.record_local(
+        verdict = await pipeline.record_local(
             ex, "charter_ack.accepted", f"Charte acceptée (version {charter.version}) par l'API.")
         if not verdict.recorded:
             return refusal_response(OPENAI, ex, verdict)
@@ -168,17 +174,18 @@ class ApiIngress:
 
     async def refuse(self, request: Request, adapter: Adapter, endpoint: str, refusal: Refusal) -> Response:
         ex = Exchange(api=adapter.api, endpoint=endpoint, client=Client(addr=_peer(request)))
-        return refusal_response(adapter, ex, await self.pipeline.refuse(ex, refusal))
+        return refusal_response(adapter, ex, await self.live.pipeline.refuse(ex, refusal))
 
     async def models(self, request: Request, model_id: str | None = None) -> Response:
         """The model list, answered by the gateway itself (recorded, nothing forwarded)."""
+        pipeline = self.live.pipeline
         ex = Exchange(api=OPENAI.api, endpoint="models.list", client=Client(addr=_peer(request)))
         try:
-            self.pipeline.authenticate(OPENAI, Incoming("models.list", request.headers, ex.client.addr,
-                                                        body_reader(request)), ex)
+            pipeline.authenticate(OPENAI, Incoming("models.list", request.headers, ex.client.addr,
+                                                   body_reader(request)), ex)
         except Refusal as refusal:
-            return refusal_response(OPENAI, ex, await self.pipeline.refuse(ex, refusal))
-        catalogue = self.pipeline.catalogue
+            return refusal_response(OPENAI, ex, await pipeline.refuse(ex, refusal))
+        catalogue = pipeline.catalogue
         data: list[dict[str, Any]] = []
         for svc in catalogue.services.values():
             if svc.status != "allowed" or svc.api is None:
@@ -187,7 +194,7 @@ class ApiIngress:
                 data.append({"id": f"{svc.id}/{m}", "object": "model", "created": 0, "owned_by": svc.id})
         for alias, target in catalogue.aliases.items():
             data.append({"id": alias, "object": "model", "created": 0, "owned_by": target.split("/", 1)[0]})
-        verdict = await self.pipeline.record_local(ex, "gateway.models_list", "Liste des modèles.")
+        verdict = await pipeline.record_local(ex, "gateway.models_list", "Liste des modèles.")
         headers = decision_headers(ex, verdict)
         if not verdict.recorded:
             return refusal_response(OPENAI, ex, verdict)
@@ -210,7 +217,7 @@ def adapter_for(request: Request) -> Adapter:
     return OPENAI
 
 
-def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None:
+def add_browser_routes(app: FastAPI, config: Config, live: Live) -> None:
     """What browsers fetch from the API listener: the proxy auto-configuration and the public CA
     certificate (never its key)."""
     from gateway.config import _WILDCARD_HOSTS
@@ -230,6 +237,7 @@ def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None
             directive = proxy_directive(host, app.state.proxy_port or config.proxy.port)
         except ValueError:
             return PlainTextResponse("Nom d'hôte de la requête invalide.", status_code=400)
+        pipeline = live.pipeline
         return Response(pac_script(pipeline.catalogue, directive, pipeline.discovery), media_type=MEDIA_TYPE,
                         headers={"cache-control": "max-age=300"})
 
@@ -248,10 +256,14 @@ def add_browser_routes(app: FastAPI, config: Config, pipeline: Pipeline) -> None
                         headers={"content-disposition": 'attachment; filename="gardefou-ca.crt"'})
 
 
-def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None) -> FastAPI:
+def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None, *,
+               config_path: str | None = None, board: WorkerBoard | None = None, worker: int = 0) -> FastAPI:
+    """The API listener's app. ``config_path``: the file a reload reads again (``app.state.live``);
+    ``board`` and ``worker``: this process's slot with ``serve --workers``."""
     pipeline = build_pipeline(config, scanner=scanner, store=store)
-    forwarder = Forwarder(pipeline, config.limits)
-    ingress = ApiIngress(pipeline, forwarder)
+    live = Live(config, pipeline, path=config_path, board=board, worker=worker)
+    forwarder = Forwarder(config.limits)
+    ingress = ApiIngress(live, forwarder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -260,9 +272,11 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
             yield
         finally:
             await forwarder.close()
-            pipeline.store.dispose()
+            pipeline.store.dispose()  # every generation's
 
     app = FastAPI(title="Garde-fou", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app.state.live = live
+    #: the pipeline built at start-up (its audit store is every generation's); the one in force is ``live.pipeline``
     app.state.pipeline = pipeline
     app.state.config = config
 
@@ -299,13 +313,16 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> Response:
         checks = {"detectors": False, "audit_store": False}
+        loaded = live.loaded
         with anyio.move_on_after(READY_TIMEOUT_S):  # a hung check is a failed check
-            checks["detectors"] = await anyio.to_thread.run_sync(pipeline.probe_scan, abandon_on_cancel=True)
-            checks["audit_store"] = await anyio.to_thread.run_sync(pipeline.store.ping, abandon_on_cancel=True)
+            checks["detectors"] = await anyio.to_thread.run_sync(loaded.pipeline.probe_scan, abandon_on_cancel=True)
+            checks["audit_store"] = await anyio.to_thread.run_sync(loaded.pipeline.store.ping, abandon_on_cancel=True)
         ok = all(checks.values())
-        return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks}, status_code=200 if ok else 503)
+        # the configuration in force: its generation and the file's SHA-256 (compare with sha256sum)
+        return JSONResponse({"status": "ok" if ok else "indisponible", "checks": checks,
+                             "config": loaded.as_json()}, status_code=200 if ok else 503)
 
-    add_browser_routes(app, config, pipeline)
+    add_browser_routes(app, config, live)
 
     @app.api_route("/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
                    include_in_schema=False)

@@ -167,6 +167,8 @@ ACCESS_ACTION_LABELS_FR = {
     "export.jsonl": "export JSONL",
     "access_log.list": "journal des accès",
     "access_log.export": "export du journal des accès",
+    "config.get": "configuration en service",
+    "config.reload": "rechargement de la configuration",
     "discovery": "IA hors catalogue",
     "discovery.draft": "brouillon de fiche catalogue",
     "register": "registre des systèmes d'IA",

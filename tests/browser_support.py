@@ -71,6 +71,17 @@ def start_apps(pki: WebPki) -> Apps:
                 outside=start_fake_webapp(ok, "outside"))
 
 
+def start_rig(directory: Path) -> tuple[WebPki, Apps, Path]:
+    """The fake apps, their certificates and an institution CA (stop the apps with ``app.stop()``)."""
+    from gateway.proxy.ca import init_ca
+
+    (directory / "pki").mkdir()
+    pki = make_pki(directory / "pki")
+    ca_dir = directory / "institution-ca"
+    init_ca(ca_dir)
+    return pki, start_apps(pki), ca_dir
+
+
 def browser_config(apps: Apps, pki: WebPki, audit_url: str, ca_dir: Path, **extra) -> dict:
     """The catalogue of the tests: each fake app is a service reached as ``localhost:PORT`` or
     ``127.0.0.1:PORT`` (hosts with a port: nothing here resolves a made-up name)."""
@@ -142,12 +153,16 @@ class BrowserGateway:
         assert not self.thread.is_alive(), "the gateway did not stop"
 
 
-def start_browser_gateway(cfg: dict, *, scanner, store=None) -> BrowserGateway:
-    """``gardefou serve`` in a thread: the API listener and the proxy in one loop, one pipeline."""
-    config = parse_config(yaml.safe_dump(cfg), environ={})  # the checks serve makes (the CA included)
-    app = create_app(config, scanner=scanner, store=store)
+def start_browser_gateway(cfg: dict, *, scanner, store=None, config_path: Path | None = None) -> BrowserGateway:
+    """``gardefou serve`` in a thread: the API listener and the proxy in one loop, one pipeline. With
+    ``config_path``, the configuration is written there first (what a reload reads again)."""
+    text = yaml.safe_dump(cfg, allow_unicode=True)
+    if config_path is not None:
+        config_path.write_text(text, encoding="utf-8")
+    config = parse_config(text, environ={})  # the checks serve makes (the CA included)
+    app = create_app(config, scanner=scanner, store=store, config_path=str(config_path) if config_path else None)
     server = uvicorn.Server(uvicorn_config(app, "127.0.0.1", 0, [], log_level="warning", lifespan="on"))
-    proxy = BrowserProxy(app.state.pipeline, config)
+    proxy = BrowserProxy(app.state.live, config)
     state: dict = {}
 
     def listening(port: int) -> None:

@@ -411,6 +411,7 @@ def test_an_acknowledgement_store_that_fails_never_grants():
 
 from gateway.proxy import apps  # noqa: E402
 from policies.decision import Decision  # noqa: E402
+from policies.messages import Institution, InternalTool, Messages  # noqa: E402
 from tests.app_streams import READERS, fixture  # noqa: E402
 
 APP_REQUESTS = [("chatgpt", "request.json"), ("chatgpt", "request-legacy.json"), ("lechat", "request.json"),
@@ -485,16 +486,17 @@ def test_which_requests_get_the_apps_format(app, method, path, handled):
 def test_the_conversation_text_names_categories_what_to_do_and_the_audit_id():
     decision = Decision("block", ("charter.personal", "charter.health"), ("La requête contient des données personnelles.",),
                         ("personal", "health"), blocked_categories=("personal", "health"))
-    tools = [{"name": "LLM interne (DSN)", "url": "https://llm.interne.example/"}]
-    text = apps.conversation_text("gardefou_blocked", "ChatGPT", decision, "…", "aid-1", tools)
+    messages = Messages(Institution(internal_tool=InternalTool(name="LLM interne (DSN)",
+                                                               url="https://llm.interne.example/")))
+    text = apps.conversation_text("gardefou_blocked", "ChatGPT", decision, "…", "aid-1", messages)
     assert "Garde-fou a bloqué ce message" in text and "« ChatGPT »" in text
     assert "données personnelles, données de santé" in text and "ni affiché ni conservé" in text
     assert "LLM interne (DSN) (https://llm.interne.example/)" in text and "`aid-1`" in text and "DPO" in text
     warn = Decision("warn", ("charter.non_compliant", "warn.ack_required"), ("Service non conforme.",), ack_required=True)
-    text = apps.conversation_text("gardefou_ack_required", "ChatGPT", warn, None, "aid-2", [])
+    text = apps.conversation_text("gardefou_ack_required", "ChatGPT", warn, None, "aid-2", Messages())
     assert "avertissement" in text and "« Continuer »" in text and "pas encore été envoyé" in text and "aid-2" in text
     refused = Decision("refuse", ("gateway.busy",), ("Garde-fou est saturé.",))
-    text = apps.conversation_text("gardefou_busy", "ChatGPT", refused, "Garde-fou est saturé.", None, [])
+    text = apps.conversation_text("gardefou_busy", "ChatGPT", refused, "Garde-fou est saturé.", None, Messages())
     assert text == "**Garde-fou n'a pas transmis ce message.** Garde-fou est saturé."  # unrecorded: no reference
 
 

@@ -1,5 +1,6 @@
 """The admin JSON API (``/admin/api/...``): decisions, one decision, statistics, CSV / JSONL
-exports and the access log. Bearer token, or the dashboard's session cookie (export links)."""
+exports, the access log, the configuration in force and its reload. Bearer token, or the dashboard's
+session cookie (export links)."""
 
 from __future__ import annotations
 
@@ -186,3 +187,31 @@ async def _stream(chunks: Iterator[str], media_type: str, name: str, ext: str) -
 
 for _kind in EXPORTS:
     router.add_api_route(f"/export.{_kind}", _export_route(_kind), methods=["GET"])
+
+
+# -- the configuration --------------------------------------------------------------------------
+
+MSG_NO_GATEWAY = ("Ce service de revue d'audit ne tourne pas à côté d'une passerelle : il n'a pas de configuration "
+                  "à recharger.")
+
+
+@router.get("/config")
+async def config_in_force(request: Request, admin: AdminDep):
+    """The configuration in force: its generation, the file's SHA-256, when it was loaded (and, with
+    ``--workers``, what every worker runs)."""
+    await admin.guard(request, API, "config.get", "config.read", no_query)
+    if admin.live is None:
+        return error(409, "no_gateway", MSG_NO_GATEWAY)
+    return admin.live.status()
+
+
+@router.post("/reload")
+async def reload(request: Request, admin: AdminDep):
+    """Read the configuration file again and put it in force for new requests (every worker); a file
+    that does not validate changes nothing and the answer says why (``gateway.live``)."""
+    access = await admin.guard(request, API, "config.reload", "config.reload", no_query)
+    if admin.live is None:
+        return error(409, "no_gateway", MSG_NO_GATEWAY)
+    result = await admin.live.reload_everywhere(f"admin API, {access.who.user_id}")
+    status, body = result.answer()
+    return JSONResponse(body, status_code=status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -19,6 +20,9 @@ from gateway.admin import api, dashboard, dpo
 from gateway.admin.guard import MSG_STORE_503, Admin, Denied
 from gateway.audit import AuditError, AuditStore
 from gateway.config import Config
+
+if TYPE_CHECKING:
+    from gateway.live import Live
 
 log = logging.getLogger("gardefou.admin")
 
@@ -51,13 +55,15 @@ async def store_failed(request: Request, exc: AuditError) -> Response:
 
 
 def create_admin_app(config: Config, store: AuditStore | None = None,
-                     config_path: str | Path | None = None) -> FastAPI:
+                     config_path: str | Path | None = None, live: Live | None = None) -> FastAPI:
+    """The admin listener. ``live``: the gateway's configuration in force, beside which it runs (the
+    reload and the configuration routes answer 409 without it)."""
     own_store = store is None
     if store is None:
         store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
     app = FastAPI(title="Garde-fou — revue d'audit", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.admin = Admin(config, store, config_path)
+    app.state.admin = Admin(config, store, config_path, live)
     if own_store:
         app.router.on_shutdown.append(store.dispose)
     app.middleware("http")(security_headers)

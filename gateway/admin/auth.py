@@ -7,6 +7,8 @@ permission             dpo    rssi   admin
 =====================  =====  =====  =====
 audit.read             yes    yes    yes     decisions, detail, stats, CSV/JSONL exports, dashboard
 access_log.read        no     no     yes     the log of who read the audit data
+config.read            yes    yes    yes     the configuration in force (generation, SHA-256, workers)
+config.reload          no     no     yes     reload the configuration file (POST /admin/api/reload)
 catalogue.draft        yes    no     yes     write a draft catalogue entry (discovery page) to review
 =====================  =====  =====  =====
 
@@ -35,6 +37,8 @@ from gateway.config import AdminUser, Config, hash_key, load_config
 ROLE_MATRIX: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"dpo", "rssi", "admin"}),
     "access_log.read": frozenset({"admin"}),
+    "config.read": frozenset({"dpo", "rssi", "admin"}),
+    "config.reload": frozenset({"admin"}),
     "catalogue.draft": frozenset({"dpo", "admin"}),
 }
 SESSION_TTL_S = 8 * 3600

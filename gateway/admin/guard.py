@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
@@ -20,8 +20,13 @@ from fastapi import Depends, Request
 from gateway.admin.auth import COOKIE, Authenticator, Principal
 from gateway.audit import AuditError, AuditStore
 from gateway.audit import query as Q
-from gateway.config import Config
+from gateway.config import CharterConfig, Config, SobrietyConfig
 from gateway.limits import SlidingWindow
+from policies.catalogue import Catalogue
+from policies.discovery import Discovery
+
+if TYPE_CHECKING:
+    from gateway.live import Live
 
 log = logging.getLogger("gardefou.admin")
 
@@ -31,6 +36,8 @@ API, DASHBOARD = "api", "dashboard"
 PERMISSION_FR = {
     "audit.read": "consulter le journal d'audit",
     "access_log.read": "consulter le journal des accès (réservé au rôle admin)",
+    "config.read": "consulter la configuration en service",
+    "config.reload": "recharger la configuration (réservé au rôle admin)",
     "catalogue.draft": "préparer une fiche catalogue (rôles DPO et admin)",
 }
 MSG_401 = "Authentification requise : en-tête « Authorization: Bearer <jeton> » absent ou jeton invalide."
@@ -152,19 +159,43 @@ class Access:
 
 
 class Admin:
-    """What the admin routes share: the audit store, the authenticator, the failed-login limiter."""
+    """What the admin routes share: the audit store, the authenticator, the failed-login limiter and,
+    beside a gateway, its configuration in force (``live``: the reload)."""
 
-    def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None):
+    def __init__(self, config: Config, store: AuditStore, config_path: str | Path | None, live: Live | None = None):
         self.store = store
-        self.config = config
-        self.catalogue = config.catalogue()  # service names for the filters and labels
-        self.discovery = config.discovery_list()  # the AI hosts recognised outside the catalogue
-        self.charter = config.charter  # the version in force, beside its acceptances
-        self.sobriety = config.sobriety
+        self.live = live
+        self._config = config
+        self._catalogue = config.catalogue()
+        self._discovery = config.discovery_list()
         self.auth = Authenticator(config, store, config_path)
         #: short-lived values shared by the dashboard's views (the filters' choices): name -> (expiry, value)
         self.cache: dict[str, tuple[float, Any]] = {}
         self.failures = SlidingWindow(limit=10, window=60.0, max_keys=10_000)  # failed credentials per address
+
+    # beside a gateway, what a reload changes: its configuration in force
+    @property
+    def config(self) -> Config:
+        return self.live.config if self.live is not None else self._config
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """Service names for the filters and labels."""
+        return self.live.pipeline.catalogue if self.live is not None else self._catalogue
+
+    @property
+    def discovery(self) -> Discovery | None:
+        """The AI hosts recognised outside the catalogue (None: discovery off)."""
+        return self.live.pipeline.discovery if self.live is not None else self._discovery
+
+    @property
+    def charter(self) -> CharterConfig | None:
+        """The charter's version in force, beside its acceptances."""
+        return self.config.charter
+
+    @property
+    def sobriety(self) -> SobrietyConfig:
+        return self.config.sobriety
 
     async def guard(self, request: Request, channel: str, action: str, permission: str, parse: Parse | None = None,
                     *, logged: dict | None = None, lenient: bool = False) -> Access:

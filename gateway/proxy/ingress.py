@@ -31,6 +31,10 @@ A wrong credential is a 407. The credential is never forwarded upstream.
 
 Every hook fails closed: an error in this code answers 503 and forwards nothing (mitmproxy would
 otherwise log the addon's error and let the flow go on).
+
+Each flow takes the pipeline in force when it arrives (``Live.pipeline``) and keeps it in its state
+(``Forwarded``, ``Tunnel``) until it is recorded as complete: a configuration reload applies to new
+requests, new tunnels and new WebSocket messages, never to one half-way.
 """
 
 from __future__ import annotations
@@ -51,11 +55,11 @@ from mitmproxy.proxy.layers.websocket import WebsocketLayer
 from gateway.adapters.web import WebAdapter
 from gateway.audit import AuditError
 from gateway.config import Config
+from gateway.live import Live
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Pipeline, Refusal, Verdict
 from gateway.proxy import apps
 from gateway.proxy.acks import Acknowledgements, client_key, token_key
 from gateway.proxy.pages import (
-    ACK_HINT_FR,
     ACK_PATH,
     CHARTER_HINT_FR,
     CHARTER_PATH,
@@ -68,6 +72,7 @@ from gateway.proxy.pages import (
 )
 from gateway.sobriety import NOTICES_FR, UsageMeter
 from policies.catalogue import Service
+from policies.messages import ACK_HINT_BROWSER, Messages
 
 log = logging.getLogger("gardefou.proxy")
 
@@ -87,9 +92,10 @@ INTERNAL_FR = UNAVAILABLE_FR.format(what="erreur interne du proxy")
 
 @dataclass
 class Tunnel:
-    """A CONNECT let through unread: its record, and what it carried."""
+    """A CONNECT let through unread: its record (and the pipeline that made it), and what it carried."""
 
     ex: Exchange
+    pipeline: Pipeline
     started: bool = False
     up: int = 0
     down: int = 0
@@ -98,9 +104,11 @@ class Tunnel:
 
 @dataclass
 class Forwarded:
-    """A request inspected and let through: its record, completed when the answer has been relayed."""
+    """A request inspected and let through: its record (and the pipeline that made it), completed when
+    the answer has been relayed."""
 
     ex: Exchange
+    pipeline: Pipeline
     ex_decision: str = "allow"
     t0: float = field(default_factory=time.perf_counter)
     up: int = 0
@@ -127,11 +135,12 @@ def fail_closed(hook):
 
 
 class BrowserIngress:
-    def __init__(self, pipeline: Pipeline, config: Config):
-        self.pipeline = pipeline
-        self.catalogue = pipeline.catalogue
+    def __init__(self, live: Live, config: Config):
+        self.live = live
+        # the audit store and the audit key are every generation's (the key changes at a restart only)
+        pipeline = live.pipeline
         self.acks = Acknowledgements(config.proxy.ack_minutes, pipeline.store, token_key(pipeline.fingerprint_key))
-        self.pages = Pages(self.catalogue, config.proxy.ack_minutes)
+        self.pages = Pages(config.proxy.ack_minutes)
         #: client connection id -> the Proxy-Authorization its CONNECT presented
         self.credentials: dict[str, str] = {}
         #: client connection id -> the tunnel its CONNECT opened
@@ -151,21 +160,22 @@ class BrowserIngress:
         conn_id = flow.client_conn.id
         if credential:
             self.credentials[conn_id] = credential
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline
+        service = pipeline.catalogue.by_host(req.host, req.port)
         inc = await self._incoming(flow, "connect", credential, service)
         if service is not None and service.status == "allowed" and service.inspect:
             # Each request inside is inspected on its own; only who is asking is checked here.
             ex = Exchange(api=WEB.api, endpoint="connect", client=Client(addr=inc.peer), host=_host(req.host, req.port))
             try:
-                self.pipeline.authenticate(WEB, inc, ex)
+                pipeline.authenticate(WEB, inc, ex)
             except Refusal as refusal:
-                flow.response = self._connect_refusal(ex, await self.pipeline.refuse(ex, refusal))
+                flow.response = self._connect_refusal(ex, await pipeline.refuse(ex, refusal))
             return
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
             flow.response = self._connect_refusal(ex, verdict)
             return
-        self.tunnels[conn_id] = Tunnel(ex)
+        self.tunnels[conn_id] = Tunnel(ex, pipeline)
 
     async def http_connect_error(self, flow: http.HTTPFlow) -> None:
         """The upstream of a tunnel could not be reached (mitmproxy answered 502)."""
@@ -173,8 +183,8 @@ class BrowserIngress:
         if tunnel is not None and not tunnel.done:
             tunnel.done = True
             status = flow.response.status_code if flow.response else 502
-            await self.pipeline.complete(tunnel.ex, status_code=status, upstream_error="unreachable", bytes_up=0,
-                                         bytes_down=0)
+            await tunnel.pipeline.complete(tunnel.ex, status_code=status, upstream_error="unreachable", bytes_up=0,
+                                           bytes_down=0)
 
     def next_layer(self, nextlayer: layer.NextLayer) -> None:
         """The layer inside a tunnel of a non-inspected service: raw TCP, counted, never TLS-terminated."""
@@ -214,8 +224,8 @@ class BrowserIngress:
         if tunnel is None or tunnel.done:
             return
         tunnel.done = True
-        await self.pipeline.complete(tunnel.ex, status_code=200, upstream_status=200 if tunnel.started else None,
-                                     upstream_error=error, bytes_up=tunnel.up, bytes_down=tunnel.down)
+        await tunnel.pipeline.complete(tunnel.ex, status_code=200, upstream_status=200 if tunnel.started else None,
+                                       upstream_error=error, bytes_up=tunnel.up, bytes_down=tunnel.down)
 
     # -- requests (inside an inspected tunnel, or plain HTTP) -------------------------------------
     @fail_closed
@@ -227,13 +237,14 @@ class BrowserIngress:
         req.headers.pop("proxy-authorization", None)  # the proxy's credential never leaves
         if credential:
             flow.metadata[CREDENTIAL] = credential  # who sends the messages of a WebSocket it opens
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline
+        service = pipeline.catalogue.by_host(req.host, req.port)
         path = urllib.parse.urlsplit(req.path).path
         if service is not None and path == ACK_PATH:
-            await self._acknowledge(flow, service, credential)
+            await self._acknowledge(pipeline, flow, service, credential)
             return
         if service is not None and path == CHARTER_PATH:
-            await self._accept_charter(flow, service, credential)
+            await self._accept_charter(pipeline, flow, service, credential)
             return
         raw = req.raw_content or b""
 
@@ -243,20 +254,21 @@ class BrowserIngress:
             return raw
 
         inc = await self._incoming(flow, "request", credential, service, read_body=read)
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if not verdict.forward:
-            flow.response = self._refusal(flow, ex, verdict, service, credential)
+            flow.response = self._refusal(pipeline, flow, ex, verdict, service, credential)
             return
         if flow.client_conn.id in self.upstream_tls_failed:
-            await self.pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
+            await pipeline.complete(ex, status_code=502, upstream_error="tls_failed")
             name = service.name if service else (ex.host or "?")
             message = (f"Le certificat présenté par le service « {name} » n'est pas valide : Garde-fou a refusé "
                        "la connexion et rien n'a été transmis. Prévenez la DSN.")
             refused = Verdict(verdict.decision, forward=False, status=502, code="gardefou_upstream_untrusted",
                               message=message)
-            flow.response = self._answer(flow, ex, refused, self.pages.refused(message, ex.audit_id), service)
+            flow.response = self._answer(pipeline.messages, flow, ex, refused,
+                                         self.pages.refused(pipeline.messages, message, ex.audit_id), service)
             return
-        flow.metadata[STATE] = Forwarded(ex, verdict.decision.action, up=len(raw))
+        flow.metadata[STATE] = Forwarded(ex, pipeline, verdict.decision.action, up=len(raw))
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         state = flow.metadata.get(STATE)
@@ -280,7 +292,7 @@ class BrowserIngress:
         if isinstance(state, Forwarded) and not state.done and flow.response is not None:
             state.done = True
             status = flow.response.status_code
-            await self.pipeline.complete(state.ex, status_code=status, upstream_status=status,
+            await state.pipeline.complete(state.ex, status_code=status, upstream_status=status,
                                          upstream_ms=(time.perf_counter() - state.t0) * 1000,
                                          bytes_up=state.up, bytes_down=state.down, meter=state.meter)
 
@@ -290,7 +302,7 @@ class BrowserIngress:
         if isinstance(state, Forwarded):
             if not state.done:
                 state.done = True
-                await self.pipeline.complete(state.ex, status_code=502, upstream_status=None,
+                await state.pipeline.complete(state.ex, status_code=502, upstream_status=None,
                                              upstream_error=_upstream_error(message),
                                              upstream_ms=(time.perf_counter() - state.t0) * 1000,
                                              bytes_up=state.up, bytes_down=state.down)
@@ -301,9 +313,10 @@ class BrowserIngress:
                 raise BodyTooLarge
 
             credential = self.credentials.get(flow.client_conn.id) or flow.request.headers.get("proxy-authorization")
-            service = self.catalogue.by_host(flow.request.host, flow.request.port)
+            pipeline = self.live.pipeline
+            service = pipeline.catalogue.by_host(flow.request.host, flow.request.port)
             inc = await self._incoming(flow, "request", credential, service, read_body=too_large)
-            await self.pipeline.process(WEB, inc)
+            await pipeline.process(WEB, inc)
 
     # -- WebSocket messages ---------------------------------------------------------------------------
     async def websocket_message(self, flow: http.HTTPFlow) -> None:
@@ -334,7 +347,8 @@ class BrowserIngress:
     async def _inspect_message(self, flow: http.HTTPFlow, message: websocket.WebSocketMessage) -> None:
         req = flow.request
         credential = flow.metadata.get(CREDENTIAL)
-        service = self.catalogue.by_host(req.host, req.port)
+        pipeline = self.live.pipeline  # each message is a request of its own
+        service = pipeline.catalogue.by_host(req.host, req.port)
         content = message.content
 
         async def read(limit: int) -> bytes:
@@ -347,9 +361,9 @@ class BrowserIngress:
                        peer=peer, read_body=read, params={"websocket": "text" if message.is_text else "binary"},
                        host=req.host, port=req.port, ack_warnings=True, charter_check=False,
                        acknowledged=await self.acks.holds(client_key(credential, peer), service.id if service else None))
-        ex, verdict = await self.pipeline.process(WEB, inc)
+        ex, verdict = await pipeline.process(WEB, inc)
         if verdict.forward:
-            await self.pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
+            await pipeline.complete(ex, status_code=200, bytes_up=len(content), bytes_down=0)
             return
         message.drop()
         status = 407 if verdict.status == 401 else verdict.status
@@ -384,7 +398,8 @@ class BrowserIngress:
         task.add_done_callback(self.closing.discard)
 
     # -- « Continuer » ------------------------------------------------------------------------------
-    async def _acknowledge(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:
+    async def _acknowledge(self, pipeline: Pipeline, flow: http.HTTPFlow, service: Service,
+                           credential: str | None) -> None:
         req = flow.request
         peer = _peer(flow)
         who = client_key(credential, peer)
@@ -394,20 +409,23 @@ class BrowserIngress:
         if form is None or not self.acks.check(form.get("jeton", ""), who, service.id):
             message = ("Cette confirmation a expiré ou ne vient pas de la page d'avertissement de Garde-fou : "
                        "rechargez la page du service et cliquez à nouveau sur « Continuer ».")
-            verdict = await self.pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(message, _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
             return
         headers = req.headers.copy()
         if credential:
             headers["proxy-authorization"] = credential
         try:
-            self.pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
+            pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
         except Refusal as refusal:
-            verdict = await self.pipeline.refuse(ex, refusal)
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(verdict.message or "", _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, refusal)
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, verdict.message or "",
+                                                            _audit_id(ex, verdict)))
             return
         minutes = self.acks.ttl // 60
-        verdict = await self.pipeline.record_local(
+        verdict = await pipeline.record_local(
             ex, "warn.acknowledged",
             f"Avertissement confirmé par l'utilisateur (« Continuer ») pour « {service.name} », valable {minutes} minutes.",
             action="warn")
@@ -420,7 +438,7 @@ class BrowserIngress:
                 granted = False
         if not granted:
             message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
-            flow.response = http.Response.make(503, self.pages.refused(message, None),
+            flow.response = http.Response.make(503, self.pages.refused(pipeline.messages, message, None),
                                                {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
             return
         flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
@@ -428,10 +446,11 @@ class BrowserIngress:
                                                       "x-gardefou-decision": "warn", "x-gardefou-audit-id": ex.audit_id})
 
     # -- « J'accepte » (the charter) -------------------------------------------------------------------
-    async def _accept_charter(self, flow: http.HTTPFlow, service: Service, credential: str | None) -> None:
+    async def _accept_charter(self, pipeline: Pipeline, flow: http.HTTPFlow, service: Service,
+                              credential: str | None) -> None:
         req = flow.request
         peer = _peer(flow)
-        charter = self.pipeline.charter
+        charter = pipeline.charter
         form = req.urlencoded_form if req.method == "POST" else None
         ex = Exchange(api=WEB.api, endpoint="charter_ack", client=Client(addr=peer), host=_host(req.host, req.port))
         ex.service, ex.service_ref = service, service.id
@@ -439,20 +458,23 @@ class BrowserIngress:
                                                                   "charte:" + charter.version):
             message = ("Cette acceptation a expiré ou ne vient pas de la page de la charte de Garde-fou : "
                        "rechargez la page du service et cliquez à nouveau sur « J'accepte ».")
-            verdict = await self.pipeline.refuse(ex, Refusal(403, "gardefou_charter_invalid", message,
-                                                             "charter_ack.invalid"))
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(message, _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_charter_invalid", message,
+                                                        "charter_ack.invalid"))
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
             return
         headers = req.headers.copy()
         if credential:
             headers["proxy-authorization"] = credential
         try:
-            self.pipeline.authenticate(WEB, Incoming("charter_ack", headers, peer, _no_body), ex)
+            pipeline.authenticate(WEB, Incoming("charter_ack", headers, peer, _no_body), ex)
         except Refusal as refusal:
-            verdict = await self.pipeline.refuse(ex, refusal)
-            flow.response = self._answer(flow, ex, verdict, self.pages.refused(verdict.message or "", _audit_id(ex, verdict)))
+            verdict = await pipeline.refuse(ex, refusal)
+            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                         self.pages.refused(pipeline.messages, verdict.message or "",
+                                                            _audit_id(ex, verdict)))
             return
-        verdict = await self.pipeline.record_local(
+        verdict = await pipeline.record_local(
             ex, "charter_ack.accepted", f"Charte acceptée (version {charter.version}) par l'utilisateur (« J'accepte »).")
         try:
             if not verdict.recorded:
@@ -460,7 +482,7 @@ class BrowserIngress:
             await asyncio.to_thread(charter.accept, ex.client, "browser", "page", ex.audit_id)
         except AuditError:  # an acceptance that cannot be recorded is not granted
             message = UNAVAILABLE_FR.format(what="journal d'audit indisponible")
-            flow.response = http.Response.make(503, self.pages.refused(message, None),
+            flow.response = http.Response.make(503, self.pages.refused(pipeline.messages, message, None),
                                                {**PAGE_HEADERS, "x-gardefou-decision": "refuse"})
             return
         flow.response = http.Response.make(303, b"", {"location": safe_return_path(form.get("retour")),
@@ -492,28 +514,30 @@ class BrowserIngress:
         body = (verdict.message or "Connexion refusée par Garde-fou.") + "\n"
         return http.Response.make(status, body.encode("utf-8"), {"content-type": "text/plain; charset=utf-8", **headers})
 
-    def _refusal(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, service: Service | None,
-                 credential: str | None) -> http.Response:
+    def _refusal(self, pipeline: Pipeline, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict,
+                 service: Service | None, credential: str | None) -> http.Response:
+        messages = pipeline.messages
         audit_id = _audit_id(ex, verdict)
         name = service.name if service else (ex.host or "?")
         if verdict.silent:
             return http.Response.make(verdict.status, b"", _decision_headers(ex, verdict))
         notice = NOTICES_FR.get(ex.notice or "")  # a long conversation: the banner of the page
         if verdict.code == "gardefou_blocked":
-            page = self.pages.block(name, verdict.decision, audit_id or "", notice=notice)
+            page = self.pages.block(messages, name, verdict.decision, audit_id or "", notice=notice)
         elif verdict.code == "gardefou_ack_required" and service is not None:
             token = self.acks.token(client_key(credential, _peer(flow)), service.id)
-            page = self.pages.warning(name, verdict.decision, audit_id or "", token, safe_return_path(flow.request.path),
-                                      notice=notice)
-        elif verdict.code == "gardefou_charter_required" and self.pipeline.charter is not None:
-            charter = self.pipeline.charter
+            page = self.pages.warning(messages, name, verdict.decision, audit_id or "", token,
+                                      safe_return_path(flow.request.path), notice=notice)
+        elif verdict.code == "gardefou_charter_required" and pipeline.charter is not None:
+            charter = pipeline.charter
             token = self.acks.token(client_key(credential, _peer(flow)), "charte:" + charter.version)
-            page = self.pages.charter(charter, name, audit_id or "", token, safe_return_path(flow.request.path))
+            page = self.pages.charter(messages, charter, name, audit_id or "", token,
+                                      safe_return_path(flow.request.path))
         else:
-            page = self.pages.refused(verdict.message or "", audit_id, notice=notice)
-        return self._answer(flow, ex, verdict, page, service)
+            page = self.pages.refused(messages, verdict.message or "", audit_id, notice=notice)
+        return self._answer(messages, flow, ex, verdict, page, service)
 
-    def _answer(self, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
+    def _answer(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
                 service: Service | None = None) -> http.Response:
         headers = _decision_headers(ex, verdict)
         status = 407 if verdict.status == 401 else verdict.status
@@ -526,7 +550,7 @@ class BrowserIngress:
         if app is not None and service is not None:
             # the app's own stream, shown in its conversation (a 200: the apps render nothing else)
             text = apps.conversation_text(verdict.code, service.name, verdict.decision, message,
-                                          _audit_id(ex, verdict), self.pages.internal_tools)
+                                          _audit_id(ex, verdict), messages)
             req = flow.request
             raw = b"" if req.headers.get("content-encoding") else (req.raw_content or b"")  # only its ids are read
             reply = app.reply(text, raw)
@@ -537,7 +561,7 @@ class BrowserIngress:
 
 
 #: how to get past a refusal on the browser path, added to the JSON and app answers
-_HINTS = {"gardefou_ack_required": ACK_HINT_FR, "gardefou_charter_required": CHARTER_HINT_FR}
+_HINTS = {"gardefou_ack_required": ACK_HINT_BROWSER, "gardefou_charter_required": CHARTER_HINT_FR}
 
 
 async def _no_body(limit: int) -> bytes:

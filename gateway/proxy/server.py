@@ -1,7 +1,7 @@
 """The browser proxy: mitmproxy as a library, its master built inside the running event loop.
 
-``BrowserProxy(pipeline, config)`` runs beside the API listener in ``gardefou serve`` (same process,
-same loop, the same ``Pipeline`` object) or alone in ``gardefou proxy``. Only the mitmproxy addons
+``BrowserProxy(live, config)`` runs beside the API listener in ``gardefou serve`` (same process,
+same loop, the same ``Live`` configuration and pipeline) or alone in ``gardefou proxy``. Only the mitmproxy addons
 the browser path needs are loaded (no onboarding app, no scripts, no flow storage, no web UI):
 
 * ``Core``, ``Proxyserver``, ``NextLayer``, ``TlsConfig``: the proxy itself;
@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import signal
 import ssl
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gateway.config import Config
+from gateway.live import Live, take_deferred_hangup
 from gateway.pipeline import Pipeline
 from gateway.proxy.ca import ca_files
 
@@ -53,8 +55,8 @@ def system_ca_bundle() -> bytes:
 
 
 class BrowserProxy:
-    def __init__(self, pipeline: Pipeline, config: Config, *, host: str | None = None, port: int | None = None):
-        self.pipeline = pipeline
+    def __init__(self, live: Live, config: Config, *, host: str | None = None, port: int | None = None):
+        self.live = live
         self.config = config
         self.host = host if host is not None else config.proxy.host
         self.port = port if port is not None else config.proxy.port
@@ -85,7 +87,7 @@ class BrowserProxy:
             logging.getLogger(name).setLevel(logging.WARNING)
         opts = options.Options(listen_host=self.host, listen_port=self.port, confdir=confdir)
         self.master = master = Master(opts)
-        self.ingress = BrowserIngress(self.pipeline, self.config)
+        self.ingress = BrowserIngress(self.live, self.config)
         master.addons.add(core.Core(), proxyserver.Proxyserver(), disable_h2c.DisableH2C(), self.ingress,
                           next_layer.NextLayer(), tlsconfig.TlsConfig())
         master.options.update(
@@ -102,6 +104,8 @@ class BrowserProxy:
             allow_hosts=[],
             tcp_hosts=[],
         )
+        # a reload changes the upload limit for new flows (the rest of ``proxy`` needs a restart)
+        self.live.on_reload.append(self._reloaded)
         ps = master.addons.get("proxyserver")
         if not await ps.setup_servers():
             await self._cleanup()
@@ -112,6 +116,15 @@ class BrowserProxy:
         await master.running()
         log.info("browser proxy listening on %s:%s (institution CA: %s)", self.host, self.port,
                  "yes" if ca.exists() else "none, no inspection")
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pipeline in force (a flow keeps the one it started with: ``BrowserIngress``)."""
+        return self.live.pipeline
+
+    def _reloaded(self, loaded) -> None:
+        if self.master is not None:
+            self.master.options.update(body_size_limit=str(loaded.config.limits.max_body_bytes))
 
     async def wait(self) -> None:
         assert self.master is not None
@@ -134,6 +147,8 @@ class BrowserProxy:
                     break
                 await asyncio.sleep(0.02)
         finally:
+            if self._reloaded in self.live.on_reload:
+                self.live.on_reload.remove(self._reloaded)
             await master.done()
             await self._cleanup()
 
@@ -143,16 +158,25 @@ class BrowserProxy:
             self._workdir = None
 
 
-async def run_all(servers, proxy: BrowserProxy | None, on_listening=None) -> None:
+async def run_all(servers, proxy: BrowserProxy | None, on_listening=None, live: Live | None = None) -> None:
     """``gardefou serve``: the uvicorn listeners and the browser proxy in this one event loop. The proxy
     listens first (a gateway that cannot open every listener does not start); when the listeners stop,
-    so does the proxy. ``on_listening(port)`` is told the proxy's port (the PAC names it)."""
+    so does the proxy. ``on_listening(port)`` is told the proxy's port (the PAC names it). With
+    ``live``, ``SIGHUP`` reloads the configuration (``Live.on_hangup``)."""
     if proxy is not None:
         await proxy.start()
         if on_listening is not None:
             on_listening(proxy.port)
+    loop = asyncio.get_running_loop()
+    if live is not None:
+        loop.add_signal_handler(signal.SIGHUP, live.on_hangup)
+        if take_deferred_hangup():  # one arrived while the gateway was starting
+            live.on_hangup()
     try:
         await asyncio.gather(*(s.serve() for s in servers))
     finally:
+        if live is not None:
+            loop.remove_signal_handler(signal.SIGHUP)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)  # stopping: a late SIGHUP must not kill the process
         if proxy is not None:
             await proxy.stop()
