@@ -409,20 +409,10 @@ class BrowserIngress:
         if form is None or not self.acks.check(form.get("jeton", ""), who, service.id):
             message = ("Cette confirmation a expiré ou ne vient pas de la page d'avertissement de Garde-fou : "
                        "rechargez la page du service et cliquez à nouveau sur « Continuer ».")
-            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_ack_invalid", message, "warn.ack_invalid"))
-            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
-                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
+            await self._refused_page(pipeline, flow, ex, Refusal(403, "gardefou_ack_invalid", message,
+                                                                 "warn.ack_invalid"))
             return
-        headers = req.headers.copy()
-        if credential:
-            headers["proxy-authorization"] = credential
-        try:
-            pipeline.authenticate(WEB, Incoming("ack", headers, peer, _no_body), ex)
-        except Refusal as refusal:
-            verdict = await pipeline.refuse(ex, refusal)
-            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
-                                         self.pages.refused(pipeline.messages, verdict.message or "",
-                                                            _audit_id(ex, verdict)))
+        if not await self._button_client(pipeline, flow, ex, credential, peer):
             return
         minutes = self.acks.ttl // 60
         verdict = await pipeline.record_local(
@@ -458,21 +448,10 @@ class BrowserIngress:
                                                                   "charte:" + charter.version):
             message = ("Cette acceptation a expiré ou ne vient pas de la page de la charte de Garde-fou : "
                        "rechargez la page du service et cliquez à nouveau sur « J'accepte ».")
-            verdict = await pipeline.refuse(ex, Refusal(403, "gardefou_charter_invalid", message,
-                                                        "charter_ack.invalid"))
-            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
-                                         self.pages.refused(pipeline.messages, message, _audit_id(ex, verdict)))
+            await self._refused_page(pipeline, flow, ex, Refusal(403, "gardefou_charter_invalid", message,
+                                                                 "charter_ack.invalid"))
             return
-        headers = req.headers.copy()
-        if credential:
-            headers["proxy-authorization"] = credential
-        try:
-            pipeline.authenticate(WEB, Incoming("charter_ack", headers, peer, _no_body), ex)
-        except Refusal as refusal:
-            verdict = await pipeline.refuse(ex, refusal)
-            flow.response = self._answer(pipeline.messages, flow, ex, verdict,
-                                         self.pages.refused(pipeline.messages, verdict.message or "",
-                                                            _audit_id(ex, verdict)))
+        if not await self._button_client(pipeline, flow, ex, credential, peer):
             return
         verdict = await pipeline.record_local(
             ex, "charter_ack.accepted", f"Charte acceptée (version {charter.version}) par l'utilisateur (« J'accepte »).")
@@ -536,6 +515,26 @@ class BrowserIngress:
         else:
             page = self.pages.refused(messages, verdict.message or "", audit_id, notice=notice)
         return self._answer(messages, flow, ex, verdict, page, service)
+
+    async def _refused_page(self, pipeline: Pipeline, flow: http.HTTPFlow, ex: Exchange, refusal: Refusal) -> None:
+        """Record a refusal of one of the gateway's own pages' buttons and answer it with a French page."""
+        verdict = await pipeline.refuse(ex, refusal)
+        flow.response = self._answer(pipeline.messages, flow, ex, verdict,
+                                     self.pages.refused(pipeline.messages, verdict.message or "", _audit_id(ex, verdict)))
+
+    async def _button_client(self, pipeline: Pipeline, flow: http.HTTPFlow, ex: Exchange, credential: str | None,
+                             peer: str | None) -> bool:
+        """Who pressed a button of the gateway's pages, identified as for any request (its proxy
+        credential); False: refused, and answered."""
+        headers = flow.request.headers.copy()
+        if credential:
+            headers["proxy-authorization"] = credential
+        try:
+            pipeline.authenticate(WEB, Incoming(ex.endpoint, headers, peer, _no_body), ex)
+        except Refusal as refusal:
+            await self._refused_page(pipeline, flow, ex, refusal)
+            return False
+        return True
 
     def _answer(self, messages: Messages, flow: http.HTTPFlow, ex: Exchange, verdict: Verdict, page: bytes,
                 service: Service | None = None) -> http.Response:
