@@ -113,15 +113,7 @@ ACCESS_LOG_PARAMS = (*Q.ACCESS_FILTER_KEYS, "limit", "cursor")
 
 def access_log_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int = 50) -> AccessLogQuery:
     """The access log's filters, limit and cursor (API and dashboard page)."""
-    query = AccessLogQuery(limit=default_limit)
-    try:
-        known(raw, ACCESS_LOG_PARAMS)
-        query = replace(query, filters=Q.parse_access_filters(raw, tz))
-        query = replace(query, limit=Q.parse_limit(raw.get("limit"), default_limit),
-                        cursor=Q.decode_cursor(raw.get("cursor")))
-    except Q.FilterError as exc:
-        raise Invalid(str(exc), query) from None
-    return query
+    return _paged(AccessLogQuery(limit=default_limit), raw, ACCESS_LOG_PARAMS, Q.parse_access_filters, tz)
 
 
 @dataclass(frozen=True)
@@ -136,10 +128,16 @@ ACCEPTANCE_PARAMS = (*Q.ACCEPTANCE_FILTER_KEYS, "limit", "cursor")
 
 def acceptance_query(raw: dict[str, str], tz: tzinfo = UTC, default_limit: int = 100) -> AcceptanceQuery:
     """The charter acceptances' filters, limit and cursor (API and dashboard page)."""
-    query = AcceptanceQuery(limit=default_limit)
+    return _paged(AcceptanceQuery(limit=default_limit), raw, ACCEPTANCE_PARAMS, Q.parse_acceptance_filters, tz)
+
+
+def _paged(query, raw: dict[str, str], params: tuple[str, ...], parse_filters, tz: tzinfo):
+    """``query`` (its default limit set) with the filters, limit and cursor of ``raw``; ``Invalid``
+    (carrying what was read so far) for an unknown key or a bad value."""
+    default_limit = query.limit
     try:
-        known(raw, ACCEPTANCE_PARAMS)
-        query = replace(query, filters=Q.parse_acceptance_filters(raw, tz))
+        known(raw, params)
+        query = replace(query, filters=parse_filters(raw, tz))
         query = replace(query, limit=Q.parse_limit(raw.get("limit"), default_limit),
                         cursor=Q.decode_cursor(raw.get("cursor")))
     except Q.FilterError as exc:

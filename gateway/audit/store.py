@@ -539,13 +539,7 @@ class AuditStore:
     @_store_errors
     def access_log(self, limit: int = 100, before: int | None = None, where=None) -> list[dict[str, Any]]:
         """The newest access-log rows (before ``seq`` ``before``, matching ``where``)."""
-        q = select(admin_access_log).order_by(admin_access_log.c.seq.desc()).limit(limit)
-        if before is not None:
-            q = q.where(admin_access_log.c.seq < before)
-        if where is not None:
-            q = q.where(where)
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(q).mappings()]
+        return self._newest(admin_access_log, limit, before, where)
 
     @_store_errors
     def iter_access_log(self, where=None, batch: int | None = None) -> Iterator[dict[str, Any]]:
@@ -623,9 +617,13 @@ class AuditStore:
     @_store_errors
     def acceptances(self, limit: int = 100, before: int | None = None, where=None) -> list[dict[str, Any]]:
         """The newest acceptances (before ``seq`` ``before``, matching ``where``)."""
-        q = select(charter_acceptances).order_by(charter_acceptances.c.seq.desc()).limit(limit)
+        return self._newest(charter_acceptances, limit, before, where)
+
+    def _newest(self, table, limit: int, before: int | None, where) -> list[dict[str, Any]]:
+        """A page of a ``seq``-keyed table, newest first (keyset: rows before ``seq`` ``before``)."""
+        q = select(table).order_by(table.c.seq.desc()).limit(limit)
         if before is not None:
-            q = q.where(charter_acceptances.c.seq < before)
+            q = q.where(table.c.seq < before)
         if where is not None:
             q = q.where(where)
         with self.engine.connect() as conn:
