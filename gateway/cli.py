@@ -60,17 +60,18 @@ class _OnSocket:
 
 
 def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True,
-               config_source: str = "", board=None, worker: int = 0) -> int:
+               config_source: str = "", board=None, worker: int = 0, clients=None) -> int:
     """One gateway process: the API listener (on ``sock`` when the parent bound it) and, when ``side``,
     the admin listener and the browser proxy. ``SIGHUP`` reloads the configuration; ``board`` and
-    ``worker``: this process's slot with ``--workers``."""
+    ``worker``: this process's slot with ``--workers``; ``clients``: the per-client limits every worker
+    shares."""
     import uvicorn
 
     from gateway.server import create_app
 
     try:
         logging.getLogger("gardefou").info("configuration: %s", config_source)
-        gateway_app = create_app(config, config_path=args.config, board=board, worker=worker)
+        gateway_app = create_app(config, config_path=args.config, board=board, worker=worker, clients=clients)
         live = gateway_app.state.live
         listeners = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
@@ -123,7 +124,8 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
 def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int, config_source: str) -> int:
     """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
     every core. The audit store is migrated once, before any worker starts; the admin listener and the
-    browser proxy run in the first worker only. Rate limits and the scan pool are per worker. If a
+    browser proxy run in the first worker only. The per-client limits are one table shared by every
+    worker (created here, before forking); the scan pool is per worker. If a
     worker cannot start or dies, the others are stopped and the exit code is its own. ``SIGHUP`` here
     is relayed to every worker (each reloads the configuration); the admin API's reload, in worker 1,
     signals the others itself and reads their outcome on the shared ``WorkerBoard``."""
@@ -131,6 +133,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     import socket
 
     from gateway.audit import AuditStore
+    from gateway.limits import ClientLimiter
     from gateway.live import WorkerBoard, take_deferred_hangup
 
     try:
@@ -144,6 +147,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     sock.set_inheritable(True)
     log = logging.getLogger("gardefou.serve")
     board = WorkerBoard(workers)
+    clients = ClientLimiter(config.limits.client_requests_per_minute, config.limits.client_concurrency)
     pids: list[int] = []
     for i in range(workers):
         pid = os.fork()
@@ -154,7 +158,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             code = 1
             try:
                 code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source,
-                                  board=board, worker=i)
+                                  board=board, worker=i, clients=clients)
             finally:
                 os._exit(code)
         pids.append(pid)

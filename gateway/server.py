@@ -27,6 +27,7 @@ from gateway.build import build_pipeline
 from gateway.charter import API_PATH as CHARTER_PATH
 from gateway.config import Config
 from gateway.forward import Forwarder
+from gateway.limits import Admission, ClientLimiter
 from gateway.live import Live, WorkerBoard
 from gateway.pipeline import UNAVAILABLE_FR, BodyTooLarge, Client, Exchange, Incoming, Refusal, Verdict
 from gateway.sobriety import NOTICES_FR
@@ -257,10 +258,13 @@ def add_browser_routes(app: FastAPI, config: Config, live: Live) -> None:
 
 
 def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None, *,
-               config_path: str | None = None, board: WorkerBoard | None = None, worker: int = 0) -> FastAPI:
+               config_path: str | None = None, board: WorkerBoard | None = None, worker: int = 0,
+               clients: ClientLimiter | None = None) -> FastAPI:
     """The API listener's app. ``config_path``: the file a reload reads again (``app.state.live``);
-    ``board`` and ``worker``: this process's slot with ``serve --workers``."""
-    pipeline = build_pipeline(config, scanner=scanner, store=store)
+    ``board`` and ``worker``: this process's slot with ``serve --workers``; ``clients``: the per-client
+    limits shared by the workers."""
+    admission = Admission(config.limits, clients) if clients is not None else None
+    pipeline = build_pipeline(config, scanner=scanner, store=store, admission=admission)
     live = Live(config, pipeline, path=config_path, board=board, worker=worker)
     forwarder = Forwarder(config.limits)
     ingress = ApiIngress(live, forwarder)

@@ -255,7 +255,8 @@ def test_unset_fingerprint_key_variable_is_refused_before_the_audit_store_is_cre
 
 def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
     """`serve --workers 2`: two processes answer on one port, every request is recorded once, the hash
-    chain verifies; stopping the parent stops the workers."""
+    chain verifies, a client's rate limit counts both workers together; stopping the parent stops the
+    workers."""
     import concurrent.futures
     import os
     import signal
@@ -271,7 +272,7 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
         port = s.getsockname()[1]
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"audit:\n  url: sqlite:///{tmp_path}/audit.db\nservices:\n  - id: mistral\n    base_url: {fake.url}/v1\n"
-                   "listen:\n  workers: 2\n")
+                   "listen:\n  workers: 2\nlimits:\n  client_requests_per_minute: 45\n")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg), "--port", str(port)],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "MISTRAL_API_KEY": "k"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -292,10 +293,15 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
             codes = list(pool.map(ask, range(40)))
         assert codes.count(200) == 30 and codes.count(403) == 10
         assert len(fake.received) == 30
+        # 45 a minute for this client (its address) on the instance: per worker, all 10 would pass
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            more = list(pool.map(ask, range(41, 61, 2)))  # odd: no NIR
+        assert sorted(more) == [200] * 5 + [429] * 5, more
+        assert len(fake.received) == 35
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         fake.server.shutdown()
     assert all(not Path(f"/proc/{c}").exists() for c in children)
     r = gardefou("audit", "verify", "--config", str(cfg))
-    assert r.returncode == 0 and "OK: 40 record(s) verified" in r.stdout, r.stdout + r.stderr
+    assert r.returncode == 0 and "OK: 50 record(s) verified" in r.stdout, r.stdout + r.stderr
