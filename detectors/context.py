@@ -1,13 +1,17 @@
 """Per-scan context shared by recognizers: the normalised text and lazily computed helpers.
 
 A ``ScanContext`` is created for every ``Scanner.scan`` call (never shared between threads), so the
-cached helpers need no locking.
+cached helpers need no locking. It also carries the scan's deadline: the loops of the recognizers
+whose cost grows with the text call ``check`` as they go, so that a scan over its budget stops within
+one step of one recognizer, not at the end of it.
 """
 
 from __future__ import annotations
 
 import bisect
+import math
 import re
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -58,11 +62,24 @@ class DigitRun:
         return self.pos[i], self.pos[j - 1] + 1
 
 
+class ScanBudgetExceeded(Exception):
+    """The scan of one text took longer than its budget."""
+
+
 class ScanContext:
-    def __init__(self, text: str):
+    def __init__(self, text: str, deadline: float | None = None):
         self.original = text
+        #: ``time.monotonic()`` past which ``check`` stops the scan (None: no budget)
+        self.deadline = math.inf if deadline is None else deadline
+        self.check("normalisation")
         self.norm: Normalized = normalize(text)
         self.text = self.norm.text
+
+    def check(self, where: str) -> None:
+        """Stop the scan (``ScanBudgetExceeded``) once its deadline has passed. Cheap (one clock
+        read): called once per step of a loop whose length grows with the text."""
+        if time.monotonic() > self.deadline:
+            raise ScanBudgetExceeded(where)
 
     @cached_property
     def lower(self) -> str:
@@ -82,6 +99,7 @@ class ScanContext:
     def _runs(self, pattern: re.Pattern) -> list[DigitRun]:
         runs = []
         for m in pattern.finditer(self.text):
+            self.check("digit runs")
             digits: list[str] = []
             pos: list[int] = []
             starts: set[int] = set()

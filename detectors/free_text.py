@@ -38,7 +38,7 @@ class FreeTextRecognizer(BaseRecognizer):
     def analyze_ctx(self, ctx: ScanContext) -> list[Finding]:
         out = []
         band = self.confirm_band
-        for s in self.model.score(ctx.text, explain_above=self._lowest):
+        for s in self.model.score(ctx.text, explain_above=self._lowest, check=lambda: ctx.check(self.name)):
             sure = s.probability >= self.thresholds[s.category]
             if sure or (band is not None and s.probability >= band):
                 start, end = ctx.norm.span(s.start, s.end)

@@ -229,6 +229,7 @@ class HealthRecognizer(BaseRecognizer):
         ]
         out = []
         for a, b in bounds:
+            ctx.check(self.name)
             low, text = (ctx.lower, ctx.text) if (a, b) == (0, n) else (ctx.lower[a:b], ctx.text[a:b])
             score, anchor, clinical, knowledge, span = self.score(ctx, low, text)
             if span is None or clinical < 1 or anchor < 3 or score < self.threshold:

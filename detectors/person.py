@@ -344,6 +344,7 @@ class PersonRecognizer(BaseRecognizer):
             if not run:
                 continue
             for m in rx.finditer(text):
+                ctx.check(self.name)
                 name = m.group("name")
                 if check and not (_first_last_ok(name) if rx in (_FIRST_LAST, _LAST_FIRST, _LAST_FIRST_DATED)
                                   else _name_ok(name)):
@@ -353,12 +354,14 @@ class PersonRecognizer(BaseRecognizer):
                 spans.append((m.start("name"), m.end("name"), score, rx is _TITLE and "title" or "rule"))
         if ":" in text or "," in text:
             for m in _GRADES.finditer(text):
+                ctx.check(self.name)
                 if not _GRADE_CUE.search(text[max(0, m.start() - 120) : m.start()]):
                     continue
                 for w in _GRADE_NAME.finditer(m.group()):
                     if w.group().lower() not in _STOP_FIRST:
                         spans.append((m.start() + w.start(), m.start() + w.end(), 0.7, "rule"))
             for m in _staff_lists(text):
+                ctx.check(self.name)
                 if not _STAFF_CUE.search(text, max(0, m.start() - 150), m.end()):
                     continue
                 words = [w for w in _STAFF_NAME.finditer(m.group()) if _first_last_ok(w.group())]
@@ -370,11 +373,18 @@ class PersonRecognizer(BaseRecognizer):
             spans.extend(self._spacy(ctx, spans))
         out = []
         seen = set()
+        ctx.check(self.name)  # each whole-text search below is one step
         knowledge_like = any(how == "spacy" for _, _, _, how in spans) and _looks_like_knowledge(ctx)
         # A question about culture or history (computed once: per name it would be quadratic).
         cultural = bool(spans) and bool(_CULTURE.search(text)) and not _IN_CARE.search(text)
-        cues = ([m.start() for m in _PUBLIC.finditer(text)], [m.start() for m in _CARE.finditer(text)]) if spans else ([], [])
+        ctx.check(self.name)
+        cues: tuple[list[int], list[int]] = ([], [])
+        if spans:
+            cues = ([m.start() for m in _PUBLIC.finditer(text)], [])
+            ctx.check(self.name)
+            cues[1].extend(m.start() for m in _CARE.finditer(text))
         for s, e, score, how in spans:
+            ctx.check(self.name)
             if cultural:
                 continue
             name_low = text[s:e].lower()
@@ -396,7 +406,11 @@ class PersonRecognizer(BaseRecognizer):
 
     def _spacy(self, ctx: ScanContext, known):
         text = ctx.text
-        cands = [m for m in _CAP_PAIR.finditer(text) if _first_last_ok(m.group("name"))]
+        cands = []
+        for m in _CAP_PAIR.finditer(text):
+            ctx.check(self.name)
+            if _first_last_ok(m.group("name")):
+                cands.append(m)
         cands = [m for m in cands if not any(s <= m.start() < e for s, e, _, _ in known)]
         if not cands:
             return []
@@ -424,6 +438,7 @@ class PersonRecognizer(BaseRecognizer):
             bases.append((pos, a, b))
             joined.append(text[a:b])
             pos += (b - a) + 1
+        ctx.check(self.name)
         with self._lock:
             doc = self._nlp("\n".join(joined))
         out = []

@@ -173,6 +173,7 @@ class NumberRecognizer(BaseRecognizer):
         before, after = self.context_before, self.context_after
         min_run, min_length = self._min_run, self._min_length
         for run in runs:
+            ctx.check(self.name)
             digits = run.digits
             n = len(digits)
             if n < min_run:
@@ -188,7 +189,9 @@ class NumberRecognizer(BaseRecognizer):
                 if n < length:
                     continue
                 type_ = self._types[length]
-                for i, j in run.windows(length):
+                for k, (i, j) in enumerate(run.windows(length)):
+                    if not k & 1023:  # a single run may hold a whole pasted table
+                        ctx.check(self.name)
                     value = digits[i:j]
                     if prefixes and not value.startswith(prefixes):
                         continue

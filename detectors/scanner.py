@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from detectors.base import WINDOW_TYPES, Finding, Recognizer, ScanResult
-from detectors.context import ScanContext
+from detectors.context import ScanBudgetExceeded, ScanContext
 from detectors.decode import encoded_fragments
 from policies.vocabulary import Category
 
@@ -115,8 +114,7 @@ def _compact(value: str) -> str:
     return "0" + v[2:] if v.startswith("33") and len(v) == 11 else v
 
 
-class ScanBudgetExceeded(Exception):
-    """The scan of one text took longer than its budget."""
+__all__ = ["ScanBudgetExceeded", "Scanner", "build_default_scanner"]
 
 
 class Scanner:
@@ -134,18 +132,18 @@ class Scanner:
         return [r.name for r in self.recognizers]
 
     def _run(self, text: str, deadline: float | None = None) -> list[Finding]:
-        ctx = ScanContext(text)
+        ctx = ScanContext(text, deadline)
         findings: list[Finding] = []
         for rec in self.recognizers:
             fn = getattr(rec, "analyze_ctx", None)
             findings.extend(fn(ctx) if fn is not None else rec.analyze(text))
-            if deadline is not None and time.monotonic() > deadline:
-                raise ScanBudgetExceeded(rec.name)
+            ctx.check(rec.name)
         return findings
 
     def scan(self, text: str, deadline: float | None = None) -> ScanResult:
-        """Findings of every recognizer. ``deadline`` (``time.monotonic()``): past it, between two
-        recognizers, the scan stops with ``ScanBudgetExceeded`` (the caller refuses the request)."""
+        """Findings of every recognizer. ``deadline`` (``time.monotonic()``): past it the scan stops
+        with ``ScanBudgetExceeded`` (the caller refuses the request), between two recognizers or
+        inside the loop of one (``ScanContext.check``)."""
         if not text:
             return ScanResult([])
         findings = self._run(text, deadline)

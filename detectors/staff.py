@@ -85,5 +85,8 @@ class StaffHealthRecognizer(BaseRecognizer):
     def analyze_ctx(self, ctx: ScanContext):
         if not _GATE.present(ctx):
             return []
-        return [ctx.finding("HEALTH_DATA", "health", m.start(), m.end(), 0.85, self.name)
-                for m in _PATTERN.finditer(ctx.text)]
+        out = []
+        for m in _PATTERN.finditer(ctx.text):
+            ctx.check(self.name)
+            out.append(ctx.finding("HEALTH_DATA", "health", m.start(), m.end(), 0.85, self.name))
+        return out

@@ -19,6 +19,7 @@ import re
 import threading
 import unicodedata
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,9 +72,15 @@ def fold(text: str) -> str:
 _DIGITS = re.compile(r"0+")
 
 
+#: A longer "word" (a pasted blob, base64 without padding) is featurised on its first characters:
+#: its n-grams would otherwise cost time in proportion to its length for no information.
+MAX_TOKEN_CHARS = 256
+
+
 def shape(tok: str) -> str:
     """A folded token with its digit runs reduced to their size class (1-2, 3-4, 5+ digits), so that
     every order number, phone group or year does not make features of its own."""
+    tok = tok[:MAX_TOKEN_CHARS]
     if "0" not in tok:
         return tok
     return _DIGITS.sub(lambda m: "0" * min(3, (len(m.group()) + 1) // 2), tok)
@@ -214,14 +221,18 @@ class TextModel:
         self._lock = threading.Lock()
         self._n = 0
 
-    def _rows(self, toks: list[str]) -> np.ndarray:
+    def _rows(self, toks: list[str], check: Callable[[], None] | None = None) -> np.ndarray:
         index = self._index
         rows = [index.get(t) for t in toks]
         if None in rows:
+            added = 0
             with self._lock:
                 for i, t in enumerate(toks):
                     if rows[i] is None:
                         rows[i] = self._add(t)
+                        added += 1
+                        if check is not None and not added & 255:  # new shapes cost their n-grams
+                            check()
         return np.fromiter(rows, dtype=np.int64, count=len(rows))
 
     def _add(self, tok: str) -> int:
@@ -259,9 +270,10 @@ class TextModel:
         self._n = n + 1
         return n
 
-    def logits(self, toks: list[str], spans: list[tuple[int, int]]) -> np.ndarray:
+    def logits(self, toks: list[str], spans: list[tuple[int, int]],
+               check: Callable[[], None] | None = None) -> np.ndarray:
         """(windows, categories) logits of token windows [a, b)."""
-        rows = self._rows(toks)
+        rows = self._rows(toks, check)
         table, hashes = self._table, self._hashes  # a reader keeps the arrays it started with
         k = len(self.categories)
         t = table[rows]
@@ -283,14 +295,17 @@ class TextModel:
         return (word_sum / np.sqrt(np.maximum(n_word, 1))[:, None]
                 + char_sum / np.sqrt(np.maximum(n_char, 1))[:, None] + self.intercept)
 
-    def score(self, text: str, explain_above: float = 0.0) -> list[Score]:
-        """The best window per category; cue words only for scores of at least ``explain_above``."""
+    def score(self, text: str, explain_above: float = 0.0, check: Callable[[], None] | None = None) -> list[Score]:
+        """The best window per category; cue words only for scores of at least ``explain_above``.
+        ``check`` is called between the steps (the scan's deadline)."""
         matches = self.featurizer.tokens(text)
         if not matches:
             return []
+        if check is not None:
+            check()
         toks = [m.group() for m in matches]
         spans = windows(len(toks))
-        probs = 1.0 / (1.0 + np.exp(-self.logits(toks, spans)))
+        probs = 1.0 / (1.0 + np.exp(-self.logits(toks, spans, check)))
         best = probs.argmax(axis=0)
         out = []
         for ci, cat in enumerate(self.categories):
