@@ -19,7 +19,7 @@ import re
 
 import ahocorasick
 
-from detectors.context import KeywordGate, ScanContext, WindowedPatterns
+from detectors.context import GatedRegex, KeywordGate, ScanContext, WindowedPatterns
 from detectors.recognizer import BaseRecognizer
 
 _MARKINGS = re.compile(
@@ -131,11 +131,20 @@ _INTERNAL = re.compile(
     r"notre\s+(?:laboratoire|[ée]quipe|unit[ée]|cellule|r[ée]seau|si\b|syst[èe]me)|\bbrouillon\b|\bdraft\b|\bv\d\.\d\b|projet\s+de\s+(?:note|rapport|d[ée]lib[ée]ration)|r[ée]union\s+du\s+\d|"
     r"\b\d[\d\s]{2,}(?:,\d+)?\s?(?:€|euros|k€|m€)|\blot\s+n?°?\s*\d|\bn°\s*\d{2,}"
 )
+# Each sign starts with one of these words (an amount: ends with its currency), so the regex is only
+# searched around them.
+_INTERNAL_GATED = GatedRegex(_INTERNAL, [
+    "notre", "nos ", "nous ", "phrc", "pour le", "avant", "ci-joint", "en pi", "pour relecture", "version de travail",
+    "brouillon", "draft", "projet de", "réunion du", "reunion du", "€", "euros", "lot", "n°",
+    *(f"v{d}." for d in range(10))], before=40, after=60)
 # Named counterpart (a company, a candidate, an institution): needs the capital letter.
 _INTERNAL_NAMED = re.compile(
     r"(?i:\bsoci[ée]t[ée]|\b(?:sas|sarl|sa)|\bcandidat|\b(?:chu|ch|ghu|aphp|ap-hp|hcl|ehpad)(?:\s+de)?|\bl'offre\s+(?:de|d')|"
     r"\bcelle\s+(?:de|d'))\s*[A-ZÀ-Ý]"
 )
+_INTERNAL_NAMED_GATED = GatedRegex(_INTERNAL_NAMED, [
+    "société", "societe", "sas", "sarl", "sa", "candidat", "chu", "ch", "ghu", "aphp", "ap-hp", "hcl", "ehpad",
+    "l'offre", "celle"], before=2, after=40)
 
 
 # Something of our own that is not public yet: "nos résultats (non publiés)", "pas encore présenté au
@@ -259,11 +268,11 @@ class ConfidentialRecognizer(BaseRecognizer):
         if not first or not strong:
             return out
         signs = set()
-        for m in _INTERNAL.finditer(low):
+        for m in _INTERNAL_GATED.finditer(low):
             signs.add(m.group())
             if len(signs) >= 2:
                 break
-        internal = len(signs) or (1 if _INTERNAL_NAMED.search(text) else 0)
+        internal = len(signs) or (1 if _INTERNAL_NAMED_GATED.search(low, text) else 0)
         if not internal and _GLOSSARY.search(low):
             return out  # "c'est quoi un EPRD et un PGFP ?": the vocabulary of the trade, not a document
         total = score + 2 * min(internal, 2)

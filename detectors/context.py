@@ -166,6 +166,42 @@ class KeywordGate:
                 yield end - length + 1, end + 1, key
 
 
+class GatedRegex:
+    """One regex searched only around literal trigger words, for a regex every match of which
+    contains one of ``triggers`` with at most ``before`` characters of the match before it and
+    ``after`` after its start. The same matches as ``rx.finditer`` on the whole text (tested on the
+    corpora), at the cost of one automaton pass plus the windows."""
+
+    def __init__(self, rx: re.Pattern, triggers, before: int, after: int):
+        import ahocorasick
+
+        self.rx, self.before, self.after = rx, before, after
+        self._auto = ahocorasick.Automaton()
+        for t in {t.lower() for t in triggers}:
+            self._auto.add_word(t, len(t))
+        self._auto.make_automaton()
+
+    def windows(self, low: str) -> list[list[int]]:
+        out: list[list[int]] = []
+        n = len(low)
+        for end, length in self._auto.iter(low):
+            a, b = max(0, end - length + 1 - self.before), min(n, end + 1 + self.after)
+            if out and a <= out[-1][1]:
+                out[-1][1] = max(out[-1][1], b)
+            else:
+                out.append([a, b])
+        return out
+
+    def finditer(self, low: str, target: str | None = None):
+        """Matches in ``target`` (``low`` by default; the same length), in order."""
+        target = low if target is None else target
+        for a, b in self.windows(low):
+            yield from self.rx.finditer(target, a, b)
+
+    def search(self, low: str, target: str | None = None) -> re.Match | None:
+        return next(self.finditer(low, target), None)
+
+
 class WindowedPatterns:
     """Run local regexes only in windows around literal trigger words.
 

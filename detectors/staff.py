@@ -67,6 +67,8 @@ _PATTERN = re.compile(
     rf"(?:\b{_WHO}(?:{_ROLE})\b|\b(?:{_ROLE}){_NAMED}|\b{_SOMEONE}(?:{_ROLE})(?={_DID}))[^.!?\n]{{0,120}}?(?:{_TERM})",
     re.IGNORECASE
 )
+#: characters searched before a trigger word (a possessive, a role, a name, 120 characters) and after it
+_BEFORE, _AFTER = 300, 80
 _GATE = KeywordGate([(w, "t") for w in (
     "arrêt", "arret", "maladie", "malade", "mi-temps", "accident", "aes", "burn", "épuisement", "epuisement",
     "dépress", "depress", "déprim", "enceinte", "grossesse", "fausse couche", "ivg", "séropo", "seropo", "vih", "hiv",
@@ -76,6 +78,8 @@ _GATE = KeywordGate([(w, "t") for w in (
     "fiv", "pma", "ivf", "fertil", "procréation", "psy", "thérap", "therap", "addicto", "oncolog", "cmp", "csapa",
     "counsel", "citis", "clm", "cld", "cmo", "professionnelle", "autis", "diagnos", "surgery", "mental", "anxi", "panic",
     "eating", "drinking", "substance", "occupational", "fit note", "angoisse", "troubles",
+    "leucemie", "sclerose", "epilep", "opere", "hospitaliz", "procreation", "congé", "conge", "diabè",
+    "at,", "at.", "(at", "at)", "\nat ",
 )])
 
 
@@ -83,10 +87,21 @@ class StaffHealthRecognizer(BaseRecognizer):
     name = "staff_health"
 
     def analyze_ctx(self, ctx: ScanContext):
-        if not _GATE.present(ctx):
-            return []
+        # A match ends on its health term, whose trigger word the gate finds: the pattern is searched
+        # only in the stretch before each trigger (who, role, up to 120 characters, the term).
+        windows: list[list[int]] = []
+        n = len(ctx.text)
+        for start, end, _ in _GATE.hits(ctx):
+            a, b = max(0, start - _BEFORE), min(n, end + _AFTER)
+            if windows and a <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], b)
+            else:
+                windows.append([a, b])
         out = []
-        for m in _PATTERN.finditer(ctx.text):
+        last = -1
+        for a, b in windows:
             ctx.check(self.name)
-            out.append(ctx.finding("HEALTH_DATA", "health", m.start(), m.end(), 0.85, self.name))
+            for m in _PATTERN.finditer(ctx.text, max(a, last), b):
+                out.append(ctx.finding("HEALTH_DATA", "health", m.start(), m.end(), 0.85, self.name))
+                last = m.end()
         return out
