@@ -31,14 +31,16 @@ from gateway.scan import scan_text  # noqa: E402
 
 REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_benign": "allow"}
 # Prompts in staff's own words, written independently of the rules. Each development set, once used to
-# choose rules and thresholds, becomes training data of the classifier (dev1-4 are in
-# detectors/training/corpus/staff_dev*.jsonl); dev6 is the current development set; held-out, fresh
-# and fresh2 are never looked at item by item and never tuned on.
-STAFF_SETS = {"dev6": ROOT / "bench" / "data" / "staff_dev6.jsonl",
+# choose rules and thresholds, becomes training data of the classifier (dev1-6 are in
+# detectors/training/corpus/staff_dev*.jsonl); dev7 is the current development set; held-out, fresh,
+# fresh2 and fresh3 are never looked at item by item and never tuned on.
+STAFF_SETS = {"dev7": ROOT / "bench" / "data" / "staff_dev7.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
               # written by independent helpers after dev4, measured once per change of rules or model
-              "fresh2": ROOT / "bench" / "data" / "staff_fresh2.jsonl"}
+              "fresh2": ROOT / "bench" / "data" / "staff_fresh2.jsonl",
+              # written by another independent helper with dev7's two writers, measured only in aggregate
+              "fresh3": ROOT / "bench" / "data" / "staff_fresh3.jsonl"}
 
 
 def report_staff(scanner, name: str, path: Path, show_errors: bool = False) -> dict:

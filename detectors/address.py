@@ -34,7 +34,9 @@ _INSTITUTION = re.compile(
     r"mairie|h[ôo]pital|\bchu\b|\bch\b|clinique|pr[ée]fecture|minist[èe]re|si[èe]ge|agence|\bars\b|centre|antenne|"
     r"\bccas\b|\bcias\b|\bmdph\b|\bcaf\b|permanence|accueil\s+du\s+public|d[ée]m[ée]nag|"
     r"direction|service|universit[ée]|[ée]cole|coll[èe]ge|lyc[ée]e|tribunal|caisse|cpam|ehpad|institut|"
-    r"soci[ée]t[ée]|entreprise|magasin|restaurant|h[ôo]tel|salle|gymnase|mus[ée]e|biblioth[èe]que|locaux|bureaux",
+    r"soci[ée]t[ée]|entreprise|magasin|restaurant|h[ôo]tel|salle|gymnase|mus[ée]e|biblioth[èe]que|locaux|bureaux|"
+    r"\besat\b|\bime\b|\bitep\b|\bmecs\b|\bsessad\b|\bfoyer\b|\bpmi\b|cr[èe]che|association|[ée]tablissement|"
+    r"adresse\s+(?:publique|postale\s+de\s+(?:l'|notre))",
     re.IGNORECASE,
 )
 _PERSONAL = re.compile(

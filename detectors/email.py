@@ -27,6 +27,32 @@ _COMMON_TLDS = frozenset(
 )
 
 
+# A functional mailbox (accueil@, secretariat.geriatrie@, ccas@, dpo@...) is an institution's, no
+# person's: every part of its local part is a function, a service or a kind of institution.
+_FUNCTIONAL = frozenset("""
+accueil accueils contact contacts info infos information informations secretariat secretariats secr sec
+communication com presse press media medias commercial commerciale commerciaux ventes vente sales rh drh grh
+recrutement recrutements jobs emploi emplois carrieres paie dpo rgpd cil direction dg dga daf dsi si informatique
+support helpdesk hotline assistance admin administration standard service services admission admissions
+entrees bureau facturation factures compta comptabilite tresorerie achats achat marches marchespublics juridique
+qualite pharmacie urgences urgence geriatrie cardiologie pediatrie maternite radiologie imagerie laboratoire labo
+consultation consultations rdv rendezvous courrier courriers mail noreply no reply ne pas repondre webmaster
+postmaster abuse security securite ssi rssi cybersecurite famille familles benevoles benevolat stages stage
+formation formations ifsi ifas ecole scolarite social sociale usagers relations cdu plaintes reclamations
+mediation evenements ccas cias mairie ehpad ime esat mecs itep sessad foyer pmi ase crèche creche cmp cmpp
+hdj pole unite chirurgie medecine psychiatrie oncologie neurologie pneumologie gastro nephrologie dialyse
+rehabilitation ssr usld smr reanimation bloc anesthesie kine reeducation dietetique diet logistique technique
+travaux biomedical hygiene eoh cme codir directoire ght ars cpam caf mdph dossiers archives dim pmsi
+patients patient residents resident public publique hello bonjour equipe team office general generale
+""".split())
+
+
+def _functional(value: str) -> bool:
+    local = re.split(r"\s*(?:@|[\[({<]\s*(?:at|arobase)\s*[\])}>]|\s(?:at|arobase)\s)", value, maxsplit=1)[0]
+    parts = [p for p in re.split(r"[._+\-\s]+|\b(?:dot|point)\b", local.lower()) if p]
+    return bool(parts) and all(p in _FUNCTIONAL or p.isdigit() for p in parts)
+
+
 class EmailRecognizer(BaseRecognizer):
     name = "email"
 
@@ -40,6 +66,8 @@ class EmailRecognizer(BaseRecognizer):
             if "@" not in value and tld not in _COMMON_TLDS:
                 continue
             if not is_public_suffix("x." + tld):
+                continue
+            if _functional(value):
                 continue
             out.append(ctx.finding("EMAIL_ADDRESS", "personal", m.start(), m.end(), 0.95, self.name))
         return out

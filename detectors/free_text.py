@@ -8,10 +8,16 @@ the training corpus, never the prompt's own names or numbers) to explain it.
 
 Thresholds come with the model (chosen on the development set) and can be overridden per category
 in the configuration (``detectors.free_text_thresholds``).
+
+A secret is a value: a ``secret`` window is reported only when a value could be in or around it (a
+token mixing letters and digits, a code of three digits or more, a symbol inside a word, a long key,
+a password spelled out, a word after "c'est" / ":" following a password cue). Placeholders
+(``<password>``, ``____``, ``********``) are no value: "a word about passwords" is not a password.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from detectors.base import UNSURE, WINDOW_TYPES, Finding
@@ -22,6 +28,24 @@ from detectors.textmodel import MODEL_PATH, TextModel
 TYPES = {"health": "HEALTH_TEXT", "personal": "PERSONAL_TEXT", "confidential": "CONFIDENTIAL_TEXT",
          "secret": "SECRET_TEXT"}
 assert set(TYPES.values()) == WINDOW_TYPES
+
+_VALUE = re.compile(
+    r"(?=\S*\d)(?=\S*[A-Za-z])\S{4,}"                 # letters and digits: Urg3nces, wpa2key
+    r"|\d(?:[ ./-]?\d){2,}"                            # a code: 4719, 7-2-6, 0 8 1 5
+    r"|\b[a-z]+[A-Z]\w*"                               # camelCase
+    r"|\w+[!@#$%&*?+=]\w+"                             # a symbol inside a word
+    r"|[A-Za-z0-9+/=_-]{16,}"                          # a key
+    r"|(?:\b\w[ .-]){4,}\w\b"                          # spelled out: s o l e i l
+    r"|(?i:\b(?:mdp|mot\s+de\s+passe|password|passe|pwd|code|pin|wifi|wi-fi)\b\W+(?:\w+\W+){0,3}?"
+    r"(?:c'est|c’est|est|is|:|=)\s*[\"'«]?\s*\w{3,})"  # "le mdp c'est soleil"
+)
+_PLACEHOLDERS = re.compile(r"<[^>]*>|_{3,}|\*{3,}|[xX]{4,}|\.{3}|…|\{\{[^}]*\}\}|\$\{[^}]*\}")
+_VALUE_MARGIN = 60
+
+
+def _value_near(text: str, start: int, end: int) -> bool:
+    """Whether a secret value could be in ``text[start:end]`` or just around it (placeholders aside)."""
+    return bool(_VALUE.search(_PLACEHOLDERS.sub(" ", text[max(0, start - _VALUE_MARGIN) : end + _VALUE_MARGIN])))
 
 
 class FreeTextRecognizer(BaseRecognizer):
@@ -41,6 +65,8 @@ class FreeTextRecognizer(BaseRecognizer):
         for s in self.model.score(ctx.text, explain_above=self._lowest, check=lambda: ctx.check(self.name)):
             sure = s.probability >= self.thresholds[s.category]
             if sure or (band is not None and s.probability >= band):
+                if s.category == "secret" and not _value_near(ctx.text, s.start, s.end):
+                    continue
                 start, end = ctx.norm.span(s.start, s.end)
                 kind, category = (TYPES[s.category], s.category) if sure else (TYPES[s.category] + "_UNSURE", UNSURE)
                 out.append(Finding(kind, category, start, end, s.probability, self.name, s.cues))

@@ -37,7 +37,7 @@ _ANCHORS = [
     (3, rf"\b(?:âg[ée]e?|ag[ée]e?)\s+de\s+{_NUM}\s*{_UNIT}"),
     (3, rf"\b(?:un|une|d'un|d'une|notre|mon|ma|cette|ce)\s+(?:{_PERSON_NOUN})\s+(?:[\w'-]+\s+){{0,2}}de\s+{_NUM}\s*{_UNIT}|"
         rf"(?:^|[.;:!?\n«\"(]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
-    (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
+    (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes|pte?)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
     (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
     (5, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|du\s+\d|jusqu'au\s+\d)"
         r"|\b(?:en|son|mon|ma|sa)\s+(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:longue\s+)?(?:maladie|dur[ée]e))\s+(?:depuis|jusqu'au|du)\s+(?:le\s+)?\d"),
@@ -47,7 +47,8 @@ _ANCHORS = [
         r"s[ée]ropositi|d[ée]press|suivie?\s+pour|sous\s+traitement|op[ée]r[ée]e?|enrhum[ée]e?|fatigu[ée]e?\s+depuis)"
         r"|\bj'ai\s+(?:eu\s+)?(?:un|une|des|le|la|du|de\s+la|mal)\s+(?:cancer|diab[èe]te|tumeur|infection|maladie|fi[èe]vre|douleurs?|"
         r"ulc[èe]re|h[ée]patite|vih|d[ée]pression|fracture|hernie|kyste|nodule|saignements?|tension|l[ée]sion|angine|grippe|covid|\w+ite\b)"),
-    (2, r"\b\d{1,3}\s*(?:ans|mois)\b|\b(?:patiente?|pt|homme|femme|mr|mme)\s+(?:de\s+)?\d{1,3}\s?a\b|\batcd\b"),
+    (2, r"\b\d{1,3}\s*(?:ans|mois)\b|\b(?:patiente?|pt|homme|femme|mr|mme)\s+(?:de\s+)?\d{1,3}\s?a\b|\batcd\b|"
+        r"\bpte?\s+(?:ch|lit|box|du|de\s+la|en)\b"),
     (2, r"\bg\d\s*p\d\b|\b\d+\s*(?:sa|semaines\s+d'am[ée]norrh[ée]e)\b|\bgeste\s+\d|\bparit[ée]\s*\d"),
     (2, r"\b(?:il|elle)\s+(?:a\s+[ée]t[ée]|avait|a\s+pr[ée]sent[ée]|pr[ée]sentait|a\s+b[ée]n[ée]fici[ée]|fut|était|est\s+(?:d[ée]c[ée]d[ée]|sortie?|hospitalis)|a\s+re[çc]u|s'est\s+pr[ée]sent|rapport|d[ée]crit|signal|a\s+consult|se\s+plaint|se\s+plaignait|a\s+d[ée]velopp|a\s+subi|a\s+accouch|est\s+admis|est\s+sous\s+\w|a\s+fait\s+(?:une?|des)\s+(?:chute|malaise|crise|infarctus|avc|fausse|r[ée]action|rechute|tentative)|souffr|a\s+[ée]t[ée]\s+(?:admis|op[ée]r|hospitalis|trait|mis|transf[ée]r))"),
     (2, r"\b(?:le|la|du|de\s+la|au|à\s+la|ce|cette|notre)\s+(?:patiente?|malade|nourrisson|parturiente|r[ée]sidente?|b[ée]b[ée])\b(?!\s+(?:doit|doivent|peut|peuvent|devra|diab[ée]tique\s+doit))"),
@@ -57,7 +58,7 @@ _ANCHORS = [
     (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
     # a person designated by their room, the way wards talk: "le patient de la 9", "la dame du 12"
     (4, rf"\b(?:le|la|l'|du|de\s+la|au|à\s+la)\s*(?:{_PERSON_NOUN}|dame|monsieur|papi|papy|mamie|mamy|pépé|mémé|gars|mec|"
-        r"patient|bonhomme|grand-m[èe]re|grand-p[èe]re|vieille?|ptite?)\s+(?:de\s+la|du|de\s+l')\s+\d{1,3}[a-d]?\b(?![.,]\d|\s*(?:%|ans|mois|kg|mg|h\b))"),
+        r"patient|pte?|bonhomme|grand-m[èe]re|grand-p[èe]re|vieille?|ptite?)\s+(?:de\s+la|du|de\s+l')\s+\d{1,3}[a-d]?\b(?![.,]\d|\s*(?:%|ans|mois|kg|mg|h\b))"),
     # a particular event of someone's care, and the legal status of a stay in psychiatry ("en SDT")
     (2, r"\ba\s+(?:re)?fait\s+(?:une?|des|sa|son)\s+(?:chute|malaise|crise|d[ée]compensation|tentative|ts\b|convulsion|hypo\w*|"
         r"fausse|rechute|avc|infarctus|bouff[ée]e|overdose|r[ée]action|fugue|embolie|arr[êe]t)"),
@@ -93,6 +94,8 @@ _CLINICAL = re.compile(
     r"morphin|parac[ée]tamol|perfusion|transfusion|dialyse|greffe|prot[èe]se|st[ée]nt|pontage|amputation|r[ée]animation|intubation|"
     r"ventilation|oxyg[èe]ne|saturation|tension\s+art[ée]rielle|fr[ée]quence\s+cardiaque|temp[ée]rature|sympt[ôo]m|signe|clinique|"
     r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
+    # a lab value as written on a ward ("K+ 6,8", "lithémie à 1,9", "Hb 7"), symptoms in shorthand
+    r"\b(?:k|na|ca)\+\s*(?:[àa=:]\s*)?\d|lith[ée]mie|\b(?:hb|inr|pct|bnp|tropo\w*|d-?dim\w*)\s*(?:[àa=:]\s*)?\d|vomi[ts]?\b|trembl\w*|"
     r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
     r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
     r"lettre\s+de\s+(?:liaison|sortie)|m[ée]decin\s+traitant|transmissions|compte[- ]rendu\s+(?:d'hospitalisation|op[ée]ratoire)|"
@@ -139,7 +142,7 @@ _KNOWLEDGE = re.compile(
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
-_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bch\s?\d|\bbox\s+\d|\bpte?\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
 # Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
@@ -147,11 +150,11 @@ _AGE_WORDS = ["ans", "mois", "jours", "semaines", " an ", " an,", " an.", "sexe"
 _ANCHOR_TRIGGERS = [
     (["âgé", "âge", "agé", "age"], 2, 70),
     (_AGE_WORDS, 110, 6),
-    (["patient", "résident", "resident", "malade", "j'ai"], 25, 50),
+    (["patient", "résident", "resident", "malade", "j'ai", "pt ", "pte "], 25, 50),
     (["collègue", "collegue", "agent", "secrétaire", "secretaire", "infirmi", "salarié", "salarie"], 25, 220),
     (["arrêt", "arret", "congé", "conge", "mi-temps", "accident du travail"], 10, 160),
     (["mon ", "ma ", "notre ", "(", "je suis", "j'ai"], 2, 90),
-    (["ans", "mois", "atcd", "patient", "pt ", "homme", "femme", "mr ", "mme"], 12, 30),
+    (["ans", "mois", "atcd", "patient", "pt ", "pte ", "homme", "femme", "mr ", "mme"], 12, 30),
     (["sa", "semaines", "geste", "parit"] + [f"g{d}" for d in range(1, 10)], 12, 40),
     (["il ", "elle ", "qui "], 2, 70),
     (["patient", "malade", "nourrisson", "parturiente", "résident", "resident", "bébé", "bebe"], 20, 70),

@@ -17,7 +17,7 @@ from detectors.recognizer import BaseRecognizer
 
 _AGE = re.compile(r"\b\d{1,3}\s*(?:y/?o|yo|yrs?\s+old|-?\s?years?[- ]old)\b|\b\d{1,3}\s*(?:m|f|male|female)\b(?=[\s,.;])")
 _STRONG = re.compile(
-    r"\b(?:bed|room|bay|cubicle)\s+\d+|\bs/p\b|\bpod\s*\d|\bday\s+\d+\s+post-?op|\b(?:my|our)\s+(?:patient|pt|resident|client)s?\b|"
+    r"\b(?:bed|room|bay|cubicle|cot|incubator)\s+\d+|\bborn\s+at\s+\d{2}\s*(?:\+\d\s*)?weeks|\bat\s+\d{2}\+\d\b|\bs/p\b|\bpod\s*\d|\bday\s+\d+\s+post-?op|\b(?:my|our)\s+(?:patient|pt|resident|client)s?\b|"
     r"\b(?:mr|mrs|ms|miss)\.?\s+[a-z]\b|\b(?:he|she)\s+(?:was|is|has\s+been)\s+(?:admitted|discharged|intubated|transferred|found|brought)|"
     r"\badmitted\s+(?:on|yesterday|today|last|this)\b|\bovernight\b|\bthis\s+morning\b|\bon\s+(?:the\s+)?ward\b"
 )
@@ -29,13 +29,19 @@ _CLINICAL = re.compile(
     r"hiv|hepatitis|pregnan\w+|depress\w+|overdose|suicid\w+|psychos\w+|schizophreni\w+|bipolar|alzheimer\w*|"
     r"biopsy|ct|mri|x-ray|ecg|ekg|echo|bloods|hb|wbc|crp|potassium|sodium|glucose|bleed\w*|haemorrhag\w+|hemorrhag\w+|"
     r"asthma|epilep\w+|anaemi\w+|anemi\w+|transfus\w+|catheter|stent|pacemaker|amputat\w+|burns?|scald|tbsa|"
-    r"diagnos\w+|prognosis|palliative|dnr|dnacpr|discharge|handover|referral|admission|symptoms?|medication|dose)\b"
+    r"diagnos\w+|prognosis|palliative|dnr|dnacpr|discharge|handover|referral|admission|symptoms?|medication|dose|"
+    # obstetrics, anaesthesia, neonates, labs as written in a note
+    r"g\d\s?p\d|proteinuria|pre-?eclampsia|eclampsia|headache|platelets?|plt|alt|ast|bilirubin|lactate|bmi|airway|osa|cpap|"
+    r"bipap|cormack|intubation|extubat\w+|lap\s+chole|cholecystectomy|appendicectomy|appendectomy|apno?eas?|apneas?|"
+    r"bradys?|desats?|caffeine|cot|incubator|nicu|scbu|preterm|prem|jaundice|phototherapy|vomiting|nausea|seizure|"
+    r"contractions|cervix|dilated|membranes|csection|c-section|caesarean|cesarean|epidural|labou?r)\b"
 )
 _KNOWLEDGE = re.compile(
     r"\bwhich\s+of\s+the\s+following\b|\bwhat\s+(?:is|are)\s+the\b|\bin\s+general\b|\bguidelines?\b|\btextbook\b|"
     r"\bpatients\s+with\b|\btypically\b|\bexam(?:ination)?\s+question\b|\bhow\s+(?:do|should)\s+(?:you|we|i)\s+(?:treat|manage)\b"
 )
-_GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom\b|\bs/p\b|\bpod\b|\bpatient|\bpt\b|\bmr|\bms\b|"
+_GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom\b|\bcot\b|\bborn\s+at\b|\d\+\d|"
+                   r"\bs/p\b|\bpod\b|\bpatient|\bpt\b|\bmr|\bms\b|"
                    r"\badmitted\b|\bovernight\b|\bward\b|\bthis\s+morning\b|\bhe\s+|\bshe\s+")
 
 

@@ -35,7 +35,8 @@ _LOW = "a-zß-öø-ÿ"
 _NAMEWORD = rf"(?:[{_UP}][{_LOW}]+(?:[-'’][{_UP}][{_LOW}]+)?|[{_UP}]{{2,}}(?:[-'’][{_UP}]{{2,}})?)"
 _PARTICLE = r"(?:(?:de|du|des|le|la|van|von|d'|d’)\s?)?"
 _TITLE = re.compile(
-    r"(?<![\w])(?:M\.|MM\.|Mr\.?|Monsieur|Mme\.?|Mmes|Madame|Mlle\.?|Mademoiselle|Dr\.?|Docteur|Pr\.?|Professeur|Maître|Me)"
+    r"(?<![\w])(?:M\.|MM\.|Mr\.?|Monsieur|Mme\.?|Mmes|Madame|Mlle\.?|Mademoiselle|Dr\.?|Docteur|Pr\.?|Professeur|Maître|Me|"
+    r"Mrs\.?|Ms\.?|Miss|Prof\.?)"
     rf"\s+(?P<name>{_PARTICLE}{_NAMEWORD}(?:[ \t]+{_PARTICLE}{_NAMEWORD}){{0,2}})"
 )
 _INITIALS = re.compile(
@@ -244,7 +245,7 @@ def _name_ok(name: str) -> bool:
 
 # Literal triggers deciding which rules are worth running on a text.
 _RULE_GATE = KeywordGate(
-    [(t, "title") for t in ("m.", "mm.", "mr", "monsieur", "mme", "mmes", "madame", "mlle", "mademoiselle", "dr", "docteur",
+    [(t, "title") for t in ("m.", "mm.", "mr", "mrs", "ms", "miss", "monsieur", "mme", "mmes", "madame", "mlle", "mademoiselle", "dr", "docteur",
                             "pr", "professeur", "maître", "me ")]
     + [(t, "initials") for t in ("patient", "résident", "resident", "enfant", "agent", "bébé", "bebe", "nourrisson", "collègue",
                                  "collegue", "usag", "bénéficiaire", "beneficiaire", "mineur", "jeune", "petit", "madame",
@@ -299,6 +300,22 @@ def _staff_lists(text: str):
     for a, b, n in stretches:
         if n >= 3:
             yield from _STAFF_LIST.finditer(text, max(0, a - 60), min(len(text), b + 12))
+
+
+_PARTICLES = frozenset({"de", "du", "des", "d'", "le", "la", "van", "von", "der", "den", "da", "di", "del", "bin", "ben", "al"})
+
+
+def _leading_name(entity: str) -> str:
+    """The capitalised words an entity starts with: the French model, on English text, runs a name on
+    into the words after it ("Sophie Martin for the keys")."""
+    words = entity.split()
+    kept: list[str] = []
+    for i, w in enumerate(words):
+        if w[:1].isupper() or (w.lower() in _PARTICLES and i + 1 < len(words) and words[i + 1][:1].isupper() and kept):
+            kept.append(w)
+        else:
+            break
+    return " ".join(kept) if len(kept) >= 2 else entity.strip()
 
 
 class PersonRecognizer(BaseRecognizer):
@@ -445,11 +462,12 @@ class PersonRecognizer(BaseRecognizer):
         for ent in doc.ents:
             if ent.label_ != "PER":
                 continue
-            name = ent.text.strip()
+            name = _leading_name(ent.text)
             if len(name) < 3 or " " not in name or not _first_last_ok(name):
                 continue
+            start = ent.start_char + (len(ent.text) - len(ent.text.lstrip()))
             for base, a, b in bases:
-                if base <= ent.start_char < base + (b - a):
-                    out.append((a + ent.start_char - base, a + ent.end_char - base, 0.7, "spacy"))
+                if base <= start < base + (b - a):
+                    out.append((a + start - base, a + start - base + len(name), 0.7, "spacy"))
                     break
         return out

@@ -29,6 +29,28 @@ def _valid(number: str, region: str | None) -> bool:
 _PUBLIC_LINE = re.compile(r"\bstandard\b|\bswitchboard\b|num[ée]ro\s+vert|num[ée]ro\s+(?:d'appel\s+)?gratuit|\bmain\s+line\b")
 
 
+# A landline (01-05, 09) given as a service's line: "téléphone de l'accueil : 04...", "secrétariat
+# 04...", or "tél 04..." in the public details of an institution named shortly before, with no person
+# (title) next to the number. Mobiles (06, 07) are always someone's.
+_SERVICE_LINE = re.compile(r"\baccueil\b|secr[ée]tariat|r[ée]ception|\bstandard\b|permanence")
+_TEL = re.compile(r"(?:\bt[ée]l[ée]phone|\bt[ée]l\b\.?|\btel\b\.?|\bphone\b)\s*:?\s*$")
+_INSTITUTION = re.compile(r"\b(?:ccas|cias|mairie|ehpad|ime|itep|esat|mecs|sessad|foyer|pmi|cmp|cmpp|chu|ch|h[ôo]pital|clinique|"
+                          r"centre|association|[ée]tablissement|service|maison|m[ée]diath[èe]que|cr[èe]che|mdph|caf|cpam)\b")
+_TITLE_NEAR = re.compile(r"\b(?:m\.|mme|mlle|dr|monsieur|madame|docteur)\s")
+
+
+def _public_line(ctx: ScanContext, start: int) -> bool:
+    low = ctx.lower
+    if _PUBLIC_LINE.search(low, max(0, start - 45), start):
+        return True
+    number = ctx.original[start:start + 2]
+    if not number.startswith(("01", "02", "03", "04", "05", "09")) or _TITLE_NEAR.search(low, max(0, start - 60), start):
+        return False
+    if _SERVICE_LINE.search(low, max(0, start - 40), start):
+        return True
+    return bool(_TEL.search(low, max(0, start - 20), start)) and bool(_INSTITUTION.search(low, max(0, start - 250), start))
+
+
 class PhoneRecognizer(NumberRecognizer):
     """National numbers (0X, then X not 0) as windows of a run; +33 / 0033 and +CC forms as whole runs."""
 
@@ -45,7 +67,7 @@ class PhoneRecognizer(NumberRecognizer):
         return _valid(digits, "FR")
 
     def analyze_ctx(self, ctx: ScanContext):
-        return [f for f in super().analyze_ctx(ctx) if not _PUBLIC_LINE.search(ctx.lower, max(0, f.start - 45), f.start)]
+        return [f for f in super().analyze_ctx(ctx) if not _public_line(ctx, f.start)]
 
     def claim(self, ctx: ScanContext, run):
         d, text = run.digits, ctx.text

@@ -71,7 +71,10 @@ _CODE_KEYS = ["digicode", "code porte", "code de la porte", "code de porte", "co
               "door code", "alarm code", "keypad code", "code wifi", "code wi-fi", "code secret", "code de la salle",
               # the PIN of a card: professional (CPS, e-CPS), badge or bank card
               "code porteur", "code de carte", "code de ma carte", "code de la carte", "code carte", "code cps",
-              "pin cps", "pin de ma", "pin de la carte", "mon pin", "my pin", "pin code", "pin number"]
+              "pin cps", "pin de ma", "pin de la carte", "mon pin", "my pin", "pin code", "pin number",
+              # the master or maintenance code of a device (automated drug cabinet, alarm panel, safe)
+              "code maître", "code maitre", "code master", "master code", "code technicien", "code admin",
+              "code administrateur", "code de maintenance", "code installateur", "admin code"]
 _CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})(?:[0-9A-Za-z#*]{3,10}|\d(?: \d){3,7}(?: ?[#*])?)(?![\w/%€])")
 # "le code qu'on m'a donné c'est 2207", "code : 4471": the generic word, with a value right after a
 # copula or a colon (not "code postal", "code APE", "code CIM-10"...).
@@ -108,7 +111,10 @@ _STRICT_AFTER = re.compile(_SEP_VALUE, re.IGNORECASE)
 
 _PLACEHOLDER_FULL = re.compile(
     r"x+|\*+|\.+|<.*>|\{.*\}|\$.*|%.*%|none|null|nil|true|false|str|string|int|bytes|optional.*|"
-    r"changeme|password|motdepasse|secret|token|xxx+|\d{1,4}|[a-z]+_?(?:password|pwd|secret|token|key)",
+    r"changeme|password|motdepasse|secret|token|xxx+|\d{1,4}|[a-z]+_?(?:password|pwd|secret|token|key)|"
+    # blanks to fill in, the login template of a procedure, the documentation's "myPassword"
+    r"[_.•\-]{2,}|pr[ée]nom[._-]?nom|nom[._-]?pr[ée]nom|first[._-]?(?:name)?[._-]?last(?:name)?|john[._-]?doe|jdoe|"
+    r"(?-i:my[A-Z][a-z]+(?:[A-Z][a-z]+)*)",
     re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(
@@ -130,6 +136,17 @@ _DOC_EXAMPLES = re.compile(
 _TEMPLATE = re.compile(r"=\s*(?:<[^>]*>|\$\{|\{\{|%\w+%)")
 # A value left to fill in: "sk-...", "xxxx", "<...>", "…".
 _ELLIPSIS = re.compile(r".*(?:\.\.\.|…|xxxx|XXXX|\*\*\*\*).*")
+
+
+def _placeholder(v: str) -> bool:
+    return bool(_PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v))
+
+
+#: The password part of the tokens that carry one (a connection string's, an ODBC string's).
+_TOKEN_VALUE = {
+    "connection_string": lambda t: t.split("://", 1)[1].rsplit("@", 1)[0].split(":", 1)[-1],
+    "odbc_password": lambda t: t.split("=", 1)[1].strip().rstrip(";").strip(),
+}
 
 
 class SecretRecognizer(BaseRecognizer):
@@ -159,6 +176,8 @@ class SecretRecognizer(BaseRecognizer):
             for m in _TOKEN_RES[name].finditer(text):
                 if _DOC_EXAMPLES.fullmatch(m.group()) or _ELLIPSIS.fullmatch(m.group()) or _TEMPLATE.search(m.group()):
                     continue
+                if name in _TOKEN_VALUE and _placeholder(_TOKEN_VALUE[name](m.group())):
+                    continue  # "postgresql://user:<password>@localhost", "Password=myPassword;"
                 out.append(ctx.finding("SECRET", "secret", m.start(), m.end(), 0.95, f"{self.name}:{name}"))
                 taken.append((m.start(), m.end()))
         done_until = -1
@@ -240,6 +259,8 @@ def _password_shaped(v: str) -> bool:
     if re.fullmatch(r"\d{1,2}[hH]\d{0,2}(?:-\d{1,2}[hH]\d{0,2})*", v):  # clock times: 20h45-7h15
         return False
     if re.fullmatch(r"[A-Z]{2,6}\d{0,2}-[A-Za-zÀ-ÿ]+", v):  # a standard's name: WPA2-Entreprise, IPv6-like
+        return False
+    if re.fullmatch(r"[A-Z]{2,}(?:-[A-Z0-9]{2,})+(?:v\d+)?", v):  # a protocol's: PEAP-MSCHAPv2, EAP-TLS
         return False
     mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
     special = bool(_SPECIAL.search(v))

@@ -206,7 +206,7 @@ def context_files() -> list[str]:
 def test_dockerignore_lets_in_only_what_the_image_needs():
     rules = dockerignore_rules()
     for secret in (".venv/bin/python", ".git/config", ".git", "gardefou-audit.db", "gardefou-audit.db-wal",
-                   "config.yaml", "docker/.env", "tests/test_cli.py", "bench/data/staff_dev6.jsonl",
+                   "config.yaml", "docker/.env", "tests/test_cli.py", "bench/data/staff_dev7.jsonl",
                    "gateway/__pycache__/cli.cpython-312.pyc", "detectors/training/corpus/staff_dev1.jsonl",
                    "gateway/audit/x.db", "gardefou.egg-info/PKG-INFO", "docker/compose.yaml"):
         assert dockerignored(secret, rules), secret

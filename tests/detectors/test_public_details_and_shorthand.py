@@ -1,0 +1,106 @@
+"""Public details of an institution are not personal data; placeholders are not secrets; ward and
+English clinical shorthand about one patient is health data. Positive, negative and evasion cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from detectors.free_text import _value_near
+
+
+def cats(scanner, text):
+    return {f.category for f in scanner.scan(text).findings}
+
+
+def types(scanner, text):
+    return {f.type for f in scanner.scan(text).findings}
+
+
+# -- functional mailboxes, service lines, institutional addresses --------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Rappel : utilisez la boîte du service secretariat.geriatrie@chu-exemple.fr pour les familles.",
+    "Contact presse : communication@ch-exemple.fr",
+    "Écrivez à accueil [at] ehpad-exemple [dot] fr pour une visite.",
+    "Pied de page : CCAS, tél 04 77 48 00 00, ccas@ville-exemple.fr",
+    "Téléphone de l'accueil : 04 77 00 00 42 (du lundi au vendredi)",
+    "Secrétariat 03 80 29 30 31, ouvert de 9 h à 17 h",
+    "Adresse publique de notre ESAT : 3 rue de l'Industrie 26000 Valence",
+])
+def test_an_institutions_public_details_are_not_personal(scanner, text):
+    assert "personal" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "Écris à marie.dupont@chu-exemple.fr pour le planning.",
+    "Le mail de l'infirmière : sophie.accueil@chu-exemple.fr",  # a first name in the local part
+    "À l'accueil, rappelle le fils au 06 12 34 56 78.",  # a mobile is someone's
+    "Appelle Mme Durand, tél 04 76 12 34 56, pour son rendez-vous.",  # a title next to the number
+    "La fille du patient habite 12 rue des Lilas 38000 Grenoble.",
+])
+def test_a_persons_details_stay_personal(scanner, text):
+    assert "personal" in cats(scanner, text), text
+
+
+# -- placeholders are no secrets -------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "Exemple avec DB_URL=postgresql://user:<password>@localhost/db dans python-dotenv ?",
+    "Chaîne de la doc : Server=myServerAddress;Database=myDataBase;User Id=myUsername;Password=myPassword;",
+    "Laisse des cases vides « code d'accès : ____ » qu'on remplira au stylo.",
+    "Dans la procédure : « identifiant : prenom.nom / mot de passe : ******** (remis par la DSI) ».",
+    "Our laptops no longer join the WPA2-Enterprise network using PEAP-MSCHAPv2 after the update.",
+])
+def test_placeholders_and_protocol_names_are_not_secrets(scanner, text):
+    assert "secret" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "DB_URL=postgresql://app:Hop1tal!2024@db.chu.local/prod",
+    "Password=Urg3nces_2025; dans la chaîne ODBC",
+    "identifiant : jdupont / mot de passe : Kiwi!Banane77",
+    "le wifi du service : SSID CHU-Invites, clé wpa2 Gr3nouille#88",
+])
+def test_real_values_are_still_secrets(scanner, text):
+    assert "secret" in cats(scanner, text), text
+
+
+def test_a_secret_window_needs_a_value_near_it():
+    assert not _value_near("trois codes PIN erronés ? Comment se passe le déblocage avec le code PUK ?", 0, 60)
+    assert not _value_near("mysqldump -u <user> -p'<password>' -h <host> <base> > dump.sql", 0, 60)
+    assert not _value_near('le Wi-Fi invité et "<mot de passe disponible à l\'accueil>" à la place', 0, 60)
+    for value in ("le mdp c'est soleil", "code du coffre 7-2-6", "Urg3nces_2025", "s o l e i l", "code alarme 0 8 1 5"):
+        assert _value_near(value, 0, len(value)), value
+
+
+# -- ward and English shorthand ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "pt ch 22 K+ 6,8 je fais quoi en attendant l'interne",
+    "lithemie a 1,9 chez mon pt du 2 il tremble bcp et vomit, je fais koi",
+    "le pt du 4 a une CRP à 180, je préviens qui ?",
+    "Summarise for the consultant: 31F, G1P0 at 36+4, BP 162/108, proteinuria 3+, platelets 95.",
+    "Rewrite: pt 45 F, BMI 41, known difficult airway, Cormack 3, OSA on CPAP, listed for lap chole.",
+    "Translate for the parents: your baby, born at 32 weeks and now in cot 3, had two apnoea episodes overnight.",
+])
+def test_shorthand_about_one_patient_is_health(scanner, text):
+    assert "health" in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "pt = abréviation de patient dans les transmissions ?",
+    "que faire si K+ à 6,8 chez un patient dialysé ? protocole",
+    "What is the normal platelet count and when do we worry about HELLP in pre-eclampsia?",
+    "Explain the Cormack-Lehane grades and BMI cut-offs for a difficult airway.",
+    "caffeine citrate dose for apnoea of prematurity in preterm infants?",
+])
+def test_the_same_vocabulary_as_knowledge_is_not(scanner, text):
+    assert "health" not in cats(scanner, text), text
+
+
+# -- English names -----------------------------------------------------------------------------------------
+
+def test_english_titles_and_names_the_french_model_runs_on(scanner):
+    assert "PERSON" in types(scanner, "Dear Ms. Laura Chen, your contract renewal")
+    found = [f for f in scanner.scan("ask Sophie Martin for the keys").findings if f.type == "PERSON"]
+    assert found and "ask Sophie Martin for the keys"[found[0].start:found[0].end] == "Sophie Martin"
