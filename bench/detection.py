@@ -35,6 +35,7 @@ REAL_FILES = {"health_vignettes": "block", "medical_knowledge": "allow", "admin_
 # detectors/training/corpus/staff_dev*.jsonl); dev7 is the current development set; held-out, fresh,
 # fresh2 and fresh3 are never looked at item by item and never tuned on.
 STAFF_SETS = {"dev7": ROOT / "bench" / "data" / "staff_dev7.jsonl",
+              "dev8": ROOT / "bench" / "data" / "staff_dev8.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
               # written by independent helpers after dev4, measured once per change of rules or model

@@ -26,9 +26,9 @@ _MARKINGS = re.compile(
     r"\b(?:strictement\s+)?confidentiel(?:le)?s?\s*(?:[-—–:|\]]|$)|"
     r"\[\s*confidentiel|\(\s*confidentiel|"
     r"\b(?:document|note|rapport|information|version|annexe|pi[èe]ce)s?\s+confidentiel(?:le)?s?\b|"
-    r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)|"
+    r"\bstrictement\s+confidentiel|\bdiffusion\s+(?:restreinte|limit[ée]e|interdite)|\bne\s+pas\s+(?:diffuser|divulguer|transmettre|communiquer)(?!\s+(?:vos|votre|ton|tes|son|ses|le|les|leur|leurs)\s+(?:codes?|identifiants?|mots?\s+de\s+passe|mdp|badges?|acc[èe]s|pin))|"
     r"\busage\s+(?:strictement\s+)?interne\b|\bdocument\s+interne\b|\binterne\s+uniquement\b|\bnon\s+diffusable|"
-    r"\bsous\s+embargo\b|\bcouvert\s+par\s+le\s+secret\s+(?:des\s+affaires|industriel)|\bdo\s+not\s+(?:distribute|share)\b|"
+    r"\bsous\s+embargo\b|\bcouvert\s+par\s+le\s+secret\s+(?:des\s+affaires|industriel)|\bdo\s+not\s+(?:distribute|share)\b(?!\s+(?:your|their|his|her|the|any)\s+(?:login|password|credentials|codes?|pin|badge|account))|"
     r"\binternal\s+use\s+only\b|\bc[23]\s*[-–:]\s*(?:interne|confidentiel|restreint)|\bdiffusion\s*:\s*(?:interne|restreinte)|"
     # an embargo with its term ("embargo strict jusqu'au conseil du 14", "under embargo until Monday")
     r"\bembargo\s+(?:strict\w*|total|absolu|jusqu'|jusqu’|until|till)|\bembargo\s*:|\b(?:under|strict)\s+embargo\b|\bembargoed\b|"
@@ -62,7 +62,10 @@ _TOPICS = [
         r"n[ée]go(?:ciations?)?\s+(?:avec|du\s+prix|tarifaire|en\s+cours|commerciale)|proposition\s+(?:commerciale|tarifaire)|devis\s+(?:n°|du|de\s+la\s+soci)|"
         r"attributaire|candidat\s+retenu|offre\s+(?:la\s+)?(?:mieux|moins)[-\s]disante|soumissionnaire|"
         r"\bils\s+(?:nous\s+)?(?:proposent|offrent|font)\s+(?:[àa]\s+)?\d|\b(?:leur|notre|un|le)\s+concurrent\s+(?:nous\s+)?(?:fait|propose|offre)|"
-        r"\boffres?\s+(?:de|d'|du)\s+[\w'-]+\s+(?:est|sont|arrive|ressort)\s+(?:[àa]\s+)?\d"),
+        r"\boffres?\s+(?:de|d'|du)\s+[\w'-]+\s+(?:est|sont|arrive|ressort)\s+(?:[àa]\s+)?\d|"
+        # in English: "our negotiated rates", "the competing agency offered 55 €/h", "their quote is at"
+        r"\bnegotiated\s+(?:rates?|prices?|discounts?|terms|fees)|\bcompeting\s+(?:agency|supplier|vendor|bidder|offer|bid|firm)\b|"
+        r"\b(?:their|the\s+supplier's|the\s+vendor's)\s+(?:offer|bid|quote|tender)\s+(?:is|was|came\s+in)\s+(?:at\s+)?\d"),
     (1, r"appel\s+d'offres?|march[ée]\s+public|march[ée]s\s+publics|consultation\s+n°|fournisseur|prestataire|contrat\s+de\s+(?:maintenance|prestation|fourniture)|\bccap\b|\bcctp\b|"
         r"march[ée]\s+(?:d'|de\s+)(?:assurances?|nettoyage|restauration|maintenance|fournitures?|travaux|prestations?|transport|blanchisserie|s[ée]curit[ée]|gardiennage)"),
     # Budget and finance
@@ -101,7 +104,7 @@ _TOPIC_TRIGGERS = [
      "suppression", "candidat"],
     ["offre", "analyse", "classement", "dce", "bpu", "dpgf", "dqe", "mémoire", "memoire", "prix", "grille", "remise",
      "négo", "nego", "proposition", "devis", "attributaire", "candidat", "soumissionnaire", "ils nous", "ils proposent",
-     "ils offrent", "ils font", "concurrent"],
+     "ils offrent", "ils font", "concurrent", "negotiated", "competing", "offer", "bid", "quote", "tender"],
     ["appel", "marché", "marche", "consultation", "fournisseur", "prestataire", "contrat", "ccap", "cctp"],
     ["eprd", "pgfp", "pre", "prea", "retour", "budget", "déficit", "deficit", "masse salariale", "suppression", "plan social",
      "économies", "economies", "gel des postes", "postes"],

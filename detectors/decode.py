@@ -47,6 +47,22 @@ _TENS = {"vingt": 20, "vingts": 20, "trente": 30, "quarante": 40, "cinquante": 5
 _NUMBER_WORD = (r"(?:z[ée]ro|une?|deux|trois|quatre|cinq|six|sept|huit|neuf|dix|onze|douze|treize|quatorze|quinze|seize|"
                 r"vingts?|trente|quarante|cinquante|soixante|septante|huitante|octante|nonante|et)")
 _NUMBER_RUN = re.compile(rf"(?i)\b{_NUMBER_WORD}(?:[\s,;.\-]+{_NUMBER_WORD}){{4,}}\b")
+_NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TENS) | {"et"}
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def _may_hold_number_run(text: str) -> bool:
+    """Five number words in a row, whatever lies between them: true of every ``_NUMBER_RUN`` match
+    (each of its words is a whole run of letters), and ten times cheaper to rule out than the regex."""
+    run = 0
+    for w in _LETTER_RUN.findall(text.lower()):
+        if w in _NUMBER_WORDS:
+            run += 1
+            if run >= 5:
+                return True
+        else:
+            run = 0
+    return False
 
 
 def _number_value(words: list[str]) -> tuple[int, int] | None:
@@ -112,12 +128,13 @@ def encoded_fragments(text: str):
         rwords = _WORD.findall(rot[:4000])
         if sum(w.lower() in _COMMON for w in rwords) >= max(3, 0.15 * len(rwords)):
             yield 0, len(text), rot, "rot13"
-    if "ze" in text or "zé" in text or "ix" in text or "ux" in text:
+    if ("ze" in text or "zé" in text or "ix" in text or "ux" in text) and _may_hold_number_run(text):
         for m in _NUMBER_RUN.finditer(text):
             digits = number_words(m.group())
             if digits:
                 yield m.start(), m.end(), digits, "words"
-    for m in _B64.finditer(text):
+    # a fragment is 16 characters or more without a space
+    for m in (_B64.finditer(text) if max(map(len, text.split()), default=0) >= 16 else ()):
         frag = m.group()
         if len(frag) > MAX_FRAGMENT or frag.isdigit() or frag.isalpha():
             continue

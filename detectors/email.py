@@ -44,6 +44,12 @@ hdj pole unite chirurgie medecine psychiatrie oncologie neurologie pneumologie g
 rehabilitation ssr usld smr reanimation bloc anesthesie kine reeducation dietetique diet logistique technique
 travaux biomedical hygiene eoh cme codir directoire ght ars cpam caf mdph dossiers archives dim pmsi
 patients patient residents resident public publique hello bonjour equipe team office general generale
+animation animations astreinte astreintes anciens alumni etat civil etatcivil elections urbanisme population
+pharmacy orders order commandes commande photos album enquiries enquiry appointments appointment billing bookings
+booking reception frontdesk careers hr it news newsletter events volunteers marketing procurement purchasing
+finance accounts payroll staff personnel agents medecins cadres ide infirmiers soignants liste listes diffusion
+mailing list lists tous all members membres adherents dons donations culture sport jeunesse enfance scolaire
+cantine periscolaire transport voirie dechets environnement tourisme
 """.split())
 
 

@@ -39,6 +39,13 @@ _VALUE = re.compile(
     r"|(?i:\b(?:mdp|mot\s+de\s+passe|password|passe|pwd|code|pin|wifi|wi-fi)\b\W+(?:\w+\W+){0,3}?"
     r"(?:c'est|c’est|est|is|:|=)\s*[\"'«]?\s*\w{3,})"  # "le mdp c'est soleil"
 )
+# A question about a notion ("c'est quoi la règle 3-2-1 des sauvegardes ?", "what is a DMZ?") asked with
+# no sign of the asker's own institution: the classifier's confidential window is the subject's
+# vocabulary, not an internal document.
+_NOTION = re.compile(r"^\W*(?:c'?\s?est\s+quoi|qu'est-ce\s+qu|explique|comment\s+(?:fonctionne|marche)|quelle\s+est\s+la\s+diff|"
+                     r"what\s+is|what's|explain|what\s+are|difference\s+between)", re.IGNORECASE)
+_OWN = re.compile(r"\b(?:notre|nos|nous|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes|my)\b|"
+                  r"\d[\d\s.,]*\s?(?:€|%|k€|m€|euros)|\d{4,}", re.IGNORECASE)
 _PLACEHOLDERS = re.compile(r"<[^>]*>|_{3,}|\*{3,}|[xX]{4,}|\.{3}|…|\{\{[^}]*\}\}|\$\{[^}]*\}")
 _VALUE_MARGIN = 60
 
@@ -66,6 +73,8 @@ class FreeTextRecognizer(BaseRecognizer):
             sure = s.probability >= self.thresholds[s.category]
             if sure or (band is not None and s.probability >= band):
                 if s.category == "secret" and not _value_near(ctx.text, s.start, s.end):
+                    continue
+                if s.category == "confidential" and _NOTION.search(ctx.text) and not _OWN.search(ctx.text):
                     continue
                 start, end = ctx.norm.span(s.start, s.end)
                 kind, category = (TYPES[s.category], s.category) if sure else (TYPES[s.category] + "_UNSURE", UNSURE)

@@ -31,6 +31,16 @@ _LENGTHS = _iban_lengths()
 _START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[ \t\r\n.\-/_]{0,2}\d[ \t\r\n.\-/_]{0,2}\d")
 
 
+# IBANs published as documentation examples (the ECBS / French banks' sample, Wikipedia's): quoted as
+# an example ("the usual documentation example FR76 3000 6000..."), they identify nobody. Without that
+# word they are reported like any other valid IBAN (a writer may have borrowed one for a real case).
+_DOC_EXAMPLES = frozenset({"FR7630006000011234567890189", "FR1420041010050500013M02606", "DE89370400440532013000",
+                           "GB82WEST12345698765432", "GB29NWBK60161331926819", "BE68539007547034", "CH9300762011623852957"})
+
+
+_AS_EXAMPLE = re.compile(r"exemple|example|sample|documentation|fictif|fictive|fictitious|dummy", re.IGNORECASE)
+
+
 class IbanRecognizer(BaseRecognizer):
     name = "iban"
 
@@ -51,7 +61,8 @@ class IbanRecognizer(BaseRecognizer):
             compact = "".join(raw[k] for k in idx).upper()
             end = _LENGTHS.get(compact[:2], 0)
             if end and len(compact) >= end:
-                if iban.is_valid(compact[:end]):
+                value = compact[:end]
+                if iban.is_valid(value) and not (value in _DOC_EXAMPLES and _AS_EXAMPLE.search(text)):
                     out.append(ctx.finding("IBAN_CODE", "personal", m.start(), m.start() + idx[end - 1] + 1, 1.0, self.name))
                     last_end = m.start() + idx[end - 1] + 1
         return out

@@ -361,7 +361,9 @@ def _leading_name(entity: str) -> str:
             kept.append(w)
         else:
             break
-    return " ".join(kept) if len(kept) >= 2 else entity.strip()
+    if len(kept) >= 2:
+        return " ".join(kept)
+    return entity.strip() if entity.strip()[:1].isupper() else ""
 
 
 class PersonRecognizer(BaseRecognizer):

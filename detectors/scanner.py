@@ -75,7 +75,14 @@ _GENERIC = re.compile(
     r"\b(?:ce|cet|cette|voici\s+(?:un|une))\s+(?:[\w'-]+\s+)?(?:description|exemple|cas|sc[ée]nario|texte|proc[ée]dure|ticket)\s+"
     r"g[ée]n[ée]rique|\b(?:this|from\s+a|here\s+is\s+a)\s+generic\s+(?:issue|example|description|scenario|case|text|ticket)|"
     r"\bno\s+real\s+(?:machines?|servers?|data|names?|systems?|hosts?|users?)\b|"
-    r"\baucune?\s+(?:vraie?s?\s+)?(?:donn[ée]es?|machines?|serveurs?|noms?|postes?)\s+r[ée]el",
+    r"\baucune?\s+(?:vraie?s?\s+)?(?:donn[ée]es?|machines?|serveurs?|noms?|postes?)\s+r[ée]el|"
+    # already published ("paru au BOAMP", "publié hier sur son site", "communiqué de presse"), or a template
+    r"\bparue?s?\s+(?:au|dans\s+le|au\s+sein\s+du)\s+(?:boamp|joue|jo\b|journal\s+officiel|recueil\s+des\s+actes|bulletin)|"
+    r"\bavis\s+d'attribution\b|\b(?:a|ont|avons|a\s+été|ont\s+été)\s+publi[ée]e?s?\s+(?:hier|aujourd'hui|ce\s+matin|la\s+semaine|"
+    r"sur\s+(?:son|notre|leur|le)\s+site|au\s+(?:boamp|jo)|dans\s+(?:la\s+presse|le\s+journal))|\bcommuniqu[ée]\s+de\s+presse|"
+    r"\bd[ée]j[àa]\s+(?:public|publi[ée])|\brapport\s+public|\balready\s+(?:published|public)|\bpublicly\s+available|\bpress\s+release|"
+    r"\b(?:generic|blank)\s+(?:e-?mail\s+)?template|\bmod[èe]le\s+(?:type|vierge|g[ée]n[ée]rique)|\bmail\s+type\b|"
+    r"\buse\s+placeholders\b|\bavec\s+des\s+champs\s+[àa]\s+compl[ée]ter",
     re.IGNORECASE,
 )
 

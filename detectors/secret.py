@@ -86,6 +86,20 @@ _GENERIC_CODE = re.compile(
     re.IGNORECASE,
 )
 _CODE_WINDOW = 70
+# A device opened, unlocked or disarmed with a code, or a code next to what it opens ("l'alarme se
+# coupe avec 8 2 0 5", "le téléphone se déverrouille avec le 1 9 0 8", "le portail s'ouvre avec le
+# 1939#", "dans le coffre du bureau, code 2618"): four digits or more, spaced or not.
+_DIGITS_CODE = r"(?P<v>\d(?:[ .-]?\d){3,7}(?:\s?[#*])?)(?![\d/%€]|[,.]\d|\s?(?:h\b|€|%|ans\b|kg|mg))"
+_UNLOCKED_WITH = re.compile(
+    r"\b(?:se\s+|s')?(?:d[ée]verrouill\w*|coupe|ouvre|d[ée]sactiv\w*|d[ée]sarm\w*|unlocks?|opens?|disarm\w*)\s+(?:avec|par|with)\s+"
+    r"(?:le\s+|la\s+|un\s+|the\s+|code\s+)?" + _DIGITS_CODE, re.IGNORECASE)
+_NEAR_LOCK = re.compile(
+    r"\b(?:coffre|coffre-fort|cadenas|casier|bo[îi]tier|digicode|badge|portail|armoire|serrure|alarme|carte\s+bleue|carte\s+bancaire|"
+    r"safe|padlock|locker|keypad|alarm)\b[^.\n]{0,60}?\b(?:code|pin|combinaison|combination)\s*(?:est\s+|:\s*|=\s*|c'est\s+|is\s+)?"
+    + _DIGITS_CODE, re.IGNORECASE)
+# "admin / Ehpad@Rosiers": an account and a password-shaped value next to it
+_ACCOUNT_PAIR = re.compile(r"\b(?:admin|root|administrat(?:or|eur)|user|utilisateur|login|support|superviseur)\s*[/|]\s*(?P<v>[^\s,;/|]{6,40})",
+                           re.IGNORECASE)
 _YEARLIKE = re.compile(r"(?:19|20)\d\d|\d{1,2}h\d{0,2}")
 
 _TRIGGERS: dict[str, object] = {}
@@ -199,13 +213,23 @@ class SecretRecognizer(BaseRecognizer):
         if any(c in text for c in "!@#$%&*?+="):
             for m in _STRONG.finditer(text):
                 v = m.group().rstrip(".-")
-                if "@" not in v and not v.startswith(("http", "www")):
+                if "@" not in v and not v.startswith(("http", "www")) and not _STANDARD.fullmatch(v):
                     claim(m.start(), m.start() + len(v), 0.75, "shape")
         if "code" in low:
             for m in _GENERIC_CODE.finditer(text):
                 g = "v" if m.group("v") else "w"
                 if not _YEARLIKE.fullmatch(m.group(g)):
                     claim(m.start(g), m.end(g), 0.75, "code")
+        for rx in (_UNLOCKED_WITH, _NEAR_LOCK):
+            for m in rx.finditer(text):
+                if not _YEARLIKE.fullmatch(m.group("v")):
+                    claim(m.start("v"), m.end("v"), 0.8, "code")
+        if "/" in text or "|" in text:
+            for m in _ACCOUNT_PAIR.finditer(text):
+                v = m.group("v").rstrip(".,;:!?)")
+                email = "@" in v and "." in v.split("@", 1)[1]
+                if not email and not _placeholder(v) and _password_shaped(v):
+                    claim(m.start("v"), m.start("v") + len(v), 0.8, "account")
         for end in code_hits:
             for m in _CODE_VALUE.finditer(text, end, min(len(text), end + _CODE_WINDOW)):
                 if not _YEARLIKE.fullmatch(m.group()) and claim(m.start(), m.end(), 0.8, "code"):
@@ -247,6 +271,10 @@ def _outermost(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not any(g.start == f.start and g.end > f.end for g in findings)]
 
 
+# A standard's or a protocol's name: WPA2-Entreprise, WPA3-Enterprise?, PEAP-MSCHAPv2, EAP-TLS
+_STANDARD = re.compile(r"[A-Z]{2,6}\d{0,2}-[A-Za-zÀ-ÿ]+[?!,;:)]?|[A-Z]{2,}(?:-[A-Z0-9]{2,})+(?:v\d+)?[?!,;:)]?")
+
+
 def _password_shaped(v: str) -> bool:
     """Letters and digits, and mixed case or a symbol; 10 characters or a symbol for short ones; not
     a date, a version, a reference, a host name or a dotted code name (``psycopg2.OperationalError``)."""
@@ -254,13 +282,11 @@ def _password_shaped(v: str) -> bool:
         return False
     if re.fullmatch(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+", v) or re.search(r"(?:Error|Exception|Warning)$", v):
         return False
-    if re.fullmatch(r"[A-Z][A-Z0-9_]*=\d+", v):  # a setting and its number: DB_PORT=5432
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=\d+", v):  # a setting and its number: DB_PORT=5432, rounds=12
         return False
     if re.fullmatch(r"\d{1,2}[hH]\d{0,2}(?:-\d{1,2}[hH]\d{0,2})*", v):  # clock times: 20h45-7h15
         return False
-    if re.fullmatch(r"[A-Z]{2,6}\d{0,2}-[A-Za-zÀ-ÿ]+", v):  # a standard's name: WPA2-Entreprise, IPv6-like
-        return False
-    if re.fullmatch(r"[A-Z]{2,}(?:-[A-Z0-9]{2,})+(?:v\d+)?", v):  # a protocol's: PEAP-MSCHAPv2, EAP-TLS
+    if _STANDARD.fullmatch(v):
         return False
     mixed = any(c.isupper() for c in v) and any(c.islower() for c in v)
     special = bool(_SPECIAL.search(v))

@@ -47,7 +47,7 @@ _NAMED = (
 _SOMEONE = r"(?:un|une|a)\s+"
 _DID = r"\s+(?:m'a|m’a|nous\s+a|vient\s+de|s'est|a\s+(?:été|eu|fait|dit)|told\s+me|has|was|is)\b"
 _TERM = (
-    r"arr[êe]ts?\s+(?:de\s+travail|maladie)|en\s+arr[êe]t|arr[êe]t[ée]e?\b|longue\s+maladie|cong[ée]\s+(?:maladie|longue)|"
+    r"arr[êe]ts?\s+(?:de\s+travail|maladie)|en\s+arr[êe]t|cong[ée]\s+(?:de\s+)?maternit[ée]|maternity\s+leave|accouch\w+|arr[êe]t[ée]e?\b|longue\s+maladie|cong[ée]\s+(?:maladie|longue)|"
     r"mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail|accident\s+(?:de\s+service|de\s+trajet|imputable)|maladie\s+professionnelle|"
     r"\bcitis\b|\bclm\b|\bcld\b|\bcmo\b|\bat\b|\baes\b|autis\w+|(?:pris|pos[ée])\s+(?:\d+|plusieurs|des|deux|trois)\s+arr[êe]ts|burn-?out|[ée]puisement\s+professionnel|"
     r"d[ée]pression|d[ée]prim[ée]e?|enceinte|grossesse|fausse\s+couche|ivg|s[ée]ropositi(?:f|ve)|\bvih\b|cancer|chimio\w*|"
@@ -63,8 +63,12 @@ _TERM = (
     r"\s+(?:[\w'-]+\s+){0,3}?(?:psy\b|psys\b|psychiatr\w*|psycholog\w*|psychoth[ée]rap\w*|th[ée]rapeute|addictolog\w*|"
     r"oncolog\w*|cmp\b|csapa\b|therapist|counsell?or)|\bin\s+therapy\b"
 )
+# ... or "la secrétaire de direction est en congé maternité": the one of the team, said to be so.
+_THE = r"(?:le|la|les|the)\s+"
+_IS = r"(?:\s+(?:de|du|des|d'|of)\s*[\w'-]+){0,2}\s+(?:est|sont|a\s+été|ont\s+été|sera|vient\s+de|s'est|is|has\s+been|was)\b"
 _PATTERN = re.compile(
-    rf"(?:\b{_WHO}(?:{_ROLE})\b|\b(?:{_ROLE}){_NAMED}|\b{_SOMEONE}(?:{_ROLE})(?={_DID}))[^.!?\n]{{0,120}}?(?:{_TERM})",
+    rf"(?:\b{_WHO}(?:{_ROLE})\b|\b(?:{_ROLE}){_NAMED}|\b{_SOMEONE}(?:{_ROLE})(?={_DID})|\b{_THE}(?:{_ROLE})(?={_IS}))"
+    rf"[^.!?\n]{{0,120}}?(?:{_TERM})",
     re.IGNORECASE
 )
 #: characters searched before a trigger word (a possessive, a role, a name, 120 characters) and after it
@@ -78,7 +82,7 @@ _GATE = KeywordGate([(w, "t") for w in (
     "fiv", "pma", "ivf", "fertil", "procréation", "psy", "thérap", "therap", "addicto", "oncolog", "cmp", "csapa",
     "counsel", "citis", "clm", "cld", "cmo", "professionnelle", "autis", "diagnos", "surgery", "mental", "anxi", "panic",
     "eating", "drinking", "substance", "occupational", "fit note", "angoisse", "troubles",
-    "leucemie", "sclerose", "epilep", "opere", "hospitaliz", "procreation", "congé", "conge", "diabè",
+    "maternit", "accouch", "leucemie", "sclerose", "epilep", "opere", "hospitaliz", "procreation", "congé", "conge", "diabè",
     "at,", "at.", "(at", "at)", "\nat ",
 )])
 

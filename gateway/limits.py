@@ -11,6 +11,7 @@ instance, not once per worker.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mmap
 import multiprocessing
@@ -78,6 +79,7 @@ class ClientLimiter:
         self._lock = multiprocessing.get_context("fork").Lock()
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)  # the same few clients, request after request
     def _digest(who: str) -> int:
         return int.from_bytes(hashlib.blake2b(who.encode("utf-8", "surrogatepass"), digest_size=8).digest(),
                               "little") or 1

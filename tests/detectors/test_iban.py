@@ -22,8 +22,9 @@ def test_lower_case_iban(rng):
 def test_invalid_iban(rng):
     v = gen_iban(rng)
     bad = v[:2] + ("00" if v[2:4] != "00" else "01") + v[4:]
-    assert rec.analyze(f"IBAN {bad}") == []
+    assert rec.analyze(f"IBAN {bad}") == []  # a wrong checksum: not an IBAN (the bank refused it)
     assert rec.analyze("de 2024 les agents ont fait 1234 heures") == []
+    assert rec.analyze("Check the IBAN format FR76 and its check digits in general") == []
 
 
 @pytest.mark.parametrize("evasion", ["spaces", "dots", "dashes", "zero_width", "fullwidth", "line_break"])

@@ -104,3 +104,85 @@ def test_english_titles_and_names_the_french_model_runs_on(scanner):
     assert "PERSON" in types(scanner, "Dear Ms. Laura Chen, your contract renewal")
     found = [f for f in scanner.scan("ask Sophie Martin for the keys").findings if f.type == "PERSON"]
     assert found and "ask Sophie Martin for the keys"[found[0].start:found[0].end] == "Sophie Martin"
+
+
+# -- from dev8: published or template framing, security advice, examples -----------------------------
+
+@pytest.mark.parametrize("text", [
+    "Résume cet avis d'attribution paru au BOAMP : marché attribué à la société Protecmed, montant total 310 000 € HT.",
+    "Draft a generic email template for giving a contractor remote VPN access. Use placeholders like [Contractor name].",
+    "Traduis pour l'affiche : \"Merci de ne pas communiquer le code d'accès du service aux visiteurs.\"",
+    "Translate for a poster: \"Please do not share your login credentials with anyone.\"",
+    "C'est quoi la règle 3-2-1 des sauvegardes, et pourquoi ne pas joindre le serveur de sauvegarde au domaine ?",
+])
+def test_published_templates_and_advice_are_not_confidential(scanner, text):
+    assert "confidential" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "Rapport – ne pas diffuser. Le budget 2025 baisse de 3 M€, suppression de 12 postes au pôle gériatrie.",
+    "Ne pas communiquer à l'extérieur : notre offre pour le lot 2 sera de 412 000 € HT, 8 % sous le prix actuel.",
+    "Our board approved the closure of the maternity unit; do not share before the staff meeting on Friday.",
+])
+def test_real_markings_and_internal_figures_stay_confidential(scanner, text):
+    assert "confidential" in cats(scanner, text), text
+
+
+def test_a_documented_example_iban_quoted_as_such_is_no_ones():
+    from detectors.iban import IbanRecognizer
+
+    rec = IbanRecognizer()
+    assert not rec.analyze("Explain the check digit with the usual documentation example FR76 3000 6000 0112 3456 7890 189.")
+    assert rec.analyze("Virement sur FR76 3000 6000 0112 3456 7890 189 pour Mme Lefèvre, merci.")  # no "example": reported
+
+
+@pytest.mark.parametrize("text", [
+    "Review: def hash_password(p): return bcrypt.hashpw(p.encode(), bcrypt.gensalt(rounds=12))",
+    "What's the practical difference between WPA2-Personal and WPA3-Enterprise? Our guest wifi uses a portal.",
+])
+def test_settings_and_standards_are_not_passwords(scanner, text):
+    assert "secret" not in cats(scanner, text), text
+
+
+def test_staff_health_of_the_one_in_the_team_said_to_be_so(scanner):
+    assert "health" in cats(scanner, "Mail au pool : la secrétaire de direction est en congé maternité depuis hier.")
+    assert "health" not in cats(scanner, "La secrétaire doit-elle déclarer un congé maternité à la DRH ?")
+    assert "health" not in cats(scanner, "Quels sont les droits d'une salariée en congé maternité ?")
+
+
+@pytest.mark.parametrize("text", [
+    "Les familles peuvent envoyer leurs photos à animation@ehpad-exemple.fr pour l'album.",
+    "Auto-reply for the shared mailbox pharmacy.orders@ch-example.fr, please.",
+    "Invitation envoyée par la liste anciens@ch-exemple.fr et etat-civil@mairie-exemple.fr.",
+])
+def test_more_functional_mailboxes(scanner, text):
+    assert "personal" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "l'alarme du bâtiment administratif se coupe avec 8 2 0 5 puis OFF",
+    "le téléphone d'astreinte se déverrouille avec le 1 9 0 8",
+    "le portail des livraisons s'ouvre avec le 1939#",
+    "prendre la carte bleue de la régie dans le coffre du bureau éducatif, code 2618",
+    "Derrière la box c'est écrit admin / Ehpad@Rosiers, c'est ça que je tape ?",
+])
+def test_codes_of_devices_and_account_pairs_are_secrets(scanner, text):
+    assert "secret" in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "le portail s'ouvre avec le badge de l'accueil",
+    "l'alarme se coupe avec 30 secondes de délai",
+    "le coffre se ferme avec une combinaison à 4 chiffres, comment la changer ?",
+    "admin / admin par défaut sur ce routeur, c'est grave ?",
+    "la réunion s'ouvre avec le bilan 2024",
+])
+def test_the_same_words_without_a_code_are_not(scanner, text):
+    assert "secret" not in cats(scanner, text), text
+
+
+def test_an_english_negotiation_is_confidential(scanner):
+    text = ("Summarise for the HR director: our negotiated rates with the temp agency are 52 €/h for nurses, "
+            "8 % below their public price list; the competing agency offered 55 €/h.")
+    assert "confidential" in cats(scanner, text)
+    assert "confidential" not in cats(scanner, "How are negotiated procedures regulated in French public procurement?")
