@@ -50,6 +50,11 @@ _PLACEHOLDERS = re.compile(r"<[^>]*>|_{3,}|\*{3,}|[xX]{4,}|\.{3}|…|\{\{[^}]*\}
 _VALUE_MARGIN = 60
 
 
+def notion_question(text: str) -> bool:
+    """A question about a notion with no sign of the asker's own institution."""
+    return bool(_NOTION.search(text)) and not _OWN.search(text)
+
+
 def _value_near(text: str, start: int, end: int) -> bool:
     """Whether a secret value could be in ``text[start:end]`` or just around it (placeholders aside)."""
     return bool(_VALUE.search(_PLACEHOLDERS.sub(" ", text[max(0, start - _VALUE_MARGIN) : end + _VALUE_MARGIN])))
@@ -74,7 +79,7 @@ class FreeTextRecognizer(BaseRecognizer):
             if sure or (band is not None and s.probability >= band):
                 if s.category == "secret" and not _value_near(ctx.text, s.start, s.end):
                     continue
-                if s.category == "confidential" and _NOTION.search(ctx.text) and not _OWN.search(ctx.text):
+                if s.category == "confidential" and notion_question(ctx.text):
                     continue
                 start, end = ctx.norm.span(s.start, s.end)
                 kind, category = (TYPES[s.category], s.category) if sure else (TYPES[s.category] + "_UNSURE", UNSURE)

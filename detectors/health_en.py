@@ -38,7 +38,8 @@ _CLINICAL = re.compile(
 )
 _KNOWLEDGE = re.compile(
     r"\bwhich\s+of\s+the\s+following\b|\bwhat\s+(?:is|are)\s+the\b|\bin\s+general\b|\bguidelines?\b|\btextbook\b|"
-    r"\bpatients\s+with\b|\btypically\b|\bexam(?:ination)?\s+question\b|\bhow\s+(?:do|should)\s+(?:you|we|i)\s+(?:treat|manage)\b"
+    r"\bpatients\s+with\b|\btypically\b|\bexam(?:ination)?\s+question\b|\bhow\s+(?:do|should)\s+(?:you|we|i)\s+(?:treat|manage)\b|"
+    r"\bwhat(?:'s|\s+is)\s+the\s+(?:usual|recommended|normal|max(?:imum)?|starting|standard)\b|\b(?:usual|recommended)\s+dos(?:e|ing)\b"
 )
 _GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom\b|\bcot\b|\bborn\s+at\b|\d\+\d|"
                    r"\bs/p\b|\bpod\b|\bpatient|\bpt\b|\bmr|\bms\b|"

@@ -143,7 +143,7 @@ _STOP_FIRST = {
 }
 _ACRONYMS = {
     # medico-social, social and public-sector structures, professions and tools
-    "ESMS", "ESSMS", "IME", "ITEP", "ESAT", "MAS", "FAM", "SESSAD", "SAVS", "SAMSAH", "MECS", "ASE", "PMI", "CCAS", "CIAS",
+    "FALC", "ESMS", "ESSMS", "IME", "ITEP", "ESAT", "MAS", "FAM", "SESSAD", "SAVS", "SAMSAH", "MECS", "ASE", "PMI", "CCAS", "CIAS",
     "SPIP", "PJJ", "AAH", "PCH", "RQTH", "CDAPH", "SSIAD", "SAAD", "HAD", "SSR", "SMR", "USLD", "EHPA", "IDE", "IDEC",
     "IADE", "IBODE", "ASH", "AES", "AMP", "CESF", "ETP", "PUI", "UHCD", "SAU", "CMP", "CATTP", "CMPP", "CAMSP", "DAC",
     "CLIC", "CPTS", "MSP", "CNSA", "DGOS", "DREES", "DGCS", "ANAP", "ANSSI", "CERT", "SOC", "SIEM", "EDR", "LDAP", "MFA",
@@ -354,6 +354,7 @@ _PARTICLES = frozenset({"de", "du", "des", "d'", "le", "la", "van", "von", "der"
 def _leading_name(entity: str) -> str:
     """The capitalised words an entity starts with: the French model, on English text, runs a name on
     into the words after it ("Sophie Martin for the keys")."""
+    entity = entity.split("\t")[0].split("\n")[0]  # a table's cells or lines are not one name
     words = entity.split()
     kept: list[str] = []
     for i, w in enumerate(words):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from detectors.base import WINDOW_TYPES, Finding, Recognizer, ScanResult
 from detectors.context import ScanBudgetExceeded, ScanContext
 from detectors.decode import encoded_fragments
+from detectors.free_text import notion_question
 from policies.vocabulary import Category
 
 
@@ -52,6 +53,8 @@ def resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 # content still count, whatever the framing.
 _FICTION = re.compile(
     r"\b(?:fictifs?|fictives?|imaginaires?|invent(?:e|é|ée|er|ez)|imaginons|fictional|fictitious|made[- ]up|"
+    r"j'[ée]cris\s+une\s+(?:nouvelle|histoire|fiction|pi[èe]ce)|(?:ma|une|la)\s+nouvelle\s+(?:sur|met\s+en\s+sc[èe]ne)|"
+    r"sc[èe]ne\s+de\s+(?:son|leur|mon|la)|mon\s+roman|my\s+(?:novel|short\s+story)|i'm\s+writing\s+a\s+(?:novel|story)|"
     r"hypothetical\s+(?:patient|case|resident)|persona)\b",
     re.IGNORECASE,
 )
@@ -82,7 +85,9 @@ _GENERIC = re.compile(
     r"sur\s+(?:son|notre|leur|le)\s+site|au\s+(?:boamp|jo)|dans\s+(?:la\s+presse|le\s+journal))|\bcommuniqu[ée]\s+de\s+presse|"
     r"\bd[ée]j[àa]\s+(?:public|publi[ée])|\brapport\s+public|\balready\s+(?:published|public)|\bpublicly\s+available|\bpress\s+release|"
     r"\b(?:generic|blank)\s+(?:e-?mail\s+)?template|\bmod[èe]le\s+(?:type|vierge|g[ée]n[ée]rique)|\bmail\s+type\b|"
-    r"\buse\s+placeholders\b|\bavec\s+des\s+champs\s+[àa]\s+compl[ée]ter",
+    r"\buse\s+placeholders\b|\bavec\s+des\s+champs\s+[àa]\s+compl[ée]ter|"
+    r"\bdocument\s+public|\bguide\s+public|\ben\s+ligne\s+sur\s+(?:le|notre|son|leur)\s+site|\barticle\s+de\s+presse|\brevue\s+de\s+presse|"
+    r"\bjuste\s+(?:la|une)\s+trame|\bne\s+sont\s+pas\s+nomm[ée]s|\bappli(?:cation)?\s+de\s+test\s+en\s+local",
     re.IGNORECASE,
 )
 
@@ -92,13 +97,52 @@ _GENERIC = re.compile(
 _PLACEHOLDER = re.compile(r"\[[^\]\n]{1,30}\]|<[a-zà-ÿ ]{2,20}>|_{3,}|\bX{3,}\b|\{\{?\s*\w+\s*\}?\}", re.IGNORECASE)
 
 
+# An institution's public details, said to be so ("nos coordonnées publiques", "les infos publiques de
+# l'EHPAD", the footer of its website, the shared signature or auto-reply of a service): its phone
+# numbers, mailboxes, addresses and registration numbers are nobody's personal data.
+_PUBLIC_DETAILS = re.compile(
+    r"\bcoordonn[ée]es\s+publiques|\binfos?\s+publiques|\binformations\s+publiques|\badresses?\s+publiques?|"
+    r"\bpublic\s+contact\s+details|\bpied\s+de\s+page\s+de\s+(?:notre|son|leur|mon)\s+site|\bsignature\s+(?:mail\s+|e-mail\s+)?commune|"
+    r"\bbloc\s+[«\"]?\s*nous\s+contacter|\bbo[îi]te\s+(?:g[ée]n[ée]rique|fonctionnelle)|\bmessage\s+d'absence\s+automatique|"
+    r"\bce\s+qui\s+figure\s+sur\s+(?:notre|son|leur)\s+site",
+    re.IGNORECASE,
+)
+PUBLIC_DETAIL_TYPES = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "LOCATION", "FR_FINESS", "FR_SIREN", "FR_SIRET"})
+# "FINESS 380012345": the establishment's number, not a stay's or a patient's
+_FINESS_BEFORE = re.compile(r"finess\W{0,20}$", re.IGNORECASE)
+
+
+def drop_public_details(text: str, findings: list[Finding]) -> list[Finding]:
+    findings = [f for f in findings
+                if not (f.type in ("FR_NDA", "FR_IPP") and _FINESS_BEFORE.search(text[max(0, f.start - 30):f.start]))]
+    if not any(f.type in PUBLIC_DETAIL_TYPES for f in findings) or not _PUBLIC_DETAILS.search(text):
+        return findings
+    return [f for f in findings if f.type not in PUBLIC_DETAIL_TYPES]
+
+
+# A poster, a flyer or an official text reworded ("une affiche pour les salles d'opération", "c'est le
+# calendrier vaccinal officiel"): general care instructions, about nobody, unless a person is named.
+_NOTICE = re.compile(
+    r"\b(?:en\s+une|une|pour\s+l'|l')\s*affich(?:e|age)\b|\bflyer\b|\b(?:calendrier|recommandations?|protocole)\s+"
+    r"(?:vaccinal\s+)?officiel|\bguide\s+public",
+    re.IGNORECASE,
+)
+
+
+_OWN_PATIENT = re.compile(r"\b(?:notre|nos|mon|ma|mes|our|my)\s+(?:patient|patiente|pte?|r[ée]sident|usager|client)",
+                          re.IGNORECASE)
+
+
 def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     """Without identifiers, a prompt framed as fiction, or a template with placeholders, keeps no finding
     about its made-up people; a text said to be generic keeps no topical confidential finding."""
     if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
-    if any(_topical(f) for f in findings) and _GENERIC.search(text):
+    if any(_topical(f) for f in findings) and (_GENERIC.search(text) or notion_question(text) or _PUBLIC_DETAILS.search(text)):
         findings = [f for f in findings if not _topical(f)]
+    if (any(f.type in ("HEALTH_DATA", "HEALTH_TEXT") for f in findings) and _NOTICE.search(text)
+            and not _OWN_PATIENT.search(text) and not any(f.category == "personal" for f in findings)):
+        findings = [f for f in findings if f.type not in ("HEALTH_DATA", "HEALTH_TEXT")]
     fiction = len({m.group().lower() for m in _FICTION.finditer(text)}) + 2 * bool(_EXERCISE.search(text))
     if not fiction and len(_PLACEHOLDER.findall(text)) < 2:
         return findings
@@ -158,7 +202,7 @@ class Scanner:
             findings.extend(self._decoded(text, self.decode_depth, deadline))
         if self.allow:
             findings = [f for f in findings if _compact(text[f.start : f.end]) not in self.allow]
-        return ScanResult(drop_fiction(text, resolve_overlaps(findings)))  # fiction and templates
+        return ScanResult(drop_fiction(text, drop_public_details(text, resolve_overlaps(findings))))  # framings
 
     def _decoded(self, text: str, depth: int, deadline: float | None = None) -> list[Finding]:
         """Findings inside base64 / URL-encoded fragments, reported on the fragment's span.

@@ -81,7 +81,7 @@ _CODE_VALUE = re.compile(r"(?<![\w/.:-])(?=(?:[A-Za-z#*]*\d){3})(?:[0-9A-Za-z#*]
 _GENERIC_CODE = re.compile(
     r"\bcode\b(?!\s+(?:postal|ape|naf|cim|uf|insee|article|produit|source|civil|p[ée]nal|du\s+travail|de\s+la\s+sant[ée]|"
     r"de\s+l'action|de\s+la\s+route|promo|couleur|barre|ccam|acte|erreur|retour|html|python|vba))"
-    r"(?:[^.\n]{0,40}?(?:c'est|c’est|est|:|=)\s*(?P<v>\d{3,8}[#*]?|\d(?: \d){3,7}(?: ?[#*])?)"
+    r"(?:[^.\n]{0,60}?(?:c'est|c’est|\bc\b|est|:|=)\s*(?P<v>\d{3,8}[A-Za-z]?[#*]?|\d(?: \d){3,7}(?: ?[#*])?)"
     r"|\s+(?P<w>\d(?: \d){3,7}(?: ?[#*])?|\d{3,8} ?[#*]))(?![\d/%€]|[,.]\d)",
     re.IGNORECASE,
 )
@@ -94,7 +94,8 @@ _UNLOCKED_WITH = re.compile(
     r"\b(?:se\s+|s')?(?:d[ée]verrouill\w*|coupe|ouvre|d[ée]sactiv\w*|d[ée]sarm\w*|unlocks?|opens?|disarm\w*)\s+(?:avec|par|with)\s+"
     r"(?:le\s+|la\s+|un\s+|the\s+|code\s+)?" + _DIGITS_CODE, re.IGNORECASE)
 _NEAR_LOCK = re.compile(
-    r"\b(?:coffre|coffre-fort|cadenas|casier|bo[îi]tier|digicode|badge|portail|armoire|serrure|alarme|carte\s+bleue|carte\s+bancaire|"
+    r"\b(?:coffre|coffre-fort|cadenas|casier|bo[îi]tier|bo[îi]te\s+[àa]\s+cl[ée]s|digicode|badge|portail|armoire|serrure|alarme|"
+    r"carte\s+bleue|carte\s+bancaire|"
     r"safe|padlock|locker|keypad|alarm)\b[^.\n]{0,60}?\b(?:code|pin|combinaison|combination)\s*(?:est\s+|:\s*|=\s*|c'est\s+|is\s+)?"
     + _DIGITS_CODE, re.IGNORECASE)
 # "admin / Ehpad@Rosiers": an account and a password-shaped value next to it
@@ -268,7 +269,14 @@ class SecretRecognizer(BaseRecognizer):
 def _outermost(findings: list[Finding]) -> list[Finding]:
     """One finding per value: a value found by two rules from the same offset ("4589" and "4589A#") is
     reported once, whole."""
-    return [f for f in findings if not any(g.start == f.start and g.end > f.end for g in findings)]
+    out: list[Finding] = []
+    for f in findings:
+        if any(g.start == f.start and g.end > f.end for g in findings):
+            continue
+        if any(g.start == f.start and g.end == f.end for g in out):  # the same value by two rules
+            continue
+        out.append(f)
+    return out
 
 
 # A standard's or a protocol's name: WPA2-Entreprise, WPA3-Enterprise?, PEAP-MSCHAPv2, EAP-TLS

@@ -186,3 +186,51 @@ def test_an_english_negotiation_is_confidential(scanner):
             "8 % below their public price list; the competing agency offered 55 €/h.")
     assert "confidential" in cats(scanner, text)
     assert "confidential" not in cats(scanner, "How are negotiated procedures regulated in French public procurement?")
+
+
+# -- from dev9: public details said to be so, notices, fiction in prose, notion questions -------------
+
+@pytest.mark.parametrize("text", [
+    "Mets en forme la signature mail commune du service, c'est nos coordonnées publiques : Secrétariat de "
+    "cardiologie – secretariat.cardio@ch-exemple.fr – 02 99 00 00 00",
+    "Bloc « Nous contacter » avec les infos publiques de l'EHPAD : 10 rue du Moulin 38500 Voiron, standard "
+    "04 76 05 12 00, FINESS 380012345",
+    "Liste des partenaires (ce sont les coordonnées publiques des structures) : EDS Nord – 03 20 00 00 11 – "
+    "eds-nord@departement-exemple.fr",
+])
+def test_details_said_to_be_public_are_not_personal(scanner, text):
+    assert cats(scanner, text) <= {"confidential"} and "personal" not in cats(scanner, text), text
+
+
+def test_a_person_in_public_details_is_still_a_person(scanner):
+    text = "Nos coordonnées publiques : Mme Josiane Marchand, 06 12 34 56 78, josiane.marchand@gmail.com"
+    assert "personal" in cats(scanner, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Reformule ce texte en une affiche pour les salles d'opération : « vérifier l'identité du patient, le site opératoire »",
+    "Un flyer pour la PMI à partir du calendrier vaccinal officiel : le nourrisson reçoit l'hexavalent à 2 mois.",
+    "J'écris une nouvelle sur une éducatrice de foyer, Lise, et Théo, 12 ans, qui fugue sans arrêt. Écris la scène.",
+    "what's the usual apixaban dose for AF in an 85 y/o with CrCl around 30?",
+])
+def test_notices_fiction_and_dose_questions_are_not_health(scanner, text):
+    assert "health" not in cats(scanner, text), text
+
+
+def test_a_conference_poster_about_our_patient_is_health(scanner):
+    text = ("Write a case vignette for our poster at the neonatal meeting, based on our patient last month: "
+            "6-week-old boy, bronchiolitis, admitted to PICU, intubated on day 2.")
+    assert "health" in cats(scanner, text)
+
+
+def test_a_notion_question_is_not_an_internal_document(scanner):
+    text = ("Explique ce qu'est un plan de retour à l'équilibre financier (PRE) dans un hôpital public : qui le "
+            "déclenche, qui le valide, quel rôle pour le directoire et l'ARS.")
+    assert "confidential" not in cats(scanner, text)
+    ours = ("Résume pour le directoire notre plan de retour à l'équilibre : 3,2 M€ d'économies en 2026, "
+            "40 postes gelés au pôle gériatrie.")
+    assert "confidential" in cats(scanner, ours)
+
+
+def test_a_key_box_code_in_sms_style_is_a_secret(scanner):
+    assert "secret" in cats(scanner, "le code de la boîte à clés des véhicules de l'HAD c 3390, mets-le dans le mail")
