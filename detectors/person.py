@@ -354,8 +354,8 @@ _PARTICLES = frozenset({"de", "du", "des", "d'", "le", "la", "van", "von", "der"
 def _leading_name(entity: str) -> str:
     """The capitalised words an entity starts with: the French model, on English text, runs a name on
     into the words after it ("Sophie Martin for the keys")."""
-    entity = entity.split("\t")[0].split("\n")[0]  # a table's cells or lines are not one name
-    words = entity.split()
+    first_cell = entity.split("\t")[0].split("\n")[0]  # a table's cells or lines are not one name
+    words = first_cell.split()
     kept: list[str] = []
     for i, w in enumerate(words):
         if w[:1].isupper() or (w.lower() in _PARTICLES and i + 1 < len(words) and words[i + 1][:1].isupper() and kept):
@@ -364,7 +364,7 @@ def _leading_name(entity: str) -> str:
             break
     if len(kept) >= 2:
         return " ".join(kept)
-    return entity.strip() if entity.strip()[:1].isupper() else ""
+    return first_cell.strip() if first_cell.strip()[:1].isupper() else ""
 
 
 class PersonRecognizer(BaseRecognizer):
