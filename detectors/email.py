@@ -49,7 +49,8 @@ pharmacy orders order commandes commande photos album enquiries enquiry appointm
 booking reception frontdesk careers hr it news newsletter events volunteers marketing procurement purchasing
 finance accounts payroll staff personnel agents medecins cadres ide infirmiers soignants liste listes diffusion
 mailing list lists tous all members membres adherents dons donations culture sport jeunesse enfance scolaire
-cantine periscolaire transport voirie dechets environnement tourisme
+cantine periscolaire transport voirie dechets environnement tourisme police municipale mds fsl solidarites
+solidarite logement rsa insertion autonomie apa vaccination centre maison espace tierslieux projets appel appels
 """.split())
 
 

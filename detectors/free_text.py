@@ -42,11 +42,15 @@ _VALUE = re.compile(
 # A question about a notion ("c'est quoi la règle 3-2-1 des sauvegardes ?", "what is a DMZ?") asked with
 # no sign of the asker's own institution: the classifier's confidential window is the subject's
 # vocabulary, not an internal document.
-_NOTION = re.compile(r"^\W*(?:c'?\s?est\s+quoi|qu'est-ce\s+qu|explique|comment\s+(?:fonctionne|marche)|quelle\s+est\s+la\s+diff|"
-                     r"what\s+is|what's|explain|what\s+are|difference\s+between)", re.IGNORECASE)
+_NOTION = re.compile(r"^\W*(?:c'?\s?est\s+quoi|qu'est-ce\s+qu|explique|"
+                     r"comment\s+(?:fonctionne|marche|g[ée]n[ée]rer|configurer|installer|"
+                     r"cr[ée]er|d[ée]ployer|mettre\s+en\s+place|s[ée]curiser|faire\s+pour)|quelle\s+est\s+la\s+diff|"
+                     r"what\s+is|what's|explain|what\s+are|difference\s+between|how\s+(?:do|can|should)\s+(?:i|we|you)|how\s+to)",
+                     re.IGNORECASE)
 _OWN = re.compile(r"\b(?:notre|nos|nous|chez\s+nous|en\s+interne|our|we|us|mon|ma|mes|my)\b|"
                   r"\d[\d\s.,]*\s?(?:€|%|k€|m€|euros)|\d{4,}", re.IGNORECASE)
-_PLACEHOLDERS = re.compile(r"<[^>]*>|_{3,}|\*{3,}|[xX]{4,}|\.{3}|…|\{\{[^}]*\}\}|\$\{[^}]*\}")
+_PLACEHOLDERS = re.compile(r"\w+://(?:user(?:name)?|utilisateur|login|admin)?:?(?:password|pass|pwd|motdepasse|mdp|secret)@[\w.-]+|"
+                           r"<[^>]*>|_{3,}|\*{3,}|[xX]{4,}|\.{3}|…|\{\{[^}]*\}\}|\$\{[^}]*\}")
 _VALUE_MARGIN = 60
 
 

@@ -55,7 +55,7 @@ _ANCHORS = [
     (2, r"\b(?:admise?|hospitalis[ée]e?|transf[ée]r[ée]e?|op[ée]r[ée]e?|adress[ée]e?|re[çc]ue?|suivie?|vue?|sortie?|d[ée]c[ée]d[ée]e?)\s+(?:le|en|au|aux|dans|à\s+l|pour|par|depuis|il\s+y\s+a|hier|ce\s+matin|cette\s+nuit)\b"),
     (2, r"\b(?:à\s+l'admission|à\s+son\s+admission|lors\s+de\s+son|son\s+(?:traitement|[ée]tat|examen|bilan|[ée]volution|hospitalisation|s[ée]jour|p[èe]re|fr[èe]re|mari|[ée]poux)|sa\s+(?:m[èe]re|s[œo]e?ur|famille|grossesse|sortie|fille|femme|prise\s+en\s+charge)|ses\s+ant[ée]c[ée]dents)"),
     (2, r"\bant[ée]c[ée]dents?\s+(?:de|d'|personnels|familiaux|m[ée]dicaux|chirurgicaux)|\bsans\s+ant[ée]c[ée]dent|\bl'examen\s+(?:clinique|physique|neurologique|g[ée]n[ée]ral)\s+(?:a\s+|retrouv|montr|objectiv|[ée]tait|note|r[ée]v[ée]l|trouv)|\bl'[ée]volution\s+(?:a\s+[ée]t[ée]|[ée]tait|fut|est)|\bsuites?\s+op[ée]ratoires?"),
-    (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures)"),
+    (2, r"\b(?:le|du|en\s+date\s+du|depuis\s+le)\s+\d{1,2}[/.]\d{1,2}(?:[/.]\d{2,4})?\b|\bà\s+j\d+\b|\bj\d+\s+(?:post|de)|\bdepuis\s+(?:\d+|deux|trois|quatre|cinq|six|sept|huit|dix|quelques|plusieurs)\s+(?:jours|semaines|mois|ans|heures|h\b|min\b|minutes)"),
     # a person designated by their room, the way wards talk: "le patient de la 9", "la dame du 12"
     (4, rf"\b(?:le|la|l'|du|de\s+la|au|à\s+la)\s*(?:{_PERSON_NOUN}|dame|monsieur|papi|papy|mamie|mamy|pépé|mémé|gars|mec|"
         r"patient|pte?|bonhomme|grand-m[èe]re|grand-p[èe]re|vieille?|ptite?)\s+(?:de\s+la|du|de\s+l')\s+\d{1,3}[a-d]?\b(?![.,]\d|\s*(?:%|ans|mois|kg|mg|h\b))"),
@@ -64,7 +64,7 @@ _ANCHORS = [
         r"fausse|rechute|avc|infarctus|bouff[ée]e|overdose|r[ée]action|fugue|embolie|arr[êe]t)"),
     (2, r"\b(?:en|sous|pass[ée]e?\s+en|admise?\s+en|hospitalis[ée]e?\s+en|hospit\s+en)\s+(?:sdtu?|sdre|spdre|spi|sdde|hdt|soins\s+sans\s+consentement)\b"),
     # a room or a bed ("chambre 12", "ch 8", "lit 3", "box 4")
-    (3, r"\b(?:chambre|chbre?|ch\.)\s*\d+|\bch\s?\d{1,3}\b(?![.,:/]\d|\s*(?:%|h\b|ans))|\blit\s+\d+|\bbox\s+\d+"),
+    (3, r"\bsalle\s+(?:de\s+naissance\s+|d'accouchement\s+)?\d{1,2}\b(?!\s*(?:h\b|%))|\b(?:chambre|chbre?|ch\.)\s*\d+|\bch\s?\d{1,3}\b(?![.,:/]\d|\s*(?:%|h\b|ans))|\blit\s+\d+|\bbox\s+\d+"),
     # last: replaced by its case-sensitive version (_CASED_ANCHOR) below
     (3, r"\bchambre\s+\d+|\blit\s+\d+|\bbox\s+\d+|\b(?:m\.|mme|monsieur|madame|mlle)\s+[A-Z]|\b(?:patiente?|r[ée]sidente?)\s+[A-Z]\.\s?[A-Z]?"),
 ]
@@ -95,7 +95,8 @@ _CLINICAL = re.compile(
     r"ventilation|oxyg[èe]ne|saturation|tension\s+art[ée]rielle|fr[ée]quence\s+cardiaque|temp[ée]rature|sympt[ôo]m|signe|clinique|"
     r"\bsa\b|nodule|masse|adénopath|ad[ée]nopath|œd[èe]me|oed[èe]me|ict[èe]re|vomissement|diarrh[ée]e|naus[ée]e|c[ée]phal[ée]e|vertige|"
     # a lab value as written on a ward ("K+ 6,8", "lithémie à 1,9", "Hb 7"), symptoms in shorthand
-    r"\b(?:k|na|ca)\+\s*(?:[àa=:]\s*)?\d|lith[ée]mie|\b(?:hb|inr|pct|bnp|tropo\w*|d-?dim\w*)\s*(?:[àa=:]\s*)?\d|vomi[ts]?\b|trembl\w*|"
+    r"ralentissements?|dilatation|\b\d{1,2}\s?cm\s+(?:de\s+dilatation|dilat)|\bc[ée]sar\w*|\brcf\b|p[ée]ridurale|"
+    r"\bcocci|\bbacilles?\b|\bgram\s*[+-]|staphylo\w*|strepto\w*|antibiogramme|\b(?:k|na|ca)\+\s*(?:[àa=:]\s*)?\d|lith[ée]mie|\b(?:hb|inr|pct|bnp|tropo\w*|d-?dim\w*)\s*(?:[àa=:]\s*)?\d|vomi[ts]?\b|trembl\w*|"
     r"paralysie|parésie|d[ée]ficit|coma|confus|cardiaque|r[ée]nal|h[ée]patique|pulmonaire|c[ée]r[ée]bral|digestif|cutan[ée]|osseu|"
     r"arr[êe]t\s+(?:de\s+travail|maladie)|handicap|invalidit|grossesse|enceinte|ivg|s[ée]ropositi|contamin|vaccin|chute|plaie|br[ûu]lure|"
     r"lettre\s+de\s+(?:liaison|sortie)|m[ée]decin\s+traitant|transmissions|compte[- ]rendu\s+(?:d'hospitalisation|op[ée]ratoire)|"
@@ -127,6 +128,8 @@ _KNOWLEDGE = re.compile(
     r"que\s+faire\s+devant|\brecommandations\b|\bcas\s+clinique\s+fictif|\bfictif|\bfictive|\bexemple\s+de\s+cas|"
     r"\bquel(?:le)?\s+est\s+le\s+(?:risque|taux|m[ée]canisme|traitement\s+de\s+r[ée]f[ée]rence)|\bfaut-il\b|\bpeut-on\b|\bdoit-on\b|"
     r"\best-il\s+recommand|\bpour\s+(?:une\s+formation|un\s+cours|des\s+[ée]tudiants|un\s+examen)|\bquiz\b|\bexercice\b|"
+    r"\br[ée]vision\b|\becos\b|\bedn\b|\becn\b|comme\s+[àa]\s+un\s+[ée]tudiant|\bcalcule[rz]?\s+la\s+clairance|\bcockcroft|"
+    r"\bposologie\s+(?:de|du|des|d')|\badapter\s+la\s+dose|\bcomment\s+titrer|\bfiche\s+(?:d'information\s+)?pour\s+(?:nos|les)\s+patient|"
     r"\bcours\b|\bexamen\s+national|\bqcm\b|\bfiche\s+(?:de\s+)?r[ée]vision|\bpopulation|\b[ée]tude\s+(?:de\s+cohorte|randomis|r[ée]trospective|prospective)|\bpr[ée]valence|\bincidence|"
     # populations, not a person: "la personne âgée de 70 ans et plus", "critères diagnostiques"
     r"\b(?:la|les)\s+personnes?\s+[âa]g[ée]es?\b|\bans\s+et\s+plus\b|\bcrit[èe]res\s+(?:diagnostiques|de\s+diagnostic)|"
@@ -142,7 +145,7 @@ _KNOWLEDGE = re.compile(
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
-_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\blit\b|\bch\s?\d|\bbox\s+\d|\bpte?\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\bsalle\s+\d|\blit\b|\bch\s?\d|\bbox\s+\d|\bpte?\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
 
 
 # Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
@@ -165,7 +168,7 @@ _ANCHOR_TRIGGERS = [
     ([f"{w} {d}" for w in ("de la", "du", "de l'") for d in "0123456789"], 25, 10),
     (["fait "], 6, 40),
     (["sdt", "sdre", "spdre", "spi", "sdde", "hdt", "sans consentement"], 30, 40),
-    (["chambre", "chb", "ch.", "ch ", "ch0", "ch1", "ch2", "ch3", "ch4", "ch5", "ch6", "ch7", "ch8", "ch9", "lit ", "box "], 2, 12),
+    (["salle ", "chambre", "chb", "ch.", "ch ", "ch0", "ch1", "ch2", "ch3", "ch4", "ch5", "ch6", "ch7", "ch8", "ch9", "lit ", "box "], 2, 12),
 ]
 _CASED_TRIGGERS = (["m.", "mme", "mr ", "monsieur", "madame", "mlle", "patient", "résident", "resident", "ans", "mois"], 30, 30)
 assert len(_ANCHOR_TRIGGERS) == len(_ANCHOR_RES)

@@ -17,7 +17,8 @@ from detectors.recognizer import BaseRecognizer
 
 _AGE = re.compile(r"\b\d{1,3}\s*(?:y/?o|yo|yrs?\s+old|-?\s?years?[- ]old)\b|\b\d{1,3}\s*(?:m|f|male|female)\b(?=[\s,.;])")
 _STRONG = re.compile(
-    r"\b(?:bed|room|bay|cubicle|cot|incubator)\s+\d+|\bborn\s+at\s+\d{2}\s*(?:\+\d\s*)?weeks|\bat\s+\d{2}\+\d\b|\bs/p\b|\bpod\s*\d|\bday\s+\d+\s+post-?op|\b(?:my|our)\s+(?:patient|pt|resident|client)s?\b|"
+    r"\b(?:bed|room|bay|cubicle|cot|incubator)\s+\d+|\bthe\s+(?:lady|man|gentleman|woman|guy|girl|boy|patient|resident|chap)\s+in\s+"
+    r"(?:bed\s+|room\s+|bay\s+)?\d{1,3}[a-d]?\b|\bborn\s+at\s+\d{2}\s*(?:\+\d\s*)?weeks|\bat\s+\d{2}\+\d\b|\bs/p\b|\bpod\s*\d|\bday\s+\d+\s+post-?op|\b(?:my|our)\s+(?:patient|pt|resident|client)s?\b|"
     r"\b(?:mr|mrs|ms|miss)\.?\s+[a-z]\b|\b(?:he|she)\s+(?:was|is|has\s+been)\s+(?:admitted|discharged|intubated|transferred|found|brought)|"
     r"\badmitted\s+(?:on|yesterday|today|last|this)\b|\bovernight\b|\bthis\s+morning\b|\bon\s+(?:the\s+)?ward\b"
 )
@@ -34,14 +35,16 @@ _CLINICAL = re.compile(
     r"g\d\s?p\d|proteinuria|pre-?eclampsia|eclampsia|headache|platelets?|plt|alt|ast|bilirubin|lactate|bmi|airway|osa|cpap|"
     r"bipap|cormack|intubation|extubat\w+|lap\s+chole|cholecystectomy|appendicectomy|appendectomy|apno?eas?|apneas?|"
     r"bradys?|desats?|caffeine|cot|incubator|nicu|scbu|preterm|prem|jaundice|phototherapy|vomiting|nausea|seizure|"
-    r"contractions|cervix|dilated|membranes|csection|c-section|caesarean|cesarean|epidural|labou?r)\b"
+    r"contractions|cervix|dilated|membranes|csection|c-section|caesarean|cesarean|epidural|labou?r|"
+    r"psychiatric|psych\s+unit|sectioned|third-party\s+request|involuntary|detained|capacity\s+assessment|refus\w+(?=\s+(?:her|his)\s+\w+))\b"
 )
 _KNOWLEDGE = re.compile(
     r"\bwhich\s+of\s+the\s+following\b|\bwhat\s+(?:is|are)\s+the\b|\bin\s+general\b|\bguidelines?\b|\btextbook\b|"
     r"\bpatients\s+with\b|\btypically\b|\bexam(?:ination)?\s+question\b|\bhow\s+(?:do|should)\s+(?:you|we|i)\s+(?:treat|manage)\b|"
     r"\bwhat(?:'s|\s+is)\s+the\s+(?:usual|recommended|normal|max(?:imum)?|starting|standard)\b|\b(?:usual|recommended)\s+dos(?:e|ing)\b"
 )
-_GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom\b|\bcot\b|\bborn\s+at\b|\d\+\d|"
+_GATE = re.compile(r"\d\s*(?:y/?o|yo|yr|year|m\b|f\b|male|female)|\bbed\b|\broom\b|\bcot\b|\bin\s+\d{1,3}[a-d]?\b|"
+                   r"\bborn\s+at\b|\d\+\d|"
                    r"\bs/p\b|\bpod\b|\bpatient|\bpt\b|\bmr|\bms\b|"
                    r"\badmitted\b|\bovernight\b|\bward\b|\bthis\s+morning\b|\bhe\s+|\bshe\s+")
 

@@ -20,6 +20,8 @@ from detectors.context import ScanContext
 from detectors.recognizer import BaseRecognizer
 
 _DN = re.compile(r"(?i)\b(?:CN|OU|DC)=[^,=\s][^,=\n]{0,60}(?:\s*,\s*(?:CN|OU|DC)=[^,=\s][^,=\n]{0,60}){1,}")
+_UNC_SLASH = re.compile(r"(?<![\w:/])//(?=[A-Za-z0-9-]*\d|srv|fs|nas|files?|share)[A-Za-z0-9][A-Za-z0-9_-]{1,62}"
+                        r"(?:/[A-Za-z0-9$._-]{1,80})+")
 _UNC = re.compile(r"(?<![\w\\])\\\\[A-Za-z0-9][A-Za-z0-9._-]{1,62}(?:\\[A-Za-z0-9$._-]{1,80})+")
 _INTERNAL_HOST = re.compile(
     r"(?i)(?<![\w.-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:local|lan|intra|intranet|corp|internal|priv|localdomain|ad)\b(?![.-]\w)"
@@ -51,6 +53,9 @@ class InfrastructureRecognizer(BaseRecognizer):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.85, f"{self.name}:ldap"))
         if "\\\\" in text:
             for m in _UNC.finditer(text):
+                out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.8, f"{self.name}:unc"))
+        if "//" in text:  # the same share written with slashes ("//srv-picu01/doses/..."), not a URL
+            for m in _UNC_SLASH.finditer(text):
                 out.append(ctx.finding("IS_INFRASTRUCTURE", "confidential", m.start(), m.end(), 0.8, f"{self.name}:unc"))
         low = ctx.lower
         if any(sfx in low for sfx in _SUFFIXES):

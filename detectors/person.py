@@ -121,6 +121,9 @@ _IN_CARE = re.compile(r"\bchambre\b|\blit\s+\d|\bn[ée]e?\s+le\b|\bmon\s+patient
 _CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
 
 _STOP_FIRST = {
+    # the imperative a request starts with ("Compare EMDR et TCC", "Explique ATCD")
+    "compare", "comparez", "explique", "expliquez", "résume", "rédige", "traduis", "corrige", "calcule", "donne", "liste",
+    "cite", "décris", "reformule", "analyse", "vérifie", "propose", "write", "explain", "summarise", "summarize",
     "my", "the", "this", "our", "your", "his", "her", "their", "what", "why", "how", "when", "where", "which", "who",
     "please", "hello", "hi", "thanks", "can", "could", "should", "would", "is", "are", "does", "do", "if", "in", "on",
     "le", "la", "les", "un", "une", "des", "du", "de", "au", "aux", "ce", "cette", "ces", "mon", "ma", "mes", "son", "sa", "ses",
@@ -131,7 +134,7 @@ _STOP_FIRST = {
     "mairie", "préfecture", "région", "commune", "ville", "rue", "avenue", "boulevard", "place", "route", "objet", "date",
     "réf", "note", "projet", "plan", "programme", "rapport", "dossier", "bilan", "examen", "traitement", "diagnostic",
     "patient", "patiente", "madame", "monsieur", "bonjour", "merci", "cordialement", "docteur", "professeur", "pièce",
-    "version", "annexe", "article", "chapitre", "section", "tableau", "figure", "liste", "protocole", "loi", "décret",
+    "version", "annexe", "article", "chapitre", "section", "tableau", "figure", "protocole", "loi", "décret",
     "arrêté", "circulaire", "code", "norme", "classe", "type", "stade", "grade", "score", "taux", "test", "résultat",
     "saint", "sainte", "mont", "lac", "île", "port", "cap", "val", "haute", "haut", "basse", "bas", "grand", "grande",
     "nouvelle", "nouveau", "france", "paris", "lyon", "marseille", "europe", "union", "république", "état", "etat",
@@ -143,7 +146,7 @@ _STOP_FIRST = {
 }
 _ACRONYMS = {
     # medico-social, social and public-sector structures, professions and tools
-    "FALC", "ESMS", "ESSMS", "IME", "ITEP", "ESAT", "MAS", "FAM", "SESSAD", "SAVS", "SAMSAH", "MECS", "ASE", "PMI", "CCAS", "CIAS",
+    "FALC", "EMDR", "TCC", "ESMS", "ESSMS", "IME", "ITEP", "ESAT", "MAS", "FAM", "SESSAD", "SAVS", "SAMSAH", "MECS", "ASE", "PMI", "CCAS", "CIAS",
     "SPIP", "PJJ", "AAH", "PCH", "RQTH", "CDAPH", "SSIAD", "SAAD", "HAD", "SSR", "SMR", "USLD", "EHPA", "IDE", "IDEC",
     "IADE", "IBODE", "ASH", "AES", "AMP", "CESF", "ETP", "PUI", "UHCD", "SAU", "CMP", "CATTP", "CMPP", "CAMSP", "DAC",
     "CLIC", "CPTS", "MSP", "CNSA", "DGOS", "DREES", "DGCS", "ANAP", "ANSSI", "CERT", "SOC", "SIEM", "EDR", "LDAP", "MFA",

@@ -32,7 +32,8 @@ _PUBLIC_LINE = re.compile(r"\bstandard\b|\bswitchboard\b|num[ée]ro\s+vert|num[�
 # A landline (01-05, 09) given as a service's line: "téléphone de l'accueil : 04...", "secrétariat
 # 04...", or "tél 04..." in the public details of an institution named shortly before, with no person
 # (title) next to the number. Mobiles (06, 07) are always someone's.
-_SERVICE_LINE = re.compile(r"\baccueil\b|secr[ée]tariat|r[ée]ception|\bstandard\b|permanence")
+_SERVICE_LINE = re.compile(r"\baccueil\b|secr[ée]tariat|r[ée]ception|\bstandard\b|permanence|astreinte|rendez-vous|\brdv\b|"
+                           r"renseignements|inscriptions?\b")
 _TEL = re.compile(r"(?:\bt[ée]l[ée]phone|\bt[ée]l\b\.?|\btel\b\.?|\bphone\b)\s*:?\s*$")
 _INSTITUTION = re.compile(r"\b(?:ccas|cias|mairie|ehpad|ime|itep|esat|mecs|sessad|foyer|pmi|cmp|cmpp|chu|ch|h[ôo]pital|clinique|"
                           r"centre|association|[ée]tablissement|service|maison|m[ée]diath[èe]que|cr[èe]che|mdph|caf|cpam)\b")

@@ -86,7 +86,7 @@ _GENERIC = re.compile(
     r"\bd[ée]j[àa]\s+(?:public|publi[ée])|\brapport\s+public|\balready\s+(?:published|public)|\bpublicly\s+available|\bpress\s+release|"
     r"\b(?:generic|blank)\s+(?:e-?mail\s+)?template|\bmod[èe]le\s+(?:type|vierge|g[ée]n[ée]rique)|\bmail\s+type\b|"
     r"\buse\s+placeholders\b|\bavec\s+des\s+champs\s+[àa]\s+compl[ée]ter|"
-    r"\bdocument\s+public|\bguide\s+public|\ben\s+ligne\s+sur\s+(?:le|notre|son|leur)\s+site|\barticle\s+de\s+presse|\brevue\s+de\s+presse|"
+    r"\bpubli[ée]e?s?\s+(?:hier\s+)?sur\s+(?:le|son|notre|leur)\s+site|\bdocument\s+public|\bguide\s+public|\ben\s+ligne\s+sur\s+(?:le|notre|son|leur)\s+site|\barticle\s+de\s+presse|\brevue\s+de\s+presse|"
     r"\bjuste\s+(?:la|une)\s+trame|\bne\s+sont\s+pas\s+nomm[ée]s|\bappli(?:cation)?\s+de\s+test\s+en\s+local",
     re.IGNORECASE,
 )
@@ -104,7 +104,9 @@ _PUBLIC_DETAILS = re.compile(
     r"\bcoordonn[ée]es\s+publiques|\binfos?\s+publiques|\binformations\s+publiques|\badresses?\s+publiques?|"
     r"\bpublic\s+contact\s+details|\bpied\s+de\s+page\s+de\s+(?:notre|son|leur|mon)\s+site|\bsignature\s+(?:mail\s+|e-mail\s+)?commune|"
     r"\bbloc\s+[«\"]?\s*nous\s+contacter|\bbo[îi]te\s+(?:g[ée]n[ée]rique|fonctionnelle)|\bmessage\s+d'absence\s+automatique|"
-    r"\bce\s+qui\s+figure\s+sur\s+(?:notre|son|leur)\s+site",
+    r"\bce\s+qui\s+figure\s+sur\s+(?:notre|son|leur)\s+site|\bpage\s+(?:de\s+)?contact\b|\ben-t[êe]te\s+de\s+(?:nos|ses|leurs)\s+courriers|"
+    r"\bsignature\s+(?:mail\s+|e-mail\s+)?(?:harmonis[ée]e\s+)?(?:pour\s+)?(?:notre|du|le)\s+service|"
+    r"\bpubli[ée]e?s?\s+(?:hier\s+)?sur\s+(?:le|son|notre|leur)\s+site",
     re.IGNORECASE,
 )
 PUBLIC_DETAIL_TYPES = frozenset({"PHONE_NUMBER", "EMAIL_ADDRESS", "LOCATION", "FR_FINESS", "FR_SIREN", "FR_SIRET"})
@@ -129,6 +131,8 @@ _NOTICE = re.compile(
 )
 
 
+# Slots of a template ("<serveur>", "[Contractor name]", "{{ nom }}"), not a program's subscripts ("['dose_kg']")
+_TEMPLATE_SLOT = re.compile(r"<[a-zà-ÿ ]{2,20}>|\[(?!['\"\d])[^\]\n'\"]{2,30}\]|\{\{\s*\w+\s*\}\}|_{3,}", re.IGNORECASE)
 _OWN_PATIENT = re.compile(r"\b(?:notre|nos|mon|ma|mes|our|my)\s+(?:patient|patiente|pte?|r[ée]sident|usager|client)",
                           re.IGNORECASE)
 
@@ -138,7 +142,8 @@ def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     about its made-up people; a text said to be generic keeps no topical confidential finding."""
     if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
-    if any(_topical(f) for f in findings) and (_GENERIC.search(text) or notion_question(text) or _PUBLIC_DETAILS.search(text)):
+    if any(_topical(f) for f in findings) and (_GENERIC.search(text) or notion_question(text) or _PUBLIC_DETAILS.search(text)
+                                               or len(_TEMPLATE_SLOT.findall(text)) >= 3):
         findings = [f for f in findings if not _topical(f)]
     if (any(f.type in ("HEALTH_DATA", "HEALTH_TEXT") for f in findings) and _NOTICE.search(text)
             and not _OWN_PATIENT.search(text) and not any(f.category == "personal" for f in findings)):

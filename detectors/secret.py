@@ -229,7 +229,8 @@ class SecretRecognizer(BaseRecognizer):
             for m in _ACCOUNT_PAIR.finditer(text):
                 v = m.group("v").rstrip(".,;:!?)")
                 email = "@" in v and "." in v.split("@", 1)[1]
-                if not email and not _placeholder(v) and _password_shaped(v):
+                weak = len(v) >= 6 and any(c.isdigit() for c in v) and any(c.isalpha() for c in v) and not v.isdigit()
+                if not email and not _placeholder(v) and (_password_shaped(v) or weak) and not _YEARLIKE.fullmatch(v):
                     claim(m.start("v"), m.start("v") + len(v), 0.8, "account")
         for end in code_hits:
             for m in _CODE_VALUE.finditer(text, end, min(len(text), end + _CODE_WINDOW)):

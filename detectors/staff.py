@@ -27,6 +27,7 @@ _ROLE = (
     r"veilleu(?:r|se)s?|assistante?s?\s+sociale?s?|ergoth[ée]rapeutes?|orthophonistes?|psychomotricien(?:ne)?s?|"
     r"pr[ée]parat(?:eur|rice)s?|pharmaciens?|manipulat(?:eur|rice)s?|techniciens?|ouvriers?|cuisiniers?|"
     r"lingères?|ma[îi]tresses?\s+de\s+maison|conducteurs?|chauffeurs?|[ée]quipi(?:er|[èe]re)s?|"
+    r"brigadiers?(?:-chefs?)?|gardiens?(?:-brigadiers?)?|policiers?|polici[èe]res?|asvp|"
     r"nurses?|colleagues?|staff\s+member|employees?|co-?workers?|team\s+member|manager|resident\s+doctor|intern|"
     r"care\s+assistant|social\s+worker|secretary|head\s+nurse|midwife|physician|doctor|hcas?|healthcare\s+assistant|porter|"
     r"receptionist|team\s+leader|ward\s+manager|charge\s+nurse|paramedic|pharmacist|technician"
@@ -47,6 +48,7 @@ _NAMED = (
 _SOMEONE = r"(?:un|une|a)\s+"
 _DID = r"\s+(?:m'a|m’a|nous\s+a|vient\s+de|s'est|a\s+(?:été|eu|fait|dit)|told\s+me|has|was|is)\b"
 _TERM = (
+    r"infarctus|\bavc\b|inapte|dependen(?:ce|cy)|d[ée]pendance|"
     r"arr[êe]ts?\s+(?:de\s+travail|maladie)|en\s+arr[êe]t|cong[ée]\s+(?:de\s+)?maternit[ée]|maternity\s+leave|accouch\w+|arr[êe]t[ée]e?\b|longue\s+maladie|cong[ée]\s+(?:maladie|longue)|"
     r"mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail|accident\s+(?:de\s+service|de\s+trajet|imputable)|maladie\s+professionnelle|"
     r"\bcitis\b|\bclm\b|\bcld\b|\bcmo\b|\bat\b|\baes\b|autis\w+|(?:pris|pos[ée])\s+(?:\d+|plusieurs|des|deux|trois)\s+arr[êe]ts|burn-?out|[ée]puisement\s+professionnel|"
@@ -65,7 +67,8 @@ _TERM = (
 )
 # ... or "la secrétaire de direction est en congé maternité": the one of the team, said to be so.
 _THE = r"(?:le|la|les|the)\s+"
-_IS = r"(?:\s+(?:de|du|des|d'|of)\s*[\w'-]+){0,2}\s+(?:est|sont|a\s+été|ont\s+été|sera|vient\s+de|s'est|is|has\s+been|was)\b"
+_IS = (r"(?:\s+(?:de|du|des|d'|of)(?:\s*[\w'-]+){1,3}?)?\s+(?:est|sont|a\s+été|a\s+fait|a\s+eu|ont\s+été|sera|vient\s+de|s'est|"
+       r"is|has\s+been|has\s+had|was|had)\b")
 _PATTERN = re.compile(
     rf"(?:\b{_WHO}(?:{_ROLE})\b|\b(?:{_ROLE}){_NAMED}|\b{_SOMEONE}(?:{_ROLE})(?={_DID})|\b{_THE}(?:{_ROLE})(?={_IS}))"
     rf"[^.!?\n]{{0,120}}?(?:{_TERM})",
@@ -82,7 +85,8 @@ _GATE = KeywordGate([(w, "t") for w in (
     "fiv", "pma", "ivf", "fertil", "procréation", "psy", "thérap", "therap", "addicto", "oncolog", "cmp", "csapa",
     "counsel", "citis", "clm", "cld", "cmo", "professionnelle", "autis", "diagnos", "surgery", "mental", "anxi", "panic",
     "eating", "drinking", "substance", "occupational", "fit note", "angoisse", "troubles",
-    "maternit", "accouch", "leucemie", "sclerose", "epilep", "opere", "hospitaliz", "procreation", "congé", "conge", "diabè",
+    "maternit", "accouch", "infarctus", "avc", "inapte", "dependen", "dépendance",
+    "dependance", "leucemie", "sclerose", "epilep", "opere", "hospitaliz", "procreation", "congé", "conge", "diabè",
     "at,", "at.", "(at", "at)", "\nat ",
 )])
 

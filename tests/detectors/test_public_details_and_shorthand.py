@@ -234,3 +234,61 @@ def test_a_notion_question_is_not_an_internal_document(scanner):
 
 def test_a_key_box_code_in_sms_style_is_a_secret(scanner):
     assert "secret" in cats(scanner, "le code de la boîte à clés des véhicules de l'HAD c 3390, mets-le dans le mail")
+
+
+# -- from dev10: service lines, letterheads, exam revision and dose questions, ward and English shorthand --
+
+@pytest.mark.parametrize("text", [
+    "Pour les urgences d'état civil, contacter l'astreinte au 04 75 02 10 10.",
+    "Ouverture du centre de vaccination, sur rendez-vous au 04 76 00 12 12.",
+    "Mets en forme l'en-tête de nos courriers : Centre hospitalier, 28 rue de Charlieu, 42300 Roanne, FINESS 420780033.",
+    "Mets à jour la page contact du site : Police municipale – 04 74 78 30 00 – police.municipale@mairie-exemple.fr",
+])
+def test_service_lines_and_letterheads_are_not_personal(scanner, text):
+    assert "personal" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "Révision ECOS : une femme de 32 ans, à 36 SA, consulte pour céphalées. PA 165/110. Explique comme à un étudiant.",
+    "Posologie de la morphine orale à l'initiation chez un patient de 85 ans naïf d'opioïdes ? Et comment titrer ?",
+])
+def test_exam_revision_and_dose_questions_are_not_health(scanner, text):
+    assert "health" not in cats(scanner, text), text
+
+
+@pytest.mark.parametrize("text", [
+    "patiente salle 3 primipare 6 cm, ralentissements tardifs depuis 20 min, je fais quoi ??",
+    "hey the lady in 14B is refusing her dialysis again, daughter coming at 4pm, how do I document it?",
+    "Le brigadier-chef de notre police municipale a fait un infarctus en mars, il est inapte à la voie publique.",
+    "Hémoc positive à 9h : cocci Gram+ en amas, c'est pour la réa chambre 3, aide-moi à prévenir le réanimateur.",
+])
+def test_more_shorthand_about_one_person_is_health(scanner, text):
+    assert "health" in cats(scanner, text), text
+
+
+def test_an_account_pair_with_letters_and_digits_and_a_share_written_with_slashes(scanner):
+    assert "secret" in cats(scanner, "Le logiciel a toujours le compte admin / Diet2022 mis à l'installation.")
+    assert "confidential" in cats(scanner, "table = load_table('//srv-picu01/doses/pediatric_v7.csv')")
+    assert "confidential" not in cats(scanner, "see https://example.org/docs/v2 for the API")
+
+
+def test_an_imperative_is_no_first_name_and_doc_urls_are_no_secret(scanner):
+    assert "personal" not in cats(scanner, "Compare EMDR et TCC centrée sur le trauma, avec le niveau de preuve.")
+    text = ("Dans la doc SQLAlchemy, l'exemple d'URL est postgresql://user:password@localhost/dbname. "
+            "Comment éviter de mettre le vrai mot de passe dans le code ?")
+    assert "secret" not in cats(scanner, text)
+
+
+def test_a_template_is_its_slots_not_a_programs_subscripts(scanner):
+    template = ("Dans la doc de notre éditeur, la chaîne est « Server=<serveur>;Database=<base>;User Id=<user>;"
+                "Password=<password>; ». Comment la stocker dans Azure Key Vault ?")
+    assert "confidential" not in cats(scanner, template)
+    code = ("Relis ce code de notre module de prescription maison (pas open source, développé par la DSI) : "
+            "dose = poids * table['dose_kg'] ; maxi = table['dose_kg'] * 2 ; mini = table['dose_kg'] / 2")
+    assert "confidential" in cats(scanner, code)
+
+
+def test_not_yet_communicated_is_not_a_press_release(scanner):
+    text = ("Voici le projet de délibération qui passera en commission le mois prochain, pas encore communiqué "
+            "aux agents : suppression de 14 postes au service des espaces verts, économie de 520 000 €.")
+    assert "confidential" in cats(scanner, text)
