@@ -98,6 +98,9 @@ _NEAR_LOCK = re.compile(
     r"carte\s+bleue|carte\s+bancaire|"
     r"safe|padlock|locker|keypad|alarm)\b[^.\n]{0,60}?\b(?:code|pin|combinaison|combination)\s*(?:est\s+|:\s*|=\s*|c'est\s+|is\s+)?"
     + _DIGITS_CODE, re.IGNORECASE)
+_UNLOCK_WORDS = ("verrouill", "coupe", "ouvre", "activ", "sarm", "unlock", "open", "disarm")
+_LOCK_WORDS = ("coffre", "cadenas", "casier", "boîtier", "boitier", "boîte", "boite", "digicode", "badge", "portail",
+               "armoire", "serrure", "alarme", "carte", "safe", "padlock", "locker", "keypad", "alarm")
 # "admin / Ehpad@Rosiers": an account and a password-shaped value next to it
 _ACCOUNT_PAIR = re.compile(r"\b(?:admin|root|administrat(?:or|eur)|user|utilisateur|login|support|superviseur)\s*[/|]\s*(?P<v>[^\s,;/|]{6,40})",
                            re.IGNORECASE)
@@ -221,7 +224,9 @@ class SecretRecognizer(BaseRecognizer):
                 g = "v" if m.group("v") else "w"
                 if not _YEARLIKE.fullmatch(m.group(g)):
                     claim(m.start(g), m.end(g), 0.75, "code")
-        for rx in (_UNLOCKED_WITH, _NEAR_LOCK):
+        # each rule only when its words are there (a whole-text alternation costs ~0.2 ms per 500 words)
+        rules = [rx for rx, words in ((_UNLOCKED_WITH, _UNLOCK_WORDS), (_NEAR_LOCK, _LOCK_WORDS)) if any(w in low for w in words)]
+        for rx in rules:
             for m in rx.finditer(text):
                 if not _YEARLIKE.fullmatch(m.group("v")):
                     claim(m.start("v"), m.end("v"), 0.8, "code")
