@@ -307,24 +307,46 @@ class TextModel:
     def score(self, text: str, explain_above: float = 0.0, check: Callable[[], None] | None = None) -> list[Score]:
         """The best window per category; cue words only for scores of at least ``explain_above``.
         ``check`` is called between the steps (the scan's deadline)."""
-        matches = self.featurizer.tokens(text)
-        if not matches:
+        folded = fold(text)
+        stop = self.featurizer.stop
+        # the tokens' strings only (no match objects: half the cost); offsets are found afterwards for
+        # the few windows that are explained (``_offsets``)
+        toks = [t for t in _TOKEN.findall(folded) if t not in stop and t.strip("0")]
+        if not toks:
             return []
         if check is not None:
             check()
-        toks = [m.group() for m in matches]
         spans = windows(len(toks))
         probs = 1.0 / (1.0 + np.exp(-self.logits(toks, spans, check)))
         best = probs.argmax(axis=0)
-        out = []
+        chosen = []
         for ci, cat in enumerate(self.categories):
             k = int(best[ci])
-            a, b = spans[k]
-            p = float(probs[k, ci])
+            chosen.append((cat, float(probs[k, ci]), *spans[k]))
+        wanted = {i for _, p, a, b in chosen if p >= explain_above for i in (a, b - 1)}
+        offsets = self._offsets(folded, wanted) if wanted else {}
+        out = []
+        for cat, p, a, b in chosen:
             cues: tuple[str, ...] = ()
+            start = end = -1  # offsets of windows below ``explain_above`` are not looked up
             if p >= explain_above:
                 weights = self.cues[cat]
                 found = {toks[j] for j in range(a, b)} & weights.keys()
                 cues = tuple(sorted(found, key=lambda t: -weights[t])[:3])
-            out.append(Score(cat, p, matches[a].start(), matches[b - 1].end(), cues))
+                start, end = offsets[a][0], offsets[b - 1][1]
+            out.append(Score(cat, p, start, end, cues))
+        return out
+
+    def _offsets(self, folded: str, wanted: set[int]) -> dict[int, tuple[int, int]]:
+        """(start, end) in the text of the kept tokens numbered ``wanted`` (the same filter as ``score``)."""
+        stop, out, i, last = self.featurizer.stop, {}, 0, max(wanted)
+        for m in _TOKEN.finditer(folded):
+            t = m.group()
+            if t in stop or not t.strip("0"):
+                continue
+            if i in wanted:
+                out[i] = m.span()
+                if i == last:
+                    break
+            i += 1
         return out
