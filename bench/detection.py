@@ -38,6 +38,7 @@ STAFF_SETS = {"dev7": ROOT / "bench" / "data" / "staff_dev7.jsonl",
               "dev8": ROOT / "bench" / "data" / "staff_dev8.jsonl",
               "dev9": ROOT / "bench" / "data" / "staff_dev9.jsonl",
               "dev10": ROOT / "bench" / "data" / "staff_dev10.jsonl",
+              "dev11": ROOT / "bench" / "data" / "staff_dev11.jsonl",
               "held-out": ROOT / "bench" / "data" / "staff_holdout.jsonl",
               "fresh": ROOT / "bench" / "data" / "staff_fresh.jsonl",
               # written by independent helpers after dev4, measured once per change of rules or model

@@ -39,7 +39,7 @@ _ANCHORS = [
         rf"(?:^|[.;:!?\n«\"(]\s*)(?:{_PERSON_NOUN})\s+(?:âg[ée]e?\s+)?de\s+{_NUM}\s*{_UNIT}|\bde\s+sexe\s+(?:f[ée]minin|masculin)|\b(?:{_PERSON_NOUN}),?\s+{_NUM}\s+ans\b"),
     (3, r"\b(?:mon|ma|notre|nos)\s+(?:patiente?|r[ée]sidente?|malade|patients|patientes|pte?)\b|\bj'ai\s+(?:un|une)\s+(?:patiente?|r[ée]sidente?|malade)|\bj'ai\s+vu\s+(?:un|une|ce|cette)"),
     (3, r"\b(?:mon|ma|notre)\s+(?:coll[èe]gue|agent|secr[ée]taire|infirmi[èe]re|aide-soignante?|salari[ée]e?)\b.{0,80}\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:maladie|longue)|malade|hospitalis|enceinte|d[ée]pression|burn-?out|canc)"),
-    (5, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent|coll[èe]gue|du\s+\d|jusqu'au\s+\d)"
+    (5, r"\b(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:maladie|longue\s+(?:dur[ée]e|maladie))|mi-temps\s+th[ée]rapeutique|accident\s+du\s+travail)\b.{0,120}\b(?:m\.|mme|monsieur|madame|l'agent(?!\s+(?:doit|peut|est\s+tenu|transmet|pr[ée]vient|b[ée]n[ée]ficie))|coll[èe]gue|du\s+\d|jusqu'au\s+\d)"
         r"|\b(?:en|son|mon|ma|sa)\s+(?:arr[êe]t\s+(?:de\s+travail|maladie)|cong[ée]\s+(?:de\s+)?(?:longue\s+)?(?:maladie|dur[ée]e))\s+(?:depuis|jusqu'au|du)\s+(?:le\s+)?\d"),
     (3, r"\b(?:mon|ma|notre)\s+(?:fils|fille|m[èe]re|p[èe]re|mari|femme|[ée]pouse?|[ée]poux|enfant|b[ée]b[ée]|grand-m[èe]re|grand-p[èe]re|"
         r"fr[èe]re|s[œo]e?ur|conjointe?|compagne?|voisine?|oncle|tante|neveu|ni[èe]ce|belle-m[èe]re|beau-p[èe]re|petite?-fils|petite?-fille)\b"

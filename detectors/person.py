@@ -92,7 +92,8 @@ _PUBLIC = re.compile(
     r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
     r"footballeu|joueu|philosophe|po[èe]te|auteur|cin[ée]aste|r[ée]alisat|gouvernement|[ée]lys[ée]e|assembl[ée]e\s+nationale|"
     r"candidat\s+[àa]\s+l'[ée]lection|parti\s+|selon\s+l'afp|a\s+d[ée]clar[ée]|a\s+annonc[ée]|interview|journaliste|historien|"
-    r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+",
+    r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+|pionni[eè]re?|inventeur|inventrice|"
+    r"grandes?\s+figures?|presse\s+nationale|article\s+(?:paru|publi[ée])",
     re.IGNORECASE,
 )
 # Eponyms: "maladie de Dubin-Johnson", "signe de Murphy", "classification de Child-Pugh"...

@@ -76,7 +76,8 @@ _EXERCISE = re.compile(
 # (confidential by subject) go.
 _GENERIC = re.compile(
     r"\b(?:ce|cet|cette|voici\s+(?:un|une))\s+(?:[\w'-]+\s+)?(?:description|exemple|cas|sc[ée]nario|texte|proc[ée]dure|ticket)\s+"
-    r"g[ée]n[ée]rique|\b(?:this|from\s+a|here\s+is\s+a)\s+generic\s+(?:issue|example|description|scenario|case|text|ticket)|"
+    r"g[ée]n[ée]rique|\b(?:une?|des)\s+(?:fiche|trame|mod[èe]le|note|proc[ée]dure|mail|courrier)s?\s+(?:[\w'-]+\s+)?g[ée]n[ée]riques?\b|"
+    r"\b(?:this|from\s+a|here\s+is\s+a)\s+generic\s+(?:issue|example|description|scenario|case|text|ticket)|"
     r"\bno\s+real\s+(?:machines?|servers?|data|names?|systems?|hosts?|users?)\b|"
     r"\baucune?\s+(?:vraie?s?\s+)?(?:donn[ée]es?|machines?|serveurs?|noms?|postes?)\s+r[ée]el|"
     # already published ("paru au BOAMP", "publié hier sur son site", "communiqué de presse"), or a template
@@ -104,7 +105,7 @@ _PUBLIC_DETAILS = re.compile(
     r"\bcoordonn[ée]es\s+publiques|\binfos?\s+publiques|\binformations\s+publiques|\badresses?\s+publiques?|"
     r"\bpublic\s+contact\s+details|\bpied\s+de\s+page\s+de\s+(?:notre|son|leur|mon)\s+site|\bsignature\s+(?:mail\s+|e-mail\s+)?commune|"
     r"\bbloc\s+[«\"]?\s*nous\s+contacter|\bbo[îi]te\s+(?:g[ée]n[ée]rique|fonctionnelle)|\bmessage\s+d'absence\s+automatique|"
-    r"\bce\s+qui\s+figure\s+sur\s+(?:notre|son|leur)\s+site|\bpage\s+(?:de\s+)?contact\b|\ben-t[êe]te\s+de\s+(?:nos|ses|leurs)\s+courriers|"
+    r"\bce\s+qui\s+figure\s+sur\s+(?:notre|son|leur)\s+site|\bpublic\s+website|\bpage\s+publique|\bsite\s+internet\s+public|\bpage\s+(?:de\s+)?contact\b|\ben-t[êe]te\s+de\s+(?:nos|ses|leurs)\s+courriers|"
     r"\bsignature\s+(?:mail\s+|e-mail\s+)?(?:harmonis[ée]e\s+)?(?:pour\s+)?(?:notre|du|le)\s+service|"
     r"\bpubli[ée]e?s?\s+(?:hier\s+)?sur\s+(?:le|son|notre|leur)\s+site",
     re.IGNORECASE,

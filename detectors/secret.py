@@ -57,7 +57,7 @@ _STRICT_KEYS = ["pwd", "pass", "secret", "api_key", "api-key", "apikey", "access
 _NEAR_KEYS = _PROSE_KEYS + ["wifi", "wi-fi", "wpa", "passe", "login", "ssid", "clé wifi", "cle wifi", "compte commun",
                             "compte partagé", "compte partage", "shared account", "generic account", "compte générique"]
 _NEAR_WINDOW = 120
-_SHAPED = re.compile(r"(?<![\w@/.:<\[{-])(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_!@#$%&*?+.=-]{8,64}(?![\w@/>\]}])")
+_SHAPED = re.compile(r"(?<![\w@/.:<>\[{-])(?=[^\s]*\d)(?=[^\s]*[A-Za-z])[A-Za-z0-9_!@#$%&*?+.=-]{8,64}(?![\w@/>\]}])")
 _SPECIAL = re.compile(r"[_!@#$%&*?+=.-]")
 # A password by its shape alone: upper and lower case, a digit and a symbol ("Kiwi!Banane77",
 # "Cadre2025$"), in a token that is no URL, address, path or template.
@@ -136,7 +136,7 @@ _PLACEHOLDER_FULL = re.compile(
     re.IGNORECASE,
 )
 _PLACEHOLDER = re.compile(
-    r"^(?:<|\[|\{|os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|"
+    r"^(?:<|\[|\{|\?|:|os\.|env|getenv|process\.env|settings\.|config\.|self\.|request\.|input|"
     r"votre|your|mon_|my_|example|exemple|dummy|placeholder|redacted|masqu|cach|oubli|requis|obligatoire|"
     r"incorrect|invalide|expir|robuste|fort|faible|s[ée]curis|perdu|chang|modifi|r[ée]initialis|temporaire|"
     r"envoy|d[ée]fini|demand|saisi|valide|vide|trop|identique|diff[ée]rent|le |la |un |une |de )",
@@ -212,12 +212,15 @@ class SecretRecognizer(BaseRecognizer):
                 v = m.group().rstrip(".-")
                 if not _password_shaped(v) or _PLACEHOLDER_FULL.fullmatch(v) or _PLACEHOLDER.match(v) or _ELLIPSIS.fullmatch(v):
                     continue
+                if text.startswith("://", m.start() + len(v)):  # REDIS_URL=redis://...: a URL's scheme
+                    continue
                 claim(m.start(), m.start() + len(v), 0.75, "near")
                 break
         if any(c in text for c in "!@#$%&*?+="):
             for m in _STRONG.finditer(text):
                 v = m.group().rstrip(".-")
-                if "@" not in v and not v.startswith(("http", "www")) and not _STANDARD.fullmatch(v):
+                if ("@" not in v and not v.startswith(("http", "www")) and not _STANDARD.fullmatch(v)
+                        and "://" not in text[m.start():m.end() + 3]):  # DATABASE_URL=postgresql://...
                     claim(m.start(), m.start() + len(v), 0.75, "shape")
         if "code" in low:
             for m in _GENERIC_CODE.finditer(text):

@@ -247,3 +247,27 @@ CASES = [
 @pytest.mark.parametrize("category, present, text", CASES)
 def test_category_of(scanner, category, present, text):
     assert (category in cats(scanner, text)) is present, text
+
+
+# -- from dev11: example configurations, shell defaults, public web pages, generic reflex sheets --------
+
+def test_example_configs_and_shell_defaults_hold_no_secret(scanner):
+    env = ("# .env.example\nDATABASE_URL=postgresql://user:<password>@localhost:5432/mydb\n"
+           "REDIS_URL=redis://localhost:6379/0\nLOG_LEVEL=debug")
+    assert "secret" not in cats(scanner, env)
+    assert "secret" not in {f.category for f in scanner.scan(': "${MISTRAL_API_KEY:?variable non définie}"').findings
+                            if f.recognizer.startswith("secret")}
+    assert "secret" in cats(scanner, "DATABASE_URL=postgresql://app:Hop1tal!2024@db.chu.local:5432/prod")
+
+
+def test_public_pages_generic_sheets_and_rules_for_every_agent(scanner):
+    page = ("Please translate this page from our hospital's public website: « Accueil principal : 12 avenue du "
+            "Général-Leclerc, 45000 Orléans. Horaires de visite : 13 h à 20 h. »")
+    assert "personal" not in cats(scanner, page)
+    sheet = ("Rédige une fiche réflexe générique de déclenchement du plan blanc pour un centre hospitalier : qui "
+             "prévenir, rôle de la cellule de crise, rappel des personnels.")
+    assert "confidential" not in cats(scanner, sheet)
+    rule = ("Réécris ce règlement pour le livret d'accueil : « En cas d'arrêt de travail pour maladie, l'agent doit "
+            "prévenir son encadrement et transmettre les volets 2 et 3 de l'avis d'arrêt. »")
+    assert "health" not in cats(scanner, rule)
+    assert "health" in cats(scanner, "Arrêt maladie jusqu'au 14 mars pour l'agent Martin, service de nuit, dépression.")
