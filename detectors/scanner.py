@@ -87,7 +87,7 @@ _GENERIC = re.compile(
     r"\bd[ée]j[àa]\s+(?:public|publi[ée])|\brapport\s+public|\balready\s+(?:published|public)|\bpublicly\s+available|\bpress\s+release|"
     r"\b(?:generic|blank)\s+(?:e-?mail\s+)?template|\bmod[èe]le\s+(?:type|vierge|g[ée]n[ée]rique)|\bmail\s+type\b|"
     r"\buse\s+placeholders\b|\bavec\s+des\s+champs\s+[àa]\s+compl[ée]ter|"
-    r"\bpubli[ée]e?s?\s+(?:hier\s+)?sur\s+(?:le|son|notre|leur)\s+site|\bdocument\s+public|\bguide\s+public|\ben\s+ligne\s+sur\s+(?:le|notre|son|leur)\s+site|\barticle\s+de\s+presse|\brevue\s+de\s+presse|"
+    r"\bdocument\s+public|\bguide\s+public|\ben\s+ligne\s+sur\s+(?:le|notre|son|leur)\s+site|\barticle\s+de\s+presse|\brevue\s+de\s+presse|"
     r"\bjuste\s+(?:la|une)\s+trame|\bne\s+sont\s+pas\s+nomm[ée]s|\bappli(?:cation)?\s+de\s+test\s+en\s+local",
     re.IGNORECASE,
 )
@@ -140,7 +140,9 @@ _OWN_PATIENT = re.compile(r"\b(?:notre|nos|mon|ma|mes|our|my)\s+(?:patient|patie
 
 def drop_fiction(text: str, findings: list[Finding]) -> list[Finding]:
     """Without identifiers, a prompt framed as fiction, or a template with placeholders, keeps no finding
-    about its made-up people; a text said to be generic keeps no topical confidential finding."""
+    about its made-up people. A text said to be generic or already published, a question about a
+    notion, an institution's public details and a template (three slots) keep no topical confidential
+    finding; a notice or an official text reworded keeps no health finding unless it names someone."""
     if not any(f.type in FRAMED_TYPES or _topical(f) for f in findings):
         return findings
     if any(_topical(f) for f in findings) and (_GENERIC.search(text) or notion_question(text) or _PUBLIC_DETAILS.search(text)

@@ -103,9 +103,6 @@ def test_a_key_box_code_in_sms_style_is_a_secret(scanner):
     assert "secret" in cats(scanner, "le code de la boîte à clés des véhicules de l'HAD c 3390, mets-le dans le mail")
 
 
-# -- from dev10: service lines, letterheads, exam revision and dose questions, ward and English shorthand --
-
-
 def test_an_account_pair_with_letters_and_digits_and_a_share_written_with_slashes(scanner):
     assert "secret" in cats(scanner, "Le logiciel a toujours le compte admin / Diet2022 mis à l'installation.")
     assert "confidential" in cats(scanner, "table = load_table('//srv-picu01/doses/pediatric_v7.csv')")
