@@ -36,7 +36,6 @@ from gateway.audit.schema import (
 
 # Hot-path statements, built once so SQLAlchemy's compiled cache serves them (values bound per call).
 _INSERT = insert(audit_records)
-_HEAD = select(audit_records.c.seq, audit_records.c.record_hash).order_by(audit_records.c.seq.desc()).limit(1)
 _OUTCOME_ROW = select(audit_records.c.record_hash, *[audit_records.c[k] for k in chain.OUTCOME_FIELDS]).where(
     audit_records.c.id == bindparam("_rid")
 )
@@ -244,28 +243,6 @@ class AuditStore:
         if self.is_pg:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
-    def _lock_and_head(self, conn: Connection) -> tuple[int, str]:
-        """Take the chain lock, then read the head (PostgreSQL: one round trip, see migration 0002)."""
-        if self.is_pg:
-            last = conn.execute(text("SELECT head_seq, head_hash FROM gardefou_chain_head(:k)"),
-                                {"k": PG_CHAIN_LOCK}).first()
-            return (last[0], last[1]) if last is not None else self._anchor_head(conn)
-        return self._head(conn)  # SQLite: BEGIN IMMEDIATE already holds the write lock
-
-    def _head(self, conn: Connection) -> tuple[int, str]:
-        """(seq, hash) of the chain's last link: the last record, else the last purge anchor."""
-        last = conn.execute(_HEAD).first()
-        if last is not None:
-            return last[0], last[1]
-        return self._anchor_head(conn)
-
-    def _anchor_head(self, conn: Connection) -> tuple[int, str]:
-        anchor = conn.execute(
-            select(audit_anchors.c.through_seq, audit_anchors.c.last_hash)
-            .order_by(audit_anchors.c.through_seq.desc()).limit(1)
-        ).first()
-        return (anchor[0], anchor[1]) if anchor else (0, chain.GENESIS)
-
     @_store_errors
     def insert(self, record: dict[str, Any]) -> None:
         """Append one record to the chain and commit it. The hot path of every request: the driver's
@@ -277,7 +254,7 @@ class AuditStore:
         try:
             cur = raw.cursor()
             try:
-                last_seq, prev = self._raw_lock_and_head(cur)
+                last_seq, prev = self._lock_and_head(cur)
                 prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
                 if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
                     rec["seq"] = last_seq + 1
@@ -309,9 +286,10 @@ class AuditStore:
             hit = self._insert_cache[keys] = (compiled.string, names, procs)
         return hit
 
-    def _raw_lock_and_head(self, cur) -> tuple[int, str]:
-        """``_lock_and_head`` on a driver cursor: SQLite takes the write lock (BEGIN IMMEDIATE),
-        PostgreSQL the chain's advisory lock and the head in one round trip."""
+    def _lock_and_head(self, cur) -> tuple[int, str]:
+        """Take the chain lock and read the head, (seq, hash) of the chain's last link: the last record,
+        else the last purge anchor. SQLite takes the write lock (BEGIN IMMEDIATE); PostgreSQL the
+        chain's advisory lock and the head in one round trip (migration 0002)."""
         if self.is_pg:
             cur.execute("SELECT head_seq, head_hash FROM gardefou_chain_head(%s)", (PG_CHAIN_LOCK,))
             row = cur.fetchone()
