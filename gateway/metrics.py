@@ -23,6 +23,9 @@ UNKNOWN_AI = Counter("gardefou_unknown_ai", "Requests to AI services of the disc
                      "by listed service and decision", ["listed_service", "decision"], registry=REGISTRY)
 AUDIT_FAILURES = Counter("gardefou_audit_failures", "Audit store writes that failed (the request was refused)",
                          registry=REGISTRY)
+AUDIT_BATCH = Histogram("gardefou_audit_batch_records", "Decision records committed per audit transaction "
+                        "(group commit: more than one under load)", registry=REGISTRY,
+                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256))
 SCANS_IN_FLIGHT = Gauge("gardefou_scans_in_flight", "Inspections running or waiting for a scan slot",
                         registry=REGISTRY)
 OPEN_STREAMS = Gauge("gardefou_open_streams", "Upstream answers being relayed", registry=REGISTRY)

@@ -130,3 +130,79 @@ def test_outcomes_written_by_the_outcome_thread_in_batches(db_url, caplog):
     assert all(again.get(r["id"])["status_code"] == 200 for r in recs[30:])
     assert again.verify().ok
     again.dispose()
+
+
+def test_group_commit_writes_every_waiting_record_in_one_transaction(db_url):
+    """Records inserted while another commit holds the writer are committed together by the first
+    thread to get it; each insert returns only once its own record is committed; the chain verifies."""
+    import threading
+
+    store = AuditStore(db_url)
+    store.migrate()
+    store.insert(minimal_record())
+    recs = [minimal_record() for _ in range(8)]
+    errors: list[BaseException] = []
+
+    def insert(rec):
+        try:
+            store.insert(rec)
+        except BaseException as exc:  # pragma: no cover - reported by the assertion below
+            errors.append(exc)
+
+    before = store.commits
+    with store._writer_lock:  # a commit in progress: the others queue behind it
+        threads = [threading.Thread(target=insert, args=(r,)) for r in recs]
+        for t in threads:
+            t.start()
+        for _ in range(500):
+            if len(store._queued) == len(recs):
+                break
+            threading.Event().wait(0.01)
+        assert len(store._queued) == len(recs)
+        assert all(store.get(r["id"]) is None for r in recs)  # nothing committed yet
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert store.commits - before == 1  # one transaction for the eight
+    assert all(store.get(r["id"]) is not None for r in recs)
+    result = store.verify()
+    assert result.ok and result.checked == 9
+    store.dispose()
+
+
+def test_a_bad_record_in_a_batch_fails_its_own_insert_only(db_url):
+    """A batch that fails is written again one record at a time: the duplicate id fails, the others
+    in the same batch are committed."""
+    import threading
+
+    store = AuditStore(db_url)
+    store.migrate()
+    first = minimal_record()
+    store.insert(first)
+    good = [minimal_record() for _ in range(3)]
+    dup = dict(minimal_record(), id=first["id"])
+    outcome: dict[str, BaseException | None] = {}
+
+    def insert(rec):
+        try:
+            store.insert(rec)
+            outcome[rec["id"] + str(id(rec))] = None
+        except BaseException as exc:
+            outcome[rec["id"] + str(id(rec))] = exc
+
+    with store._writer_lock:
+        threads = [threading.Thread(target=insert, args=(r,)) for r in [good[0], dup, *good[1:]]]
+        for t in threads:
+            t.start()
+        for _ in range(500):
+            if len(store._queued) == 4:
+                break
+            threading.Event().wait(0.01)
+        assert len(store._queued) == 4
+    for t in threads:
+        t.join(10)
+    assert isinstance(outcome[dup["id"] + str(id(dup))], AuditError)
+    assert all(outcome[r["id"] + str(id(r))] is None for r in good)
+    assert all(store.get(r["id"]) is not None for r in good)
+    assert store.verify().ok
+    store.dispose()
