@@ -257,9 +257,54 @@ def add_browser_routes(app: FastAPI, config: Config, live: Live) -> None:
                         headers={"content-disposition": 'attachment; filename="gardefou-ca.crt"'})
 
 
+class GatewayApp(FastAPI):
+    """The API listener's app. The POST routes of the API formats, the hot path, are served without
+    the framework's middleware stack and router (exception and telemetry middlewares, the route
+    table walked per request): an exact lookup of the path, then the ingress, with the same
+    internal-error answer. Everything else (health, models, charter, browser files, unknown paths,
+    lifespan) goes through FastAPI as usual."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        #: path -> the coroutine answering a POST on it
+        self.fast_routes: dict[str, Any] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            endpoint = self.fast_routes.get(scope["path"])
+            if endpoint is not None:
+                scope["app"] = self
+                request = Request(scope, receive, send)
+                started = False
+
+                async def sending(message) -> None:
+                    nonlocal started
+                    started = True
+                    await send(message)
+
+                try:
+                    response = await endpoint(request)
+                    await response(scope, receive, sending)
+                except Exception:
+                    if started:  # part of the answer is gone: the server closes the connection
+                        raise
+                    await internal_error_response(request)(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def internal_error_response(request: Request) -> Response:
+    """An unexpected error: logged here, answered without a stack trace, nothing forwarded."""
+    log.exception("internal error")
+    body = adapter_for(request).error_body(500, "gardefou_internal_error",
+                                           "Erreur interne de Garde-fou : la requête n'a pas été transmise.")
+    return JSONResponse(body, status_code=500,
+                        headers={"X-Gardefou-Decision": "refuse", "X-Gardefou-Audit-Id": "unrecorded"})
+
+
 def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore | None = None, *,
                config_path: str | None = None, board: WorkerBoard | None = None, worker: int = 0,
-               clients: ClientLimiter | None = None) -> FastAPI:
+               clients: ClientLimiter | None = None) -> GatewayApp:
     """The API listener's app. ``config_path``: the file a reload reads again (``app.state.live``);
     ``board`` and ``worker``: this process's slot with ``serve --workers``; ``clients``: the per-client
     limits shared by the workers."""
@@ -278,7 +323,7 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
             await forwarder.close()
             pipeline.store.dispose()  # every generation's
 
-    app = FastAPI(title="Garde-fou", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = GatewayApp(title="Garde-fou", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.live = live
     #: the pipeline built at start-up (its audit store is every generation's); the one in force is ``live.pipeline``
     app.state.pipeline = pipeline
@@ -291,7 +336,8 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     for adapter in API_ADAPTERS:
         for path, route in adapter.routes.items():
-            # a plain Starlette route: the request path needs no dependency injection or body model
+            app.fast_routes[path] = api_route(adapter, route)  # the hot path (GatewayApp.__call__)
+            # also in the route table: a GET on the path is told the method, not an unknown endpoint
             app.add_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
 
     @app.get("/v1/models", include_in_schema=False)
@@ -342,10 +388,6 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:  # no stack trace to clients
-        log.exception("internal error")
-        body = adapter_for(request).error_body(500, "gardefou_internal_error",
-                                               "Erreur interne de Garde-fou : la requête n'a pas été transmise.")
-        return JSONResponse(body, status_code=500,
-                            headers={"X-Gardefou-Decision": "refuse", "X-Gardefou-Audit-Id": "unrecorded"})
+        return internal_error_response(request)
 
     return app

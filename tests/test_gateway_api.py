@@ -531,3 +531,42 @@ def test_confirmation_band_asks_then_forwards_with_the_acknowledgement(sqlite_ga
     assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "warn"
     rec = record(gw, resp.headers["x-gardefou-audit-id"])
     assert rec["decision"] == "warn" and "detect.unsure" in rec["rule_ids"] and len(fake.received) == 1
+
+
+# -- an unexpected error ----------------------------------------------------------------------
+
+def test_an_unexpected_error_is_a_500_without_trace_and_nothing_forwarded(sqlite_gateway_factory, fake, tmp_path):
+    """A bug (here the store raising something that is not an audit error) on the API routes' fast
+    path and on a framework route alike: a 500 in the API's error shape, no stack trace, nothing
+    forwarded, and the gateway keeps serving."""
+    from gateway.audit import AuditStore
+
+    class BrokenStore(AuditStore):
+        broken = True
+
+        def insert(self, record):
+            if self.broken:
+                raise RuntimeError("bug in the record's code")
+            super().insert(record)
+
+    store = BrokenStore(f"sqlite:///{tmp_path / 'broken.db'}")
+    store.migrate()
+    gw = sqlite_gateway_factory({"store": store})
+    for method, path, body in (("POST", "/v1/chat/completions", {"model": "mistral/mistral-small-latest",
+                                                                 "messages": [{"role": "user", "content": BENIGN}]}),
+                               ("POST", "/v1/messages", {"model": "mistral/mistral-small-latest", "max_tokens": 5,
+                                                         "messages": [{"role": "user", "content": BENIGN}]}),
+                               ("GET", "/v1/models", None)):
+        r = httpx.request(method, gw.url + path, json=body, headers={"Authorization": "Bearer client-key",
+                                                                     "x-api-key": "client-key"})
+        assert r.status_code == 500, (path, r.text)
+        assert r.headers["x-gardefou-decision"] == "refuse" and r.headers["x-gardefou-audit-id"] == "unrecorded"
+        err = r.json()["error"]
+        assert (err.get("code") or err.get("type")) in ("gardefou_internal_error", "api_error"), err
+        assert "Erreur interne de Garde-fou" in err["message"]
+        assert "Traceback" not in r.text and "RuntimeError" not in r.text
+    assert fake.received == []
+    store.broken = False
+    ok = oa(gw).chat.completions.with_raw_response.create(
+        model="mistral/mistral-small-latest", messages=[{"role": "user", "content": BENIGN}])
+    assert ok.headers["x-gardefou-decision"] == "allow"
