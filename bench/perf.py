@@ -122,17 +122,24 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def rss_mib(pid: int) -> float:
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """Resident memory of the process and its workers, summed. ``VmRSS`` counts the pages the workers
+    share (the detectors loaded before forking) once per worker; ``pss_mib`` counts them once."""
     total = 0
     for p in proc_tree(pid):
         try:
-            with open(f"/proc/{p}/status") as f:
+            with open(f"/proc/{p}/status" if field == "VmRSS" else f"/proc/{p}/smaps_rollup") as f:
                 for line in f:
-                    if line.startswith("VmRSS:"):
+                    if line.startswith(field + ":"):
                         total += int(line.split()[1])
         except OSError:
             pass
     return total / 1024
+
+
+def pss_mib(pid: int) -> float:
+    """Proportional set size of the process and its workers: shared pages split between them."""
+    return rss_mib(pid, "Pss")
 
 
 def wait_port(port: int, path: str = "/", timeout: float = 120.0) -> float:
@@ -347,6 +354,7 @@ async def run(args) -> dict:
         for t in targets:
             await sequential([t], [t.raw(sizes["500 words"])], 30, warmup=0)
         report["rss_warm_mib"] = rss_mib(gw.pid)
+        report["pss_warm_mib"] = pss_mib(gw.pid)
 
         print(f"\n{'path':<22} {'size':<11} {'p50':>8} {'p95':>8} {'p99':>8} {'added p50':>10} {'added p99':>10} "
               f"{'req/s c32':>10} {'ratio':>6} {'CPU ms/req':>10} {'errors':>6}")
@@ -401,8 +409,10 @@ async def run(args) -> dict:
             print(f"\nsoak: {args.soak} requests at {rps:.0f}/s, gateway RSS {rss0:.0f} -> "
                   f"{report['soak']['rss_after_mib']:.0f} MiB")
         report["rss_end_mib"] = rss_mib(gw.pid)
+        report["pss_end_mib"] = pss_mib(gw.pid)
         print(f"\ngateway start-up to ready {report['startup_s']:.2f} s; RSS after warm-up "
-              f"{report['rss_warm_mib']:.0f} MiB, at the end {report['rss_end_mib']:.0f} MiB "
+              f"{report['rss_warm_mib']:.0f} MiB, at the end {report['rss_end_mib']:.0f} MiB; PSS (shared pages "
+              f"counted once) {report['pss_warm_mib']:.0f} and {report['pss_end_mib']:.0f} MiB "
               f"({args.workers} worker{'s' if args.workers > 1 else ''})")
     finally:
         for p in procs:

@@ -60,18 +60,19 @@ class _OnSocket:
 
 
 def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None, side: bool = True,
-               config_source: str = "", board=None, worker: int = 0, clients=None) -> int:
+               config_source: str = "", board=None, worker: int = 0, clients=None, scanner=None) -> int:
     """One gateway process: the API listener (on ``sock`` when the parent bound it) and, when ``side``,
     the admin listener and the browser proxy. ``SIGHUP`` reloads the configuration; ``board`` and
     ``worker``: this process's slot with ``--workers``; ``clients``: the per-client limits every worker
-    shares."""
+    shares; ``scanner``: the detectors the parent loaded before forking (else loaded here)."""
     import uvicorn
 
     from gateway.server import create_app
 
     try:
         logging.getLogger("gardefou").info("configuration: %s", config_source)
-        gateway_app = create_app(config, config_path=args.config, board=board, worker=worker, clients=clients)
+        gateway_app = create_app(config, scanner=scanner, config_path=args.config, board=board, worker=worker,
+                                 clients=clients)
         live = gateway_app.state.live
         listeners = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
@@ -128,7 +129,11 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     worker (created here, before forking); the scan pool is per worker. If a
     worker cannot start or dies, the others are stopped and the exit code is its own. ``SIGHUP`` here
     is relayed to every worker (each reloads the configuration); the admin API's reload, in worker 1,
-    signals the others itself and reads their outcome on the shared ``WorkerBoard``."""
+    signals the others itself and reads their outcome on the shared ``WorkerBoard``.
+
+    The detectors (spaCy model, classifier weights, automata) are loaded here, once, before forking:
+    the workers share those pages copy-on-write instead of each loading its own copy, and start in
+    the time of one load rather than N loads competing for the cores."""
     import signal
     import socket
 
@@ -136,14 +141,19 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     from gateway.limits import ClientLimiter
     from gateway.live import WorkerBoard, take_deferred_hangup
 
+    from detectors import build_default_scanner
+
     try:
         store = AuditStore(config.audit.url, **config.audit.store_options())
         store.migrate()
         store.dispose()
+        scanner = build_default_scanner(config.detectors)
         sock = socket.create_server((host, port), backlog=2048)
     except Exception as exc:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
+    gc.collect()
+    gc.freeze()  # the models' objects: out of every worker's collections (and their pages left shared)
     sock.set_inheritable(True)
     log = logging.getLogger("gardefou.serve")
     board = WorkerBoard(workers)
@@ -158,7 +168,7 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             code = 1
             try:
                 code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source,
-                                  board=board, worker=i, clients=clients)
+                                  board=board, worker=i, clients=clients, scanner=scanner)
             finally:
                 os._exit(code)
         pids.append(pid)

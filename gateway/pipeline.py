@@ -301,7 +301,7 @@ class Pipeline:
     def extract(self, adapter: Adapter, body: Any, inc: Incoming, ex: Exchange) -> None:
         """Every piece of text that would leave: the body's scalars and the relayed headers' values."""
         try:
-            with metrics.STAGE.labels("extract").time():
+            with metrics.STAGE_EXTRACT.time():
                 ex.extracted = adapter.extract(inc.endpoint, body)
         except RecursionError:
             raise Refusal(400, "invalid_request", "Le corps de la requête est trop imbriqué.",
@@ -415,7 +415,7 @@ class Pipeline:
         if status_code >= 400:
             fields["forwarded"] = upstream_status is not None
         if upstream_ms is not None:
-            metrics.STAGE.labels("upstream").observe(upstream_ms / 1000)
+            metrics.STAGE_UPSTREAM.observe(upstream_ms / 1000)
         if status_code < 400:  # the answer is on its way: the store's outcome thread adds the provider's
             # usage and the estimate, then writes the outcome (and logs a failure)
             self.store.complete_later(ex.audit_id, fields, lambda f: self._add_usage(ex, f, meter))
@@ -453,7 +453,7 @@ class Pipeline:
     # -- the audit record ---------------------------------------------------------------------
     def _detect(self, ex: Exchange) -> tuple[ScanResult, str]:
         joined = SEPARATOR.join(ex.extracted.parts)
-        with metrics.STAGE.labels("detect").time():
+        with metrics.STAGE_DETECT.time():
             return self.scanner.scan(joined, time.monotonic() + self.limits.scan_timeout_s), joined
 
     def _findings_record(self, ex: Exchange, scan: ScanResult, joined: str) -> list[dict]:
@@ -529,7 +529,7 @@ class Pipeline:
             self._observe(ex, refused, 503, forward=False, recorded=False)
             return Verdict(refused, forward=False, status=503, code="gardefou_unavailable",
                            message=UNAVAILABLE_FR.format(what="journal d'audit indisponible"), recorded=False)
-        metrics.STAGE.labels("audit").observe(time.perf_counter() - t0)
+        metrics.STAGE_AUDIT.observe(time.perf_counter() - t0)
         self._observe(ex, decision, status, forward=forward, recorded=True)
         return Verdict(decision, forward=forward, status=status, code=code, message=message)
 
