@@ -191,13 +191,20 @@ class Scanner:
         return [r.name for r in self.recognizers]
 
     def _run(self, text: str, deadline: float | None = None) -> list[Finding]:
+        return [f for part in self.run_part(text, deadline, range(len(self.recognizers))) for f in part]
+
+    def run_part(self, text: str, deadline: float | None, indexes: Iterable[int]) -> list[list[Finding]]:
+        """The findings of the recognizers numbered ``indexes`` (in that order), one list each, over
+        one ``ScanContext``: a part of ``scan``'s work (``detectors.parallel`` runs the parts of a
+        long text on several processes and puts them back in order)."""
         ctx = ScanContext(text, deadline)
-        findings: list[Finding] = []
-        for rec in self.recognizers:
+        out = []
+        for i in indexes:
+            rec = self.recognizers[i]
             fn = getattr(rec, "analyze_ctx", None)
-            findings.extend(fn(ctx) if fn is not None else rec.analyze(text))
+            out.append(fn(ctx) if fn is not None else rec.analyze(text))
             ctx.check(rec.name)
-        return findings
+        return out
 
     def scan(self, text: str, deadline: float | None = None) -> ScanResult:
         """Findings of every recognizer. ``deadline`` (``time.monotonic()``): past it the scan stops
@@ -208,6 +215,11 @@ class Scanner:
         findings = self._run(text, deadline)
         if self.decode:
             findings.extend(self._decoded(text, self.decode_depth, deadline))
+        return self.finish(text, findings)
+
+    def finish(self, text: str, findings: list[Finding]) -> ScanResult:
+        """The recognizers' findings (in recognizer order, then the decoded fragments') made a result:
+        the allow-list, overlaps resolved, the public-details and fiction framings."""
         if self.allow:
             findings = [f for f in findings if _compact(text[f.start : f.end]) not in self.allow]
         return ScanResult(drop_fiction(text, drop_public_details(text, resolve_overlaps(findings))))  # framings

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from detectors import Scanner, build_default_scanner
 from gateway.audit import AuditStore
 from gateway.charter import CharterGate
-from gateway.config import Config
+from gateway.config import Config, Limits
 from gateway.limits import Admission
 from gateway.pipeline import Pipeline
 from gateway.sobriety import DEFAULT_PROVIDERS, ImpactEstimator
@@ -51,6 +51,17 @@ def build_pipeline(config: Config, *, scanner: Scanner | None = None, store: Aud
         messages=Messages(config.institution, catalogue, charter_url=config.charter.url if config.charter else None),
         admission=admission,
     )
+
+
+def with_scan_helpers(scanner: Scanner, limits: Limits) -> Scanner:
+    """The scanner with its helper processes (``limits.scan_helpers``), forked now: call it before any
+    thread or event loop of the process starts."""
+    count = limits.scan_helpers if limits.scan_helpers is not None else (1 if (os.cpu_count() or 1) >= 2 else 0)
+    if count <= 0:
+        return scanner
+    from detectors.parallel import ParallelScanner
+
+    return ParallelScanner(scanner, count, limits.scan_helper_min_chars)
 
 
 def build_estimator(config: Config) -> ImpactEstimator | None:

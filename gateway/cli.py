@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import sys
+from typing import Any
 
 from gateway.config import ConfigError, addresses_collide, load_config
 
@@ -71,10 +72,15 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
 
     try:
         logging.getLogger("gardefou").info("configuration: %s", config_source)
+        from detectors import build_default_scanner
+        from gateway.build import with_scan_helpers
+
+        # the helper processes are forked here, before any thread of this process starts
+        scanner = with_scan_helpers(scanner or build_default_scanner(config.detectors), config.limits)
         gateway_app = create_app(config, scanner=scanner, config_path=args.config, board=board, worker=worker,
                                  clients=clients)
         live = gateway_app.state.live
-        listeners = [(gateway_app, host, port, config.listen.tls_options())]
+        listeners: list[tuple[Any, str, int, Any]] = [(gateway_app, host, port, config.listen.tls_options())]
         # The audit review has its own listener, sharing the gateway's audit store; only when admin
         # users are configured (`gardefou admin add-user`), so a bare gateway opens one port.
         if config.admins and side:
@@ -137,11 +143,10 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     import signal
     import socket
 
+    from detectors import build_default_scanner
     from gateway.audit import AuditStore
     from gateway.limits import ClientLimiter
     from gateway.live import WorkerBoard, take_deferred_hangup
-
-    from detectors import build_default_scanner
 
     try:
         store = AuditStore(config.audit.url, **config.audit.store_options())

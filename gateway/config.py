@@ -238,6 +238,11 @@ class Limits(_Strict):
     max_concurrent_scans: int = Field(8, ge=1)
     max_queued_scans: int = Field(1024, ge=0)
     max_queued_scan_chars: int = Field(20_000_000, ge=1000)
+    #: helper processes per gateway process that share the scan of a text with the thread inspecting
+    #: it (``detectors.parallel``: one text on two cores); None: one on a machine of two cores or
+    #: more, none on one core; 0: none. Texts shorter than ``scan_helper_min_chars`` are scanned alone.
+    scan_helpers: int | None = Field(None, ge=0, le=16)
+    scan_helper_min_chars: int = Field(200, ge=0)
     #: per client (API key, or address without keys): requests a minute and requests at once (429 past them)
     client_requests_per_minute: int = Field(600, ge=1)
     client_concurrency: int = Field(32, ge=1)

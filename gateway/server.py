@@ -322,6 +322,9 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
         finally:
             await forwarder.close()
             pipeline.store.dispose()  # every generation's
+            close = getattr(pipeline.scanner, "close", None)
+            if close is not None:  # the scan helpers (ParallelScanner)
+                close()
 
     app = GatewayApp(title="Garde-fou", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.live = live

@@ -305,3 +305,40 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
     assert all(not Path(f"/proc/{c}").exists() for c in children)
     r = gardefou("audit", "verify", "--config", str(cfg))
     assert r.returncode == 0 and "OK: 50 record(s) verified" in r.stdout, r.stdout + r.stderr
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def test_serve_shares_long_scans_with_a_helper_process_and_stops_it(tmp_path):
+    """`limits.scan_helpers: 1`: the gateway forks one scan helper; a long prompt is inspected (and
+    blocked) through it; when the gateway stops, the helper stops too (no orphan process)."""
+    import httpx
+
+    port = _free_port()
+    (tmp_path / "config.yaml").write_text(f"listen: {{host: 127.0.0.1, port: {port}}}\n"
+                                          "limits: {scan_helpers: 1, scan_helper_min_chars: 100}\n")
+    proc = _serve(tmp_path)
+    try:
+        wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+        (helper,) = _children(proc.pid)
+        long_clinical = ("Peux-tu résumer ce dossier pour la relève ? " * 5 + "Mme Lefèvre, 81 ans, chambre 12, "
+                         "hospitalisée depuis le 3/11 pour une pneumopathie, sous amoxicilline, confuse cette nuit.")
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
+                       json={"model": "mistral/mistral-small-latest",
+                             "messages": [{"role": "user", "content": long_clinical}]})
+        assert r.status_code == 403 and r.headers["x-gardefou-decision"] == "block"
+        assert "health" in r.json()["error"]["message"].lower() or "santé" in r.json()["error"]["message"]
+        assert Path(f"/proc/{helper}").exists()
+    finally:
+        proc.terminate()
+        err = proc.communicate(timeout=15)[1].decode()
+    assert "scan helpers: 1 process(es)" in err
+    deadline = __import__("time").monotonic() + 5
+    while Path(f"/proc/{helper}").exists() and __import__("time").monotonic() < deadline:
+        __import__("time").sleep(0.05)
+    assert not Path(f"/proc/{helper}").exists() or "zombie" in Path(f"/proc/{helper}/status").read_text().lower()

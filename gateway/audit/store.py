@@ -141,7 +141,9 @@ class _Pending:
     __slots__ = ("rec", "done", "error")
 
     def __init__(self, rec: dict[str, Any]):
-        self.rec, self.done, self.error = rec, False, None
+        self.rec: dict[str, Any] = rec
+        self.done = False
+        self.error: Exception | None = None
 
 
 @dataclass

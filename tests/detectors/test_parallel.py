@@ -1,0 +1,157 @@
+"""The scan of one text shared with a helper process (``detectors.parallel``): the same findings as
+``Scanner.scan``, the helper's failures and hangs refuse the scan, a dead helper is retired."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import time
+
+import pytest
+
+from detectors import Scanner
+from detectors.base import Finding
+from detectors.context import ScanBudgetExceeded
+from detectors.parallel import ParallelScanner
+from detectors.recognizer import BaseRecognizer
+
+PARENT = os.getpid()
+
+TEXTS = [
+    "Reformule ce paragraphe pour la note de service : la réunion est reportée à jeudi.",
+    "Mme Durand, 67 ans, hospitalisée en cardiologie le 12/03 pour un OAP, NIR 2 67 03 75 112 004 36, "
+    "sous furosémide ; créatinine à 140. Peux-tu rédiger le courrier de sortie ?",
+    "Le budget prévisionnel 2027 du GHT (confidentiel, ne pas diffuser) prévoit 3 suppressions de postes. " * 8,
+    "Voici le fichier : " + base64.b64encode(b"Patient Jean Martin, NIR 1 85 05 78 006 084 91").decode(),
+    "Explique la différence entre une délibération et un arrêté municipal. " * 40,
+    "mon collègue IDE est en arrêt maladie pour burn-out depuis 3 semaines, tél 06 12 34 56 78, "
+    "mot de passe du poste infirmier : Soins!2026x " * 3,
+]
+
+
+def flat(result) -> list[tuple]:
+    return [(f.type, f.category, f.start, f.end, round(f.score, 6), f.recognizer, f.cues) for f in result.findings]
+
+
+@pytest.fixture(scope="module")
+def parallel(scanner):
+    p = ParallelScanner(scanner, helpers=1, min_chars=0)
+    yield p
+    p.close()
+
+
+def test_same_findings_as_the_scanner(scanner, parallel):
+    """Finding for finding, in the same order, on clinical, confidential, encoded, benign and mixed
+    texts; the helper did part of the work."""
+    before = parallel.shared_scans
+    for text in TEXTS:
+        assert flat(parallel.scan(text)) == flat(scanner.scan(text)), text[:60]
+    assert parallel.shared_scans > before
+    assert parallel.helpers_alive == 1
+
+
+def test_short_texts_are_scanned_alone(scanner):
+    p = ParallelScanner(scanner, helpers=1, min_chars=500)
+    try:
+        text = TEXTS[1]
+        assert len(text) < 500
+        assert flat(p.scan(text)) == flat(scanner.scan(text))
+        assert p.shared_scans == 0
+        long_text = TEXTS[4]
+        assert flat(p.scan(long_text)) == flat(scanner.scan(long_text))
+        assert p.shared_scans == 1
+    finally:
+        p.close()
+
+
+def test_a_dead_helper_is_retired_and_scans_go_on(scanner):
+    """Killed between two scans: the next scan is done whole by the calling thread (the helper took
+    none of it), the helper is retired, later scans are still complete."""
+    p = ParallelScanner(scanner, helpers=1, min_chars=0)
+    try:
+        (helper,) = p._helpers
+        os.kill(helper.process.pid, signal.SIGKILL)
+        helper.process.join(5)
+        for text in TEXTS[1:3]:
+            assert flat(p.scan(text)) == flat(scanner.scan(text))
+        assert p.helpers_alive == 0
+    finally:
+        p.close()
+
+
+class _Slow(BaseRecognizer):
+    """Takes its time in the gateway process, so that the helper surely takes the other task."""
+
+    name = "slow"
+
+    def __init__(self, in_parent: float = 0.2, in_helper: float = 0.0, fail_in_helper: bool = False):
+        self.in_parent, self.in_helper, self.fail_in_helper = in_parent, in_helper, fail_in_helper
+
+    def analyze_ctx(self, ctx) -> list[Finding]:
+        if os.getpid() == PARENT:
+            time.sleep(self.in_parent)
+            return []
+        if self.fail_in_helper:
+            raise RuntimeError("a detector bug, in the helper")
+        end = time.monotonic() + self.in_helper
+        while time.monotonic() < end:
+            ctx.check(self.name)
+            time.sleep(0.01)
+        return []
+
+
+def test_a_failure_in_the_helper_fails_the_scan():
+    """The helper's recognizer raises: the scan raises (the pipeline refuses the request), never
+    returns findings without that recognizer's."""
+    p = ParallelScanner(Scanner([_Slow(fail_in_helper=True), _Slow(fail_in_helper=True)], decode=False),
+                        helpers=1, min_chars=0, sample="x")
+    try:
+        with pytest.raises(RuntimeError):
+            p.scan("un texte quelconque")
+    finally:
+        p.close()
+
+
+def test_the_deadline_holds_in_the_helper():
+    """A recognizer running past the scan's deadline in the helper stops there: the scan raises
+    ScanBudgetExceeded soon after the deadline, and the helper serves the next scan."""
+    p = ParallelScanner(Scanner([_Slow(in_parent=0.05, in_helper=30), _Slow(in_parent=0.05, in_helper=30)],
+                                decode=False), helpers=1, min_chars=0, sample="x")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(ScanBudgetExceeded):
+            p.scan("un texte quelconque", deadline=t0 + 0.3)
+        assert time.monotonic() - t0 < 2
+        assert p.helpers_alive == 1
+        with pytest.raises(ScanBudgetExceeded):  # still serving, still bounded
+            p.scan("un autre texte", deadline=time.monotonic() + 0.3)
+    finally:
+        p.close()
+
+
+def test_a_hung_helper_fails_the_scan_and_is_retired(monkeypatch):
+    """A helper that ignores the deadline (stuck in C code, say) is given a grace period, then the
+    scan fails and the helper is stopped."""
+    import detectors.parallel as parallel_module
+
+    class Stuck(BaseRecognizer):
+        name = "stuck"
+
+        def analyze_ctx(self, ctx):
+            if os.getpid() == PARENT:
+                time.sleep(0.05)
+            else:
+                time.sleep(30)  # no deadline check
+            return []
+
+    monkeypatch.setattr(parallel_module, "GRACE_S", 0.3)
+    p = ParallelScanner(Scanner([Stuck(), Stuck()], decode=False), helpers=1, min_chars=0, sample="x")
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(RuntimeError):
+            p.scan("un texte", deadline=t0 + 0.2)
+        assert time.monotonic() - t0 < 3
+        assert p.helpers_alive == 0
+    finally:
+        p.close()
