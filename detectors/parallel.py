@@ -52,7 +52,7 @@ _SAMPLE = (
     "furosémide, créatinine à 140 µmol/l, sortie prévue lundi. Contact : secretariat.medecine@chu-exemple.fr, "
     "tél. 01 23 45 67 89. Merci de reformuler ce paragraphe pour la note de service destinée aux agents, "
     "en rappelant les horaires d'ouverture de l'accueil et la procédure de prise de rendez-vous en ligne. "
-) * 5
+) * 2
 
 
 def _prctl_parent_death_signal() -> None:
@@ -133,7 +133,7 @@ def _helper_main(conn: Connection, inherited: Sequence[Connection], scanner: Sca
             return
 
 
-def work_order(scanner: Scanner, sample: str = _SAMPLE, rounds: int = 3) -> list[int]:
+def work_order(scanner: Scanner, sample: str = _SAMPLE, rounds: int = 2) -> list[int]:
     """The tasks of a scan (each recognizer, then ``len(recognizers)`` for the decoded fragments), the
     costliest on ``sample`` first: started first, the long ones do not leave one side waiting at the end."""
     from detectors.context import ScanContext
