@@ -23,6 +23,7 @@ fails its scan (the request is refused, fail closed) and is retired, the others 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 import multiprocessing
 import queue
@@ -115,6 +116,10 @@ def _helper_main(conn: Connection, inherited: Sequence[Connection], scanner: Sca
     signal.signal(signal.SIGHUP, signal.SIG_IGN)  # a reload is the gateway's
     for other in inherited:  # the gateway's ends of every helper's pipe: only the gateway may hold them
         other.close()
+    # The models' objects, inherited, live as long as the helper: out of the collector's generations,
+    # or every full collection walks the spaCy model again in the middle of a scan.
+    gc.collect()
+    gc.freeze()
     take = counter.taker(order)
     while True:
         try:
