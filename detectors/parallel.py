@@ -40,6 +40,8 @@ log = logging.getLogger("gardefou.detectors")
 
 #: how long past the scan's deadline a helper may take to say it stopped, before it is retired
 GRACE_S = 2.0
+#: how long a new helper may take to get ready
+READY_WAIT_S = 30.0
 #: the longest wait for a helper when the scan has no deadline
 NO_DEADLINE_WAIT_S = 60.0
 
@@ -120,6 +122,7 @@ def _helper_main(conn: Connection, inherited: Sequence[Connection], scanner: Sca
     # or every full collection walks the spaCy model again in the middle of a scan.
     gc.collect()
     gc.freeze()
+    conn.send(("ready", None))
     take = counter.taker(order)
     while True:
         try:
@@ -218,9 +221,14 @@ class ParallelScanner(Scanner):
                                       name=f"gardefou-scan-{i + 1}", daemon=True)
             process.start()
             theirs.close()
-            helper = _Helper(process, mine, counter)
-            self._helpers.append(helper)
-            self._free.put(helper)
+            self._helpers.append(_Helper(process, mine, counter))
+        for helper in list(self._helpers):  # each says it is ready (its collector set) before it serves
+            if helper.conn.poll(READY_WAIT_S) and helper.conn.recv() == ("ready", None):
+                self._free.put(helper)
+            else:
+                self._helpers.remove(helper)
+                helper.retire()
+                log.error("scan helper %s did not start: scans of this process run in one thread", helper.process.name)
         if self._helpers:
             log.info("scan helpers: %d process(es) share the scans of texts of %d characters or more",
                      len(self._helpers), min_chars)
