@@ -223,7 +223,11 @@ class ParallelScanner(Scanner):
             theirs.close()
             self._helpers.append(_Helper(process, mine, counter))
         for helper in list(self._helpers):  # each says it is ready (its collector set) before it serves
-            if helper.conn.poll(READY_WAIT_S) and helper.conn.recv() == ("ready", None):
+            try:
+                ready = helper.conn.poll(READY_WAIT_S) and helper.conn.recv() == ("ready", None)
+            except (EOFError, OSError):
+                ready = False
+            if ready:
                 self._free.put(helper)
             else:
                 self._helpers.remove(helper)
