@@ -7,6 +7,7 @@ import base64
 import os
 import signal
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -101,57 +102,56 @@ class _Slow(BaseRecognizer):
         return []
 
 
+@contextmanager
+def sharing(*recognizers):
+    """A parallel scanner over these recognizers alone, with one helper, stopped afterwards."""
+    p = ParallelScanner(Scanner(list(recognizers), decode=False), helpers=1, min_chars=0, sample="x")
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def failing_scan(p: ParallelScanner, error: type[BaseException], budget_s: float | None = None) -> float:
+    """Seconds until ``p.scan`` raised ``error`` (with a deadline ``budget_s`` from now, if given)."""
+    t0 = time.monotonic()
+    with pytest.raises(error):
+        p.scan("un texte quelconque", deadline=None if budget_s is None else t0 + budget_s)
+    return time.monotonic() - t0
+
+
 def test_a_failure_in_the_helper_fails_the_scan():
     """The helper's recognizer raises: the scan raises (the pipeline refuses the request), never
     returns findings without that recognizer's."""
-    p = ParallelScanner(Scanner([_Slow(fail_in_helper=True), _Slow(fail_in_helper=True)], decode=False),
-                        helpers=1, min_chars=0, sample="x")
-    try:
-        with pytest.raises(RuntimeError):
-            p.scan("un texte quelconque")
-    finally:
-        p.close()
+    with sharing(_Slow(fail_in_helper=True), _Slow(fail_in_helper=True)) as p:
+        failing_scan(p, RuntimeError)
 
 
 def test_the_deadline_holds_in_the_helper():
     """A recognizer running past the scan's deadline in the helper stops there: the scan raises
     ScanBudgetExceeded soon after the deadline, and the helper serves the next scan."""
-    p = ParallelScanner(Scanner([_Slow(in_parent=0.05, in_helper=30), _Slow(in_parent=0.05, in_helper=30)],
-                                decode=False), helpers=1, min_chars=0, sample="x")
-    try:
-        t0 = time.monotonic()
-        with pytest.raises(ScanBudgetExceeded):
-            p.scan("un texte quelconque", deadline=t0 + 0.3)
-        assert time.monotonic() - t0 < 2
+    with sharing(_Slow(in_parent=0.05, in_helper=30), _Slow(in_parent=0.05, in_helper=30)) as p:
+        assert failing_scan(p, ScanBudgetExceeded, 0.3) < 2
         assert p.helpers_alive == 1
-        with pytest.raises(ScanBudgetExceeded):  # still serving, still bounded
-            p.scan("un autre texte", deadline=time.monotonic() + 0.3)
-    finally:
-        p.close()
+        assert failing_scan(p, ScanBudgetExceeded, 0.3) < 2  # still serving, still bounded
+
+
+class _Stuck(BaseRecognizer):
+    """Ignores the deadline in the helper (stuck in C code, say)."""
+
+    name = "stuck"
+
+    def analyze_ctx(self, ctx):
+        time.sleep(0.05 if os.getpid() == PARENT else 30)
+        return []
 
 
 def test_a_hung_helper_fails_the_scan_and_is_retired(monkeypatch):
-    """A helper that ignores the deadline (stuck in C code, say) is given a grace period, then the
-    scan fails and the helper is stopped."""
+    """A helper that does not answer is given a grace period past the deadline, then the scan fails
+    and the helper is stopped."""
     import detectors.parallel as parallel_module
 
-    class Stuck(BaseRecognizer):
-        name = "stuck"
-
-        def analyze_ctx(self, ctx):
-            if os.getpid() == PARENT:
-                time.sleep(0.05)
-            else:
-                time.sleep(30)  # no deadline check
-            return []
-
     monkeypatch.setattr(parallel_module, "GRACE_S", 0.3)
-    p = ParallelScanner(Scanner([Stuck(), Stuck()], decode=False), helpers=1, min_chars=0, sample="x")
-    try:
-        t0 = time.monotonic()
-        with pytest.raises(RuntimeError):
-            p.scan("un texte", deadline=t0 + 0.2)
-        assert time.monotonic() - t0 < 3
+    with sharing(_Stuck(), _Stuck()) as p:
+        assert failing_scan(p, RuntimeError, 0.2) < 3
         assert p.helpers_alive == 0
-    finally:
-        p.close()
