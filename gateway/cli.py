@@ -128,6 +128,26 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
     return 0
 
 
+def _worker_sockets(host: str, port: int, workers: int) -> list:
+    """One listening socket per worker, all bound here on the same address with ``SO_REUSEPORT``: the
+    kernel spreads new connections over the workers by their addresses. (One socket shared by every
+    worker lets the worker that wakes first accept every connection waiting: clients that connect
+    together all land on one worker.) Port 0: the first socket's port for the others."""
+    import socket
+
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(workers):
+            sock = socket.create_server((host, port), backlog=2048, reuse_port=True)
+            port = sock.getsockname()[1]
+            socks.append(sock)
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int, config_source: str) -> int:
     """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
     every core. The audit store is migrated once, before any worker starts; the admin listener and the
@@ -141,7 +161,6 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
     the workers share those pages copy-on-write instead of each loading its own copy, and start in
     the time of one load rather than N loads competing for the cores."""
     import signal
-    import socket
 
     from detectors import build_default_scanner
     from gateway.audit import AuditStore
@@ -153,13 +172,12 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
         store.migrate()
         store.dispose()
         scanner = build_default_scanner(config.detectors)
-        sock = socket.create_server((host, port), backlog=2048)
+        socks = _worker_sockets(host, port, workers)
     except Exception as exc:
         print(f"gardefou: cannot start: {exc}", file=sys.stderr)
         return 2
     gc.collect()
     gc.freeze()  # the models' objects: out of every worker's collections (and their pages left shared)
-    sock.set_inheritable(True)
     log = logging.getLogger("gardefou.serve")
     board = WorkerBoard(workers)
     clients = ClientLimiter(config.limits.client_requests_per_minute, config.limits.client_concurrency)
@@ -172,12 +190,16 @@ def _serve_workers(args: argparse.Namespace, config, host: str, port: int, worke
             log.info("worker %d/%d (pid %d) starting", i + 1, workers, os.getpid())
             code = 1
             try:
-                code = _serve_one(args, config, host, port, sock=sock, side=i == 0, config_source=config_source,
+                for j, other in enumerate(socks):  # its own listening socket only
+                    if j != i:
+                        other.close()
+                code = _serve_one(args, config, host, port, sock=socks[i], side=i == 0, config_source=config_source,
                                   board=board, worker=i, clients=clients, scanner=scanner)
             finally:
                 os._exit(code)
         pids.append(pid)
-    sock.close()
+    for sock in socks:
+        sock.close()
     stopping = False
 
     def stop(*_) -> None:

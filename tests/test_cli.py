@@ -342,3 +342,27 @@ def test_serve_shares_long_scans_with_a_helper_process_and_stops_it(tmp_path):
     while Path(f"/proc/{helper}").exists() and __import__("time").monotonic() < deadline:
         __import__("time").sleep(0.05)
     assert not Path(f"/proc/{helper}").exists() or "zombie" in Path(f"/proc/{helper}/status").read_text().lower()
+
+
+def test_worker_sockets_share_one_port_and_refuse_a_taken_one():
+    """`--workers N`: one listening socket per worker on the same port (SO_REUSEPORT: the kernel
+    spreads connections over them); port 0 gives them all the first one's port; a port another
+    program listens on is refused, as with one socket."""
+    import socket
+
+    import pytest
+
+    from gateway.cli import _worker_sockets
+
+    socks = _worker_sockets("127.0.0.1", 0, 3)
+    try:
+        ports = {s.getsockname()[1] for s in socks}
+        assert len(socks) == 3 and len(ports) == 1
+        with socket.create_connection(("127.0.0.1", ports.pop()), timeout=5):
+            pass  # accepted into one of the three backlogs
+    finally:
+        for s in socks:
+            s.close()
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        with pytest.raises(OSError):
+            _worker_sockets("127.0.0.1", taken.getsockname()[1], 2)
