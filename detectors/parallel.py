@@ -103,10 +103,7 @@ def work(scanner: Scanner, text: str, deadline: float | None, take) -> list[tupl
             continue
         if ctx is None:
             ctx = ScanContext(text, deadline)
-        rec = scanner.recognizers[k]
-        fn = getattr(rec, "analyze_ctx", None)
-        out.append((k, fn(ctx) if fn is not None else rec.analyze(text)))
-        ctx.check(rec.name)
+        out.append((k, scanner.run_recognizer(k, ctx)))
     return out
 
 
@@ -147,12 +144,12 @@ def work_order(scanner: Scanner, sample: str = _SAMPLE, rounds: int = 2) -> list
     from detectors.context import ScanContext
 
     costs = []
-    for rec in scanner.recognizers:
+    for i in range(len(scanner.recognizers)):
         best = float("inf")
         for _ in range(rounds):
             ctx = ScanContext(sample)
             t0 = time.perf_counter()
-            rec.analyze_ctx(ctx) if hasattr(rec, "analyze_ctx") else rec.analyze(sample)
+            scanner.run_recognizer(i, ctx)
             best = min(best, time.perf_counter() - t0)
         costs.append(best)
     order = sorted(range(len(costs)), key=lambda k: -costs[k])

@@ -191,20 +191,17 @@ class Scanner:
         return [r.name for r in self.recognizers]
 
     def _run(self, text: str, deadline: float | None = None) -> list[Finding]:
-        return [f for part in self.run_part(text, deadline, range(len(self.recognizers))) for f in part]
-
-    def run_part(self, text: str, deadline: float | None, indexes: Iterable[int]) -> list[list[Finding]]:
-        """The findings of the recognizers numbered ``indexes`` (in that order), one list each, over
-        one ``ScanContext``: a part of ``scan``'s work (``detectors.parallel`` runs the parts of a
-        long text on several processes and puts them back in order)."""
         ctx = ScanContext(text, deadline)
-        out = []
-        for i in indexes:
-            rec = self.recognizers[i]
-            fn = getattr(rec, "analyze_ctx", None)
-            out.append(fn(ctx) if fn is not None else rec.analyze(text))
-            ctx.check(rec.name)
-        return out
+        return [f for i in range(len(self.recognizers)) for f in self.run_recognizer(i, ctx)]
+
+    def run_recognizer(self, i: int, ctx: ScanContext) -> list[Finding]:
+        """The findings of recognizer ``i`` over ``ctx``, then the deadline checked (``scan`` runs
+        them all in order; ``detectors.parallel`` shares them between two processes)."""
+        rec = self.recognizers[i]
+        fn = getattr(rec, "analyze_ctx", None)
+        found = fn(ctx) if fn is not None else rec.analyze(ctx.original)
+        ctx.check(rec.name)
+        return found
 
     def scan(self, text: str, deadline: float | None = None) -> ScanResult:
         """Findings of every recognizer. ``deadline`` (``time.monotonic()``): past it the scan stops

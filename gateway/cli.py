@@ -149,11 +149,12 @@ def _worker_sockets(host: str, port: int, workers: int) -> list:
 
 
 def _serve_workers(args: argparse.Namespace, config, host: str, port: int, workers: int, config_source: str) -> int:
-    """``--workers N``: N gateway processes accepting on one socket bound here, so that scans run on
-    every core. The audit store is migrated once, before any worker starts; the admin listener and the
-    browser proxy run in the first worker only. The per-client limits are one table shared by every
-    worker (created here, before forking); the scan pool is per worker. If a
-    worker cannot start or dies, the others are stopped and the exit code is its own. ``SIGHUP`` here
+    """``--workers N``: N gateway processes accepting on one port, each on its own socket bound here
+    (``_worker_sockets``), so that scans run on every core. The audit store is migrated once, before
+    any worker starts; the admin listener and the browser proxy run in the first worker only. The
+    per-client limits are one table shared by every worker (created here, before forking); the scan
+    pool is per worker. If a worker cannot start or dies, the others are stopped and the exit code is
+    its own. ``SIGHUP`` here
     is relayed to every worker (each reloads the configuration); the admin API's reload, in worker 1,
     signals the others itself and reads their outcome on the shared ``WorkerBoard``.
 

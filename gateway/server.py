@@ -339,9 +339,9 @@ def create_app(config: Config, scanner: Scanner | None = None, store: AuditStore
 
     for adapter in API_ADAPTERS:
         for path, route in adapter.routes.items():
-            app.fast_routes[path] = api_route(adapter, route)  # the hot path (GatewayApp.__call__)
+            endpoint = app.fast_routes[path] = api_route(adapter, route)  # the hot path (GatewayApp.__call__)
             # also in the route table: a GET on the path is told the method, not an unknown endpoint
-            app.add_route(path, api_route(adapter, route), methods=["POST"], include_in_schema=False)
+            app.add_route(path, endpoint, methods=["POST"], include_in_schema=False)
 
     @app.get("/v1/models", include_in_schema=False)
     async def models(request: Request) -> Response:
