@@ -103,9 +103,9 @@ class _Slow(BaseRecognizer):
 
 
 @contextmanager
-def sharing(*recognizers):
+def sharing(*recognizers, helpers: int = 1):
     """A parallel scanner over these recognizers alone, with one helper, stopped afterwards."""
-    p = ParallelScanner(Scanner(list(recognizers), decode=False), helpers=1, min_chars=0, sample="x")
+    p = ParallelScanner(Scanner(list(recognizers), decode=False), helpers=helpers, min_chars=0, sample="x")
     try:
         yield p
     finally:
@@ -155,3 +155,41 @@ def test_a_hung_helper_fails_the_scan_and_is_retired(monkeypatch):
     with sharing(_Stuck(), _Stuck()) as p:
         assert failing_scan(p, RuntimeError, 0.2) < 3
         assert p.helpers_alive == 0
+
+
+class _Gate(BaseRecognizer):
+    """In the gateway process, holds the scan of ``held`` until ``release`` is set."""
+
+    name = "gate"
+
+    def __init__(self, held: str, release):
+        self.held, self.release = held, release
+
+    def analyze_ctx(self, ctx):
+        if os.getpid() == PARENT and ctx.original == self.held:
+            assert self.release.wait(10)
+        return []
+
+
+def test_a_scan_while_another_runs_in_this_process_is_not_shared():
+    """The helper lends an idle core: under load (another scan of this process in progress) the
+    cores are busy anyway and sharing would only add its overhead, so the scan runs in its thread,
+    even with a second helper free."""
+    import threading
+
+    release = threading.Event()
+    with sharing(_Gate("held", release), _Gate("held", release), helpers=2) as p:
+        first = threading.Thread(target=p.scan, args=("held",))
+        first.start()
+        deadline = time.monotonic() + 5
+        while p._active == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert p._active == 1
+        p.scan("another text")  # while the first one is held: alone
+        assert p.shared_scans == 0
+        release.set()
+        first.join(5)
+        assert p.shared_scans == 1  # the first one was shared
+        p.scan("a third text")  # nothing else in progress: shared again
+        assert p.shared_scans == 2
+        assert p._active == 0
