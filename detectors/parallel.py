@@ -17,8 +17,9 @@ same text independently, so the work splits cleanly:
 Sharing costs CPU: each side prepares the text (``ScanContext``), so a shared scan takes about 1.5×
 the CPU of one thread, for about half the wall time. It is worth it on an idle core only. Texts
 shorter than ``min_chars`` (where sending the text would cost more than it saves), and a scan
-arriving while another scan of this process is in progress (under load: the cores are busy anyway,
-and sharing would only add its overhead), are scanned whole in the calling thread. The scan's deadline
+arriving while another scan of this process is in progress or while the machine has no idle core
+(``/proc/loadavg``: other workers, other programs; under load sharing would only add its overhead),
+are scanned whole in the calling thread. The scan's deadline
 holds in the helper too (the same monotonic clock); a helper that fails or does not answer in time
 fails its scan (the request is refused, fail closed) and is retired, the others go on.
 """
@@ -29,11 +30,12 @@ import ctypes
 import gc
 import logging
 import multiprocessing
+import os
 import queue
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 
 from detectors.base import Finding, ScanResult
@@ -48,6 +50,8 @@ GRACE_S = 2.0
 READY_WAIT_S = 30.0
 #: the longest wait for a helper when the scan has no deadline
 NO_DEADLINE_WAIT_S = 60.0
+#: Linux: its fourth field is the number of threads runnable on the machine at this instant
+LOADAVG = "/proc/loadavg"
 
 # A sample of what staff paste (a clinical note, administrative prose, an e-mail with numbers) on
 # which each recognizer's cost is measured to balance the two groups.
@@ -203,7 +207,10 @@ class ParallelScanner(Scanner):
     Built once at start-up, in the gateway process, before its event loop and threads start (the
     helpers are forked). Thread-safe: a scan takes a free helper or scans alone."""
 
-    def __init__(self, scanner: Scanner, helpers: int = 1, min_chars: int = 2000, sample: str = _SAMPLE):
+    def __init__(self, scanner: Scanner, helpers: int = 1, min_chars: int = 2000, sample: str = _SAMPLE,
+                 idle_core: Callable[[], bool] | None = None):
+        """``idle_core``: whether a core is free for the helper now (default: ``/proc/loadavg``'s
+        runnable threads, ``_idle_core``); the tests give their own, the machine's load being theirs."""
         super().__init__(scanner.recognizers, decode=scanner.decode, decode_depth=scanner.decode_depth)
         self.allow = scanner.allow
         self.min_chars = min_chars
@@ -212,6 +219,12 @@ class ParallelScanner(Scanner):
         self._helpers: list[_Helper] = []
         self._active = 0  # scans in progress in this process
         self._active_lock = threading.Lock()
+        self._cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        try:
+            self._loadavg: int | None = os.open(LOADAVG, os.O_RDONLY)
+        except OSError:  # not Linux: only this process's own scans say whether the cores are busy
+            self._loadavg = None
+        self.idle_core = idle_core or self._idle_core
         #: scans whose work a helper shared (at least one task done there)
         self.shared_scans = 0
         context = multiprocessing.get_context("fork")
@@ -249,12 +262,24 @@ class ParallelScanner(Scanner):
             busy = self._active
             self._active += 1
         try:
-            if busy or len(text) < self.min_chars or not text:
+            if busy or len(text) < self.min_chars or not text or not self.idle_core():
                 return super().scan(text, deadline)
             return self._shared_scan(text, deadline)
         finally:
             with self._active_lock:
                 self._active -= 1
+
+    def _idle_core(self) -> bool:
+        """Whether a core is free for the helper now: fewer threads runnable on the machine (this one
+        included) than cores this process may use. Other workers, other programs: whatever keeps the
+        cores busy makes sharing a loss. Two microseconds (one read of ``/proc/loadavg``)."""
+        if self._loadavg is None:
+            return True
+        try:
+            runnable = int(os.pread(self._loadavg, 128, 0).split()[3].split(b"/")[0])
+        except (OSError, ValueError, IndexError):
+            return True
+        return runnable < self._cores
 
     def _shared_scan(self, text: str, deadline: float | None) -> ScanResult:
         try:
@@ -311,3 +336,6 @@ class ParallelScanner(Scanner):
         for helper in self._helpers:
             helper.retire()
         self._helpers = []
+        if self._loadavg is not None:
+            os.close(self._loadavg)
+            self._loadavg = None

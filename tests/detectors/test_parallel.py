@@ -19,6 +19,12 @@ from detectors.recognizer import BaseRecognizer
 
 PARENT = os.getpid()
 
+
+def ALWAYS() -> bool:
+    """A machine with a core always free: whether a scan is shared must not depend on the load of
+    the machine running the tests (one test checks that dependence itself)."""
+    return True
+
 TEXTS = [
     "Reformule ce paragraphe pour la note de service : la réunion est reportée à jeudi.",
     "Mme Durand, 67 ans, hospitalisée en cardiologie le 12/03 pour un OAP, NIR 2 67 03 75 112 004 36, "
@@ -37,7 +43,7 @@ def flat(result) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def parallel(scanner):
-    p = ParallelScanner(scanner, helpers=1, min_chars=0)
+    p = ParallelScanner(scanner, helpers=1, min_chars=0, idle_core=ALWAYS)
     yield p
     p.close()
 
@@ -53,7 +59,7 @@ def test_same_findings_as_the_scanner(scanner, parallel):
 
 
 def test_short_texts_are_scanned_alone(scanner):
-    p = ParallelScanner(scanner, helpers=1, min_chars=500)
+    p = ParallelScanner(scanner, helpers=1, min_chars=500, idle_core=ALWAYS)
     try:
         text = TEXTS[1]
         assert len(text) < 500
@@ -105,7 +111,8 @@ class _Slow(BaseRecognizer):
 @contextmanager
 def sharing(*recognizers, helpers: int = 1):
     """A parallel scanner over these recognizers alone, with one helper, stopped afterwards."""
-    p = ParallelScanner(Scanner(list(recognizers), decode=False), helpers=helpers, min_chars=0, sample="x")
+    p = ParallelScanner(Scanner(list(recognizers), decode=False), helpers=helpers, min_chars=0, sample="x",
+                        idle_core=ALWAYS)
     try:
         yield p
     finally:
@@ -158,7 +165,8 @@ def test_a_hung_helper_fails_the_scan_and_is_retired(monkeypatch):
 
 
 class _Gate(BaseRecognizer):
-    """In the gateway process, holds the scan of ``held`` until ``release`` is set."""
+    """In the gateway process, holds the scan of ``held`` until ``release`` is set; elsewhere, and
+    over any other text, takes a moment (so that each side of a shared scan surely takes one task)."""
 
     name = "gate"
 
@@ -166,8 +174,11 @@ class _Gate(BaseRecognizer):
         self.held, self.release = held, release
 
     def analyze_ctx(self, ctx):
-        if os.getpid() == PARENT and ctx.original == self.held:
-            assert self.release.wait(10)
+        if os.getpid() == PARENT:
+            if ctx.original == self.held:
+                assert self.release.wait(10)
+                return []
+        time.sleep(0.2)
         return []
 
 
@@ -193,3 +204,25 @@ def test_a_scan_while_another_runs_in_this_process_is_not_shared():
         p.scan("a third text")  # nothing else in progress: shared again
         assert p.shared_scans == 2
         assert p._active == 0
+
+
+def test_a_scan_is_not_shared_when_the_machine_has_no_idle_core(scanner, tmp_path, monkeypatch):
+    """Other workers or programs keeping every core busy (as many runnable threads as cores, read
+    from /proc/loadavg) make the scan run in its thread; a free core makes it shared again."""
+    import detectors.parallel as parallel_module
+
+    loadavg = tmp_path / "loadavg"
+    monkeypatch.setattr(parallel_module, "LOADAVG", str(loadavg))
+    loadavg.write_text("1.00 0.80 0.50 1/300 4242\n")
+    p = ParallelScanner(scanner, helpers=1, min_chars=0)
+    try:
+        cores = p._cores
+        text = TEXTS[4]
+        loadavg.write_text(f"3.00 2.00 1.00 {cores}/300 4242\n")  # the file is read again at each scan
+        assert flat(p.scan(text)) == flat(scanner.scan(text))
+        assert p.shared_scans == 0
+        loadavg.write_text(f"0.50 0.50 0.50 {cores - 1}/300 4242\n")
+        assert flat(p.scan(text)) == flat(scanner.scan(text))
+        assert p.shared_scans == 1
+    finally:
+        p.close()
