@@ -137,6 +137,33 @@ def test_the_estimate_comes_from_ecologits_and_unknown_models_are_not_estimated(
         ImpactEstimator({"x": ("openai", "ZZZ")})
 
 
+def test_ecologits_graph_is_sorted_once_in_the_order_it_would_sort_it(monkeypatch):
+    """``_sort_dags_once``: EcoLogits' computation graph is sorted once, in graphlib's own order (so
+    that the computation is the same), not again at every estimate; its figures are unchanged."""
+    import graphlib
+
+    import ecologits.impacts.dag as dag_module
+    from ecologits.impacts.llm import dag
+
+    est = ImpactEstimator({"mistral": ("mistralai", None)})
+    first = est.estimate("mistral", ("mistral-small-latest",), 300, 1.5)
+    expected = list(graphlib.TopologicalSorter(dag._DAG__dependencies).static_order())
+    assert list(dag.build_dag().static_order()) == expected
+    sorts = []
+
+    class Counting(graphlib.TopologicalSorter):
+        def __init__(self, *args, **kwargs):
+            sorts.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(dag_module, "TopologicalSorter", Counting)
+    for _ in range(20):
+        again = est.estimate("mistral", ("mistral-small-latest",), 300, 1.5)
+        assert (again.energy_wh, again.gco2e_g) == (first.energy_wh, first.gco2e_g)
+    assert sorts == []
+    assert first.energy_wh == round(ecologits_wh("mistralai", "mistral-small-latest", 300, 1500), 6)
+
+
 # -- end to end: tokens and estimate in the audit record -------------------------------------------
 
 def test_non_streamed_openai_answer(gateway, fake):
