@@ -20,6 +20,9 @@ MAX_FRAGMENT = 16384
 
 _B64 = re.compile(r"(?<![A-Za-z0-9+/=_\-])(?:[A-Za-z0-9+/]{4}){4,}(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?(?![A-Za-z0-9+/=])"
                   r"|(?<![A-Za-z0-9_\-])[A-Za-z0-9_\-]{20,}={0,2}(?![A-Za-z0-9_\-=])")
+# Every base64 match lies inside a run of 16 or more of these characters (the union of both
+# alternatives' characters and of their lookaheads'): the expensive pattern is tried on those runs only.
+_B64_RUN = re.compile(r"[A-Za-z0-9+/=_\-]{16,}")
 _PCT = re.compile(r"(?:[A-Za-z0-9._~+\-!*'()]*%[0-9A-Fa-f]{2}){2,}[A-Za-z0-9._~+\-!*'()]*")
 
 
@@ -114,6 +117,14 @@ def number_words(fragment: str) -> str | None:
     return " ".join(out)
 
 
+def _b64_matches(text: str):
+    """``_B64.finditer(text)``, tried on the runs that can hold a match only (prose has few): the same
+    matches, since a run is maximal (the character after it fails both lookaheads as it would in the
+    whole text) and a lookbehind still sees the characters before the run's start."""
+    for run in _B64_RUN.finditer(text):
+        yield from _B64.finditer(text, run.start(), run.end())
+
+
 def encoded_fragments(text: str):
     if len(text) < MIN_B64:
         return
@@ -133,8 +144,7 @@ def encoded_fragments(text: str):
             digits = number_words(m.group())
             if digits:
                 yield m.start(), m.end(), digits, "words"
-    # a fragment is 16 characters or more without a space
-    for m in (_B64.finditer(text) if max(map(len, text.split()), default=0) >= 16 else ()):
+    for m in _b64_matches(text):
         frag = m.group()
         if len(frag) > MAX_FRAGMENT or frag.isdigit() or frag.isalpha():
             continue
