@@ -66,3 +66,17 @@ def test_rot13_is_decoded(scanner_nospacy):
 
     text = codecs.encode("Le numéro de la patiente est le 06 12 34 56 78, rappelle-la pour le rendez-vous.", "rot13")
     assert "PHONE_NUMBER" in [f.type for f in scanner_nospacy.scan(text).findings]
+
+
+@pytest.mark.parametrize("text", [
+    "voir U2FsdGVkX1+vupppZksvRf5pq5g5XJeTyQ== et aussi (ZGVtYW5kZSBkZSBzb2lucw) fin",
+    "jeton=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0+YWJjZGVmZ2hpamtsbW5vcA==",
+    "a+/" * 20 + " ZGVtYW5kZSBkZSBzb2luczogcGF0aWVudGUgSmVhbm5lIE1hcnRpbg==",
+    "d'administration anticonstitutionnellement " * 5,
+])
+def test_base64_is_looked_for_in_candidate_runs_with_the_same_matches(text):
+    """The base64 pattern, tried on runs of base64 characters only, matches what it matches over the
+    whole text (the lookarounds at the runs' edges behave the same)."""
+    from detectors.decode import _B64, _b64_matches
+
+    assert [m.span() for m in _b64_matches(text)] == [m.span() for m in _B64.finditer(text)]
