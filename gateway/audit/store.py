@@ -187,6 +187,7 @@ class AuditStore:
         #: what a database failure looks like: SQLAlchemy's errors, and the driver's should one escape
         self._db_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
         self._insert_cache: dict[tuple[str, ...], tuple[str, list[str] | None, dict[str, Any]]] = {}
+        self._outcome_cache: dict[Any, Any] = {}  # the outcome's SELECT (key None) and UPDATE per column set
         #: group commit (``insert``): records waiting for a writer, and the writer's lock; SQLite's
         #: other writes of this process on the hot path (outcomes) take the same lock
         self._queue_lock = threading.Lock()
@@ -376,19 +377,83 @@ class AuditStore:
     def complete(self, record_id: str, fields: dict[str, Any]) -> None:
         """Add what is known after the response (upstream outcome, latencies); rehash the outcome."""
         fields = _outcome_fields(fields)
-        with self._local_writer(), self._chain_tx() as conn, conn.begin():  # SQLite: the write lock first
-            if not self._complete_in(conn, record_id, fields):
-                raise AuditError(f"unknown record {record_id}")
+        with self._local_writer():  # SQLite: this process's write lock first
+            missing = self._write_outcome_batch([(record_id, fields)])
+        if missing:
+            raise AuditError(f"unknown record {record_id}")
 
-    def _complete_in(self, conn: Connection, record_id: str, fields: dict[str, Any]) -> bool:
-        stmt = _OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW
-        row = conn.execute(stmt, {"_rid": record_id}).mappings().first()
-        if row is None:
-            return False
-        merged = {**dict(row), **fields}
-        conn.execute(_OUTCOME_UPDATE, {**fields, "outcome_hash": chain.outcome_hash(row["record_hash"], merged),
-                                       "_rid": record_id})
-        return True
+    def _write_outcome_batch(self, items: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """Rewrite the outcome fields of these records and their outcome hashes, in one transaction;
+        returns the ids not found. Like ``_write``, on the driver's own connection: each record's
+        outcome row read (locked, on PostgreSQL), its values converted by their column types' result
+        processors, then the UPDATE, both rendered once by SQLAlchemy (``_outcome_sql``)."""
+        select_sql, select_names = self._outcome_select_sql()
+        missing: list[str] = []
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            try:
+                if not self.is_pg:
+                    cur.execute("BEGIN IMMEDIATE")
+                for record_id, fields in items:
+                    cur.execute(select_sql, [record_id] if select_names is not None else {"_rid": record_id})
+                    row = cur.fetchone()
+                    if row is None:
+                        missing.append(record_id)
+                        continue
+                    processors = self._outcome_processors(cur.description)
+                    stored = {k: (p(v) if p is not None else v) for (k, p), v in zip(processors, row)}
+                    merged = {**stored, **fields}
+                    values = {**fields, "outcome_hash": chain.outcome_hash(stored["record_hash"], merged),
+                              "_rid": record_id}
+                    sql, names, binds = self._outcome_update_sql(tuple(fields))
+                    params = {k: (binds[k](v) if binds[k] is not None else v) for k, v in values.items()}
+                    cur.execute(sql, [params[k] for k in names] if names is not None else params)
+            finally:
+                cur.close()
+            raw.commit()
+        except BaseException:
+            try:
+                raw.rollback()
+            except Exception:  # the connection is gone: the pool discards it
+                pass
+            raise
+        finally:
+            raw.close()  # back to the pool
+        return missing
+
+    def _outcome_select_sql(self) -> tuple[str, list[str] | None]:
+        """(SQL, positional names or None) of the outcome row's read."""
+        hit = self._outcome_cache.get(None)
+        if hit is None:
+            compiled = (_OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW).compile(dialect=self.engine.dialect)
+            names = list(compiled.positiontup or ()) if compiled.positional else None
+            hit = self._outcome_cache[None] = (compiled.string, names)
+        return hit
+
+    def _outcome_processors(self, description) -> list[tuple[str, Any]]:
+        """(column, result processor) per column of the outcome row's read, from the driver's type codes
+        of its first answer (the processors of PostgreSQL's numbers depend on them)."""
+        hit = self._outcome_cache.get("processors")
+        if hit is None:
+            dialect = self.engine.dialect
+            hit = self._outcome_cache["processors"] = [
+                (k, audit_records.c[k].type.dialect_impl(dialect).result_processor(dialect, d[1]))
+                for k, d in zip(("record_hash", *chain.OUTCOME_FIELDS), description)]
+        return hit
+
+    def _outcome_update_sql(self, keys: tuple[str, ...]) -> tuple[str, list[str] | None, dict[str, Any]]:
+        """(SQL, positional names or None, bind processor per parameter) of the outcome's UPDATE."""
+        hit = self._outcome_cache.get(keys)
+        if hit is None:
+            dialect = self.engine.dialect
+            compiled = _OUTCOME_UPDATE.compile(dialect=dialect, column_keys=[*keys, "outcome_hash"])
+            names = list(compiled.positiontup or ()) if compiled.positional else None
+            binds = {k: audit_records.c[k].type.dialect_impl(dialect).bind_processor(dialect)
+                     for k in (*keys, "outcome_hash")}
+            binds["_rid"] = audit_records.c.id.type.dialect_impl(dialect).bind_processor(dialect)
+            hit = self._outcome_cache[keys] = (compiled.string, names, binds)
+        return hit
 
     def complete_later(self, record_id: str, fields: dict[str, Any],
                        finish: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -440,8 +505,8 @@ class AuditStore:
                 except Exception:
                     log.exception("could not complete the outcome of %s", rid)
             try:
-                with self._translated(), self._local_writer(), self._chain_tx() as conn, conn.begin():
-                    missing = [rid for rid, fields in ready if not self._complete_in(conn, rid, fields)]
+                with self._translated(), self._local_writer():
+                    missing = self._write_outcome_batch(ready)
                 for rid in missing:
                     log.error("could not record the outcome of %s: unknown record", rid)
             except Exception as exc:  # the records stay, without their outcome: say so loudly
