@@ -145,7 +145,22 @@ _KNOWLEDGE = re.compile(
 )
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
-_GATE = re.compile(r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|\bsalle\s+\d|\blit\b|\bch\s?\d|\bbox\s+\d|\bpte?\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+# The gate: a first-person, patient or care-setting cue somewhere in the text, else no health
+# finding. One regex alternation of every cue was tried at every position of the text (the costliest
+# line of a short benign prompt's scan); the same test, eight times cheaper, in three parts: plain
+# substrings, patterns opening on a literal character (the regex engine skips to those characters),
+# and word-start patterns behind one ``\b`` (tried at word starts only).
+# ``tests/detectors/test_health.py`` checks it against the single alternation.
+_GATE_WORDS = ("je suis", "j'ai", "patient", "malade", "hospitalis", "admis", "chambre", "antécédent")
+_GATE_INNER = re.compile(r"ans\b|mois\b|arr[êe]t|cong[ée]|r[ée]sident|ant[ée]c[ée]dent|/\d")
+_GATE_WORD_START = re.compile(r"\b(?:sdt|s?dre\b|spdre\b|a\s+(?:re)?fait\b|(?:de\s+la|du)\s+\d|sa\b|son\b|mon\b|ma\b|"
+                              r"il\b|elle\b|m\.|mme\b|salle\s+\d|lit\b|ch\s?\d|box\s+\d|pte?\b|j\d|g\d)")
+
+
+def gate(low: str) -> bool:
+    """Whether the lower-cased text holds one of the cues without which no health finding is made."""
+    return (any(w in low for w in _GATE_WORDS) or _GATE_INNER.search(low) is not None
+            or _GATE_WORD_START.search(low) is not None)
 
 
 # Literal triggers (and window before / after them) for each anchor, in ``_ANCHOR_RES`` order.
@@ -227,7 +242,7 @@ class HealthRecognizer(BaseRecognizer):
     OVERLAP = 300
 
     def analyze_ctx(self, ctx: ScanContext):
-        if not _GATE.search(ctx.lower):
+        if not gate(ctx.lower):
             return []
         n = len(ctx.text)
         bounds = [(0, n)] if n <= self.CHUNK + self.OVERLAP else [

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from detectors.health import HealthRecognizer
@@ -121,3 +123,32 @@ def test_legal_forms_populations_and_reference_doses_are_knowledge(text):
 def test_ward_shorthand_evasion():
     assert is_health("LA MAMIE DE LA 14 A ENCORE ARRACHE SA SONDE, ON LA CONTENTIONNE ?")
     assert is_health("le monsieur du 7 est seropositif, quelles precautions pour les soins ?")
+
+
+# The gate as it was first written, one alternation: the reference ``detectors.health.gate`` keeps.
+_GATE_AS_ONE_REGEX = re.compile(
+    r"je suis|j'ai|\bsdt|\bs?dre\b|\bspdre\b|\ba\s+(?:re)?fait\b|\b(?:de\s+la|du)\s+\d|\bsa\b|\bson\b|ans\b|mois\b|"
+    r"patient|malade|hospitalis|admis|arr[êe]t|cong[ée]|\bmon\b|\bma\b|\bil\b|\belle\b|\bm\.|\bmme\b|chambre|"
+    r"\bsalle\s+\d|\blit\b|\bch\s?\d|\bbox\s+\d|\bpte?\b|\bj\d|/\d|r[ée]sident|antécédent|ant[ée]c[ée]dent|\bg\d")
+
+
+def test_the_gate_says_what_the_single_alternation_says():
+    """The gate split in three cheaper parts answers as the one regex did: on texts made of its cues,
+    near-misses and separators (cue inside a word, at a word's end, glued to digits or underscores)."""
+    import random
+
+    from detectors.health import gate
+
+    rng = random.Random(7)
+    pieces = ["je suis", "j'ai", "sdt", "sdre", "dre", "spdre", "a fait", "a  refait", "de la 5", "du 3", "sa", "son",
+              "ans", "mois", "patient", "malade", "hospitalis", "admis", "arrêt", "arret", "congé", "conge", "mon",
+              "ma", "il", "elle", "m.", "mme", "chambre", "salle 4", "lit", "ch3", "ch 3", "box 2", "pt", "pte", "j3",
+              "/4", "résident", "resident", "antécédent", "antecedent", "g2", "x", "é", "_", "1", "dans", "ma_",
+              "lits", "pts", "été", "\n", "masa", "a\tfait"]
+    seps = [" ", "", "-", "_", ".", "'", "é", "a", "2"]
+    texts = ["explique la différence entre une délibération et un arrêté municipal.",
+             "le règlement impose de tenir un registre des traitements."]
+    for _ in range(30_000):
+        texts.append("".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(1, 4))))
+    assert sum(gate(t) for t in texts) > 1000  # both answers are exercised
+    assert [t for t in texts if gate(t) != bool(_GATE_AS_ONE_REGEX.search(t))] == []
