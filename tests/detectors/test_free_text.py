@@ -102,6 +102,11 @@ def test_shipped_weights_are_reproduced_from_the_corpus():
     tampered = json.loads(str(arrays["meta"]))
     tampered["thresholds"]["health"] += 0.01
     assert not same_meta(tampered, json.loads(str(arrays["meta"])))
+    with np.load(MODEL_PATH, allow_pickle=False) as z:  # one weight moved by 0.01: not the corpus's model
+        edited = dict(arrays)
+        edited["val_0"] = arrays["val_0"].copy()
+        edited["val_0"][len(edited["val_0"]) // 2] += 0.01
+        assert not reproduces(z, edited)
 
 
 def test_confirmation_band_reports_unsure_windows_below_the_threshold():
