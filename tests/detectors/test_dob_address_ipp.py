@@ -45,3 +45,20 @@ def test_dates_of_a_birth_column():
 def test_birth_column_evasion(scanner_nospacy):
     text = "ID;DOB;sexe\n001;１２/05/1961;M"  # full-width digits
     assert "DATE_OF_BIRTH" in [f.type for f in scanner_nospacy.scan(text).findings]
+
+
+def test_the_birth_cue_test_answers_as_the_case_blind_pattern():
+    """``has_cue`` (on the lower-cased text) says what ``_CUE`` says on the text, case-blind."""
+    import random
+
+    from detectors.context import ScanContext
+    from detectors.dob import _CUE, has_cue
+
+    rng = random.Random(13)
+    pieces = ["née", "NÉE", "Né", "nee", "naissance", "NAISSANCE", "ddn", "DDN", "d.d.n", "D.D.N", "birth", "BIRTH",
+              "dob", "DoB", "nés", "neé", "x", "1", "_", "é", "Mme", "le"]
+    texts = ["".join(rng.choice(pieces) + rng.choice([" ", "", ".", "-", "_", "1", "é"]) for _ in range(rng.randint(1, 5)))
+             for _ in range(20_000)]
+    contexts = [ScanContext(t) for t in texts]
+    assert sum(has_cue(c.lower) for c in contexts) > 1000
+    assert [c.text for c in contexts if has_cue(c.lower) != bool(_CUE.search(c.text))] == []
