@@ -273,10 +273,11 @@ class ParallelScanner(Scanner):
         """Whether a core is free for the helper now: fewer threads runnable on the machine (this one
         included) than cores this process may use. Other workers, other programs: whatever keeps the
         cores busy makes sharing a loss. Two microseconds (one read of ``/proc/loadavg``)."""
-        if self._loadavg is None:
+        fd = self._loadavg
+        if fd is None:
             return True
         try:
-            runnable = int(os.pread(self._loadavg, 128, 0).split()[3].split(b"/")[0])
+            runnable = int(os.pread(fd, 128, 0).split()[3].split(b"/")[0])
         except (OSError, ValueError, IndexError):
             return True
         return runnable < self._cores
@@ -336,6 +337,6 @@ class ParallelScanner(Scanner):
         for helper in self._helpers:
             helper.retire()
         self._helpers = []
-        if self._loadavg is not None:
-            os.close(self._loadavg)
-            self._loadavg = None
+        fd, self._loadavg = self._loadavg, None  # a scan still running reads no closed descriptor
+        if fd is not None:
+            os.close(fd)
