@@ -337,6 +337,6 @@ class ParallelScanner(Scanner):
         for helper in self._helpers:
             helper.retire()
         self._helpers = []
-        fd, self._loadavg = self._loadavg, None  # a scan still running reads no closed descriptor
+        fd, self._loadavg = self._loadavg, None  # later scans no longer read it
         if fd is not None:
             os.close(fd)
