@@ -314,34 +314,20 @@ class AuditStore:
         connection and cursor, with the INSERT rendered once per column set by SQLAlchemy and each
         value converted by its column type's bind processor (what ``Connection.execute`` would do,
         without its per-statement machinery: about half of the insert's CPU)."""
-        raw = self.engine.raw_connection()
-        try:
-            cur = raw.cursor()
-            try:
-                last_seq, prev = self._lock_and_head(cur)
-                prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
-                for one in batch:
-                    rec = dict(one.rec)  # a failed batch is written again from the records as given
-                    if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
-                        last_seq += 1
-                        rec["seq"] = last_seq
-                    rec_hash = chain.record_hash(prev, rec)
-                    rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
-                    sql, names, procs = self._insert_sql(tuple(rec))
-                    values = {k: (procs[k](v) if procs[k] is not None else v) for k, v in rec.items()}
-                    cur.execute(sql, [values[k] for k in names] if names is not None else values)
-                    prev = rec_hash
-            finally:
-                cur.close()
-            raw.commit()
-        except BaseException:
-            try:
-                raw.rollback()
-            except Exception:  # the connection is gone: the pool discards it
-                pass
-            raise
-        finally:
-            raw.close()  # back to the pool
+        with self._driver_transaction() as cur:
+            last_seq, prev = self._lock_and_head(cur)
+            prev = prev or ""  # a row slipped in without a hash: keep recording, verify reports it
+            for one in batch:
+                rec = dict(one.rec)  # a failed batch is written again from the records as given
+                if not self.is_pg:  # SQLite would reuse seq numbers after a purge emptied the table
+                    last_seq += 1
+                    rec["seq"] = last_seq
+                rec_hash = chain.record_hash(prev, rec)
+                rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
+                sql, names, procs = self._insert_sql(tuple(rec))
+                values = {k: (procs[k](v) if procs[k] is not None else v) for k, v in rec.items()}
+                cur.execute(sql, [values[k] for k in names] if names is not None else values)
+                prev = rec_hash
         self.commits += 1
         metrics.AUDIT_BATCH.observe(len(batch))
 
@@ -389,26 +375,34 @@ class AuditStore:
         processors, then the UPDATE, both rendered once by SQLAlchemy (``_outcome_sql``)."""
         select_sql, select_names = self._outcome_select_sql()
         missing: list[str] = []
+        with self._driver_transaction() as cur:
+            if not self.is_pg:
+                cur.execute("BEGIN IMMEDIATE")
+            for record_id, fields in items:
+                cur.execute(select_sql, [record_id] if select_names is not None else {"_rid": record_id})
+                row = cur.fetchone()
+                if row is None:
+                    missing.append(record_id)
+                    continue
+                processors = self._outcome_processors(cur.description)
+                stored = {k: (p(v) if p is not None else v) for (k, p), v in zip(processors, row)}
+                merged = {**stored, **fields}
+                values = {**fields, "outcome_hash": chain.outcome_hash(stored["record_hash"], merged),
+                          "_rid": record_id}
+                sql, names, binds = self._outcome_update_sql(tuple(fields))
+                params = {k: (binds[k](v) if binds[k] is not None else v) for k, v in values.items()}
+                cur.execute(sql, [params[k] for k in names] if names is not None else params)
+        return missing
+
+    @contextmanager
+    def _driver_transaction(self) -> Iterator[Any]:
+        """A transaction on the driver's own connection, for the hot path's writes: its cursor,
+        committed at the end, rolled back on any error; the connection goes back to the pool."""
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
             try:
-                if not self.is_pg:
-                    cur.execute("BEGIN IMMEDIATE")
-                for record_id, fields in items:
-                    cur.execute(select_sql, [record_id] if select_names is not None else {"_rid": record_id})
-                    row = cur.fetchone()
-                    if row is None:
-                        missing.append(record_id)
-                        continue
-                    processors = self._outcome_processors(cur.description)
-                    stored = {k: (p(v) if p is not None else v) for (k, p), v in zip(processors, row)}
-                    merged = {**stored, **fields}
-                    values = {**fields, "outcome_hash": chain.outcome_hash(stored["record_hash"], merged),
-                              "_rid": record_id}
-                    sql, names, binds = self._outcome_update_sql(tuple(fields))
-                    params = {k: (binds[k](v) if binds[k] is not None else v) for k, v in values.items()}
-                    cur.execute(sql, [params[k] for k in names] if names is not None else params)
+                yield cur
             finally:
                 cur.close()
             raw.commit()
@@ -420,7 +414,6 @@ class AuditStore:
             raise
         finally:
             raw.close()  # back to the pool
-        return missing
 
     def _outcome_select_sql(self) -> tuple[str, list[str] | None]:
         """(SQL, positional names or None) of the outcome row's read."""
