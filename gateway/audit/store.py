@@ -186,8 +186,11 @@ class AuditStore:
         self._outcomes_idle = threading.Condition(self._outcome_lock)
         #: what a database failure looks like: SQLAlchemy's errors, and the driver's should one escape
         self._db_errors = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
-        self._insert_cache: dict[tuple[str, ...], tuple[str, list[str] | None, dict[str, Any]]] = {}
-        self._outcome_cache: dict[Any, Any] = {}  # the outcome's SELECT (key None) and UPDATE per column set
+        #: the hot path's INSERT and UPDATE, rendered once per column set (``_rendered``)
+        self._rendered_cache: dict[tuple[str, tuple[str, ...]], tuple[str, list[str] | None, dict[str, Any]]] = {}
+        #: the outcome row's read: (SQL, positional names or None), then its columns' result processors
+        self._outcome_select: tuple[str, list[str] | None] | None = None
+        self._outcome_processors: list[tuple[str, Any]] | None = None
         #: group commit (``insert``): records waiting for a writer, and the writer's lock; SQLite's
         #: other writes of this process on the hot path (outcomes) take the same lock
         self._queue_lock = threading.Lock()
@@ -324,33 +327,34 @@ class AuditStore:
                     rec["seq"] = last_seq
                 rec_hash = chain.record_hash(prev, rec)
                 rec.update(prev_hash=prev, record_hash=rec_hash, outcome_hash=chain.outcome_hash(rec_hash, rec))
-                sql, names, procs = self._insert_sql(tuple(rec))
+                sql, names, procs = self._rendered("insert", tuple(rec))
                 values = {k: (procs[k](v) if procs[k] is not None else v) for k, v in rec.items()}
                 cur.execute(sql, [values[k] for k in names] if names is not None else values)
                 prev = rec_hash
         self.commits += 1
         metrics.AUDIT_BATCH.observe(len(batch))
 
-    def _insert_sql(self, keys: tuple[str, ...]) -> tuple[str, list[str] | None, dict[str, Any]]:
-        """(SQL, positional parameter names or None, bind processor per column) for these columns."""
-        hit = self._insert_cache.get(keys)
+    def _rendered(self, kind: str, keys: tuple[str, ...]) -> tuple[str, list[str] | None, dict[str, Any]]:
+        """(SQL, positional parameter names or None, bind processor per parameter) of the record's
+        ``insert`` or its ``outcome`` UPDATE (``WHERE id = :_rid``) for these columns, rendered once."""
+        hit = self._rendered_cache.get((kind, keys))
         if hit is None:
             dialect = self.engine.dialect
-            compiled = _INSERT.compile(dialect=dialect, column_keys=list(keys))
+            compiled = (_INSERT if kind == "insert" else _OUTCOME_UPDATE).compile(dialect=dialect, column_keys=list(keys))
             names = list(compiled.positiontup or ()) if compiled.positional else None
-            procs = {k: audit_records.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
-            hit = self._insert_cache[keys] = (compiled.string, names, procs)
+            columns = {k: k for k in keys} | ({} if kind == "insert" else {"_rid": "id"})
+            procs = {k: audit_records.c[c].type.dialect_impl(dialect).bind_processor(dialect) for k, c in columns.items()}
+            hit = self._rendered_cache[(kind, keys)] = (compiled.string, names, procs)
         return hit
 
     def _lock_and_head(self, cur) -> tuple[int, str]:
         """Take the chain lock and read the head, (seq, hash) of the chain's last link: the last record,
-        else the last purge anchor. SQLite takes the write lock (BEGIN IMMEDIATE); PostgreSQL the
-        chain's advisory lock and the head in one round trip (migration 0002)."""
+        else the last purge anchor. SQLite holds the write lock already (``_driver_transaction``);
+        PostgreSQL takes the chain's advisory lock and reads the head in one round trip (migration 0002)."""
         if self.is_pg:
             cur.execute("SELECT head_seq, head_hash FROM gardefou_chain_head(%s)", (PG_CHAIN_LOCK,))
             row = cur.fetchone()
         else:
-            cur.execute("BEGIN IMMEDIATE")
             cur.execute(f"SELECT seq, record_hash FROM {audit_records.name} ORDER BY seq DESC LIMIT 1")
             row = cur.fetchone()
         if row is not None and row[0] is not None:
@@ -372,36 +376,38 @@ class AuditStore:
         """Rewrite the outcome fields of these records and their outcome hashes, in one transaction;
         returns the ids not found. Like ``_write``, on the driver's own connection: each record's
         outcome row read (locked, on PostgreSQL), its values converted by their column types' result
-        processors, then the UPDATE, both rendered once by SQLAlchemy (``_outcome_sql``)."""
-        select_sql, select_names = self._outcome_select_sql()
+        processors, then the UPDATE, both rendered once by SQLAlchemy (``_outcome_row_sql``,
+        ``_rendered``)."""
+        select_sql, select_names = self._outcome_row_sql()
         missing: list[str] = []
         with self._driver_transaction() as cur:
-            if not self.is_pg:
-                cur.execute("BEGIN IMMEDIATE")
             for record_id, fields in items:
                 cur.execute(select_sql, [record_id] if select_names is not None else {"_rid": record_id})
                 row = cur.fetchone()
                 if row is None:
                     missing.append(record_id)
                     continue
-                processors = self._outcome_processors(cur.description)
+                processors = self._outcome_row_processors(cur.description)
                 stored = {k: (p(v) if p is not None else v) for (k, p), v in zip(processors, row)}
                 merged = {**stored, **fields}
                 values = {**fields, "outcome_hash": chain.outcome_hash(stored["record_hash"], merged),
                           "_rid": record_id}
-                sql, names, binds = self._outcome_update_sql(tuple(fields))
+                sql, names, binds = self._rendered("outcome", (*fields, "outcome_hash"))
                 params = {k: (binds[k](v) if binds[k] is not None else v) for k, v in values.items()}
                 cur.execute(sql, [params[k] for k in names] if names is not None else params)
         return missing
 
     @contextmanager
     def _driver_transaction(self) -> Iterator[Any]:
-        """A transaction on the driver's own connection, for the hot path's writes: its cursor,
-        committed at the end, rolled back on any error; the connection goes back to the pool."""
+        """A write transaction on the driver's own connection, for the hot path: its cursor (on SQLite,
+        with the database's write lock taken first, ``BEGIN IMMEDIATE``), committed at the end, rolled
+        back on any error; the connection goes back to the pool."""
         raw = self.engine.raw_connection()
         try:
             cur = raw.cursor()
             try:
+                if not self.is_pg:
+                    cur.execute("BEGIN IMMEDIATE")
                 yield cur
             finally:
                 cur.close()
@@ -415,38 +421,22 @@ class AuditStore:
         finally:
             raw.close()  # back to the pool
 
-    def _outcome_select_sql(self) -> tuple[str, list[str] | None]:
+    def _outcome_row_sql(self) -> tuple[str, list[str] | None]:
         """(SQL, positional names or None) of the outcome row's read."""
-        hit = self._outcome_cache.get(None)
-        if hit is None:
+        if self._outcome_select is None:
             compiled = (_OUTCOME_ROW_LOCKED if self.is_pg else _OUTCOME_ROW).compile(dialect=self.engine.dialect)
-            names = list(compiled.positiontup or ()) if compiled.positional else None
-            hit = self._outcome_cache[None] = (compiled.string, names)
-        return hit
+            self._outcome_select = (compiled.string, list(compiled.positiontup or ()) if compiled.positional else None)
+        return self._outcome_select
 
-    def _outcome_processors(self, description) -> list[tuple[str, Any]]:
+    def _outcome_row_processors(self, description) -> list[tuple[str, Any]]:
         """(column, result processor) per column of the outcome row's read, from the driver's type codes
         of its first answer (the processors of PostgreSQL's numbers depend on them)."""
-        hit = self._outcome_cache.get("processors")
-        if hit is None:
+        if self._outcome_processors is None:
             dialect = self.engine.dialect
-            hit = self._outcome_cache["processors"] = [
+            self._outcome_processors = [
                 (k, audit_records.c[k].type.dialect_impl(dialect).result_processor(dialect, d[1]))
                 for k, d in zip(("record_hash", *chain.OUTCOME_FIELDS), description)]
-        return hit
-
-    def _outcome_update_sql(self, keys: tuple[str, ...]) -> tuple[str, list[str] | None, dict[str, Any]]:
-        """(SQL, positional names or None, bind processor per parameter) of the outcome's UPDATE."""
-        hit = self._outcome_cache.get(keys)
-        if hit is None:
-            dialect = self.engine.dialect
-            compiled = _OUTCOME_UPDATE.compile(dialect=dialect, column_keys=[*keys, "outcome_hash"])
-            names = list(compiled.positiontup or ()) if compiled.positional else None
-            binds = {k: audit_records.c[k].type.dialect_impl(dialect).bind_processor(dialect)
-                     for k in (*keys, "outcome_hash")}
-            binds["_rid"] = audit_records.c.id.type.dialect_impl(dialect).bind_processor(dialect)
-            hit = self._outcome_cache[keys] = (compiled.string, names, binds)
-        return hit
+        return self._outcome_processors
 
     def complete_later(self, record_id: str, fields: dict[str, Any],
                        finish: Callable[[dict[str, Any]], None] | None = None) -> None:
