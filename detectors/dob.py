@@ -22,6 +22,9 @@ _DOB = re.compile(
     re.IGNORECASE,
 )
 _CUE = re.compile(r"\bn[ée]e?\b|naissance|\bddn\b|d\.d\.n|birth|\bdob\b", re.IGNORECASE)
+_CELL_DATE = re.compile(r"[ \t]*(" + _DATE + r")[ \t]*")
+_SEPARATORS = (";", "|", "\t", ",")
+_MAX_ROWS = 500
 # The whole text's test, on its lower-cased form: the same answer as ``_CUE`` in a fifth of the time
 # (substrings, and the word patterns behind one ``\b``, instead of a case-blind alternation tried at
 # every position).
@@ -32,9 +35,6 @@ _CUE_WORD = re.compile(r"\b(?:n[ée]e?|ddn|dob)\b")
 def has_cue(low: str) -> bool:
     """Whether the lower-cased text says "né(e)", "naissance", "DDN", "birth" or "DOB" (``_CUE``)."""
     return any(w in low for w in _CUE_WORDS) or _CUE_WORD.search(low) is not None
-_CELL_DATE = re.compile(r"[ \t]*(" + _DATE + r")[ \t]*")
-_SEPARATORS = (";", "|", "\t", ",")
-_MAX_ROWS = 500
 
 
 def _table_dates(text: str) -> list[tuple[int, int]]:
