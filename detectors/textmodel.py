@@ -14,6 +14,7 @@ product per window. The model is a plain ``.npz`` of sparse weights (no pickle),
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -165,7 +166,27 @@ def bigram_hashes(words: np.ndarray) -> np.ndarray:
 
 def _cumsum(a: np.ndarray) -> np.ndarray:
     """Prefix sums with a leading zero row: sum of rows [i, j) is ``c[j] - c[i]``."""
-    return np.concatenate([np.zeros((1,) + a.shape[1:]), np.cumsum(a, axis=0)])
+    out = np.zeros((len(a) + 1,) + a.shape[1:])
+    np.cumsum(a, axis=0, out=out[1:])
+    return out
+
+
+@functools.lru_cache(maxsize=512)
+def _window_bounds(spans: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The windows' first and end tokens, the end of their word pairs (pairs (j, j+1) with
+    a <= j < b-1) and the square root of their number of word features (at least 1), as arrays: the
+    same for every text of the same number of tokens, so computed once per length."""
+    a = np.array([s[0] for s in spans])
+    b = np.array([s[1] for s in spans])
+    pb = np.maximum(b - 1, a)
+    root = np.sqrt(np.maximum((b - a) + (pb - a), 1))[:, None]
+    for arr in (a, b, pb, root):
+        arr.flags.writeable = False  # shared by every caller
+    return a, b, pb, root
+
+
+def _bounds(spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return _window_bounds(tuple(spans))
 
 
 def n_features() -> int:
@@ -286,23 +307,19 @@ class TextModel:
         table, hashes = self._table, self._hashes  # a reader keeps the arrays it started with
         k = len(self.categories)
         t = table[rows]
-        word_w, char_w, n_grams = t[:, :k], t[:, k : 2 * k], t[:, 2 * k]
         pair_w = self._word[bigram_hashes(hashes[rows]) & _WORD_MASK]
         if len(spans) == 1 and spans[0] == (0, len(toks)):  # one window, the whole text: plain sums
             n = len(toks)
+            word_w, char_w, n_grams = t[:, :k], t[:, k : 2 * k], t[:, 2 * k]
             return ((word_w.sum(axis=0) + pair_w.sum(axis=0)) / np.sqrt(max(2 * n - 1, 1))
                     + char_w.sum(axis=0) / np.sqrt(max(n_grams.sum(), 1)) + self.intercept)[None, :]
-        cw, cc, cg = _cumsum(word_w), _cumsum(char_w), _cumsum(n_grams)
+        c = _cumsum(t)  # one prefix sum for the word, character n-gram and n-gram count columns
         cp = _cumsum(pair_w) if len(pair_w) else np.zeros((1, k))
-        a = np.array([s[0] for s in spans])
-        b = np.array([s[1] for s in spans])
-        pb = np.maximum(b - 1, a)  # pairs (j, j+1) with a <= j < b-1
-        word_sum = cw[b] - cw[a] + cp[pb] - cp[a]
-        n_word = (b - a) + (pb - a)
-        char_sum = cc[b] - cc[a]
-        n_char = cg[b] - cg[a]
-        return (word_sum / np.sqrt(np.maximum(n_word, 1))[:, None]
-                + char_sum / np.sqrt(np.maximum(n_char, 1))[:, None] + self.intercept)
+        a, b, pb, root = _bounds(spans)
+        d = c[b] - c[a]
+        word_sum = d[:, :k] + cp[pb] - cp[a]
+        return (word_sum / root
+                + d[:, k : 2 * k] / np.sqrt(np.maximum(d[:, 2 * k], 1))[:, None] + self.intercept)
 
     def score(self, text: str, explain_above: float = 0.0, check: Callable[[], None] | None = None) -> list[Score]:
         """The best window per category; cue words only for scores of at least ``explain_above``.

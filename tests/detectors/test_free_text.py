@@ -91,6 +91,21 @@ def test_window_sums_equal_the_training_features():
         assert np.allclose(model.logits(toks, [(0, len(toks))])[0], want)
 
 
+def test_each_window_scores_as_its_tokens_alone():
+    """The prefix-sum windows of a long text give each window the logits of its own tokens scored as
+    a whole text (word pairs across a window's edge left out)."""
+    model = TextModel()
+    text = " ".join(["Mme L., 81 ans, ch 12, chute ce matin sous anticoagulants, INR à 4,2."] * 3
+                    + ["Le budget du GHT pour 2027 prévoit 3,2 M€ d'investissements non arbitrés."] * 4)
+    toks = [m.group() for m in Featurizer().tokens(text)]
+    spans = windows(len(toks))
+    assert len(spans) > 3
+    got = model.logits(toks, spans)
+    for i, (a, b) in enumerate(spans):
+        assert np.allclose(got[i], model.logits(toks[a:b], [(0, b - a)])[0])
+    assert np.allclose(model.logits(toks, spans[2:4]), got[2:4])  # any list of windows, not only ``windows``'s
+
+
 def test_shipped_weights_are_reproduced_from_the_corpus():
     pytest.importorskip("sklearn")
     from detectors.training.train import CORPUS, load, reproduces, same_meta, train
