@@ -347,7 +347,52 @@ def _without_unheard_tok2vec(nlp):
     own, so the shared one computed vectors nobody read (two fifths of a call, the same entities)."""
     if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
         nlp.remove_pipe("tok2vec")
+    return _with_matmul_ops(nlp)
+
+
+def _with_matmul_ops(nlp):
+    """``nlp`` with every layer of its pipes on ``_matmul_ops``."""
+    ops = _matmul_ops()
+    for _, pipe in nlp.pipeline:
+        model = getattr(pipe, "model", None)
+        if model is not None:
+            for layer in model.walk():
+                layer.ops = ops
     return nlp
+
+
+_MATMUL_OPS = None
+
+
+def _matmul_ops():
+    """thinc's CPU operations with the matrix products (``gemm``) done by numpy's BLAS, on one thread.
+
+    thinc multiplies with blis, which picks its kernel from the CPU model and falls back to its
+    portable reference kernel on a CPU it does not know: on the virtualised AMD EPYC of our test
+    machines ("libblis: selecting sub-configuration 'generic'", with ``BLIS_ARCH_DEBUG=1``) its
+    products took five times numpy's. numpy's BLAS (OpenBLAS in its wheels) picks its kernel from the
+    CPU's features. One BLAS thread: a second one halves a call's wait but spins for as long again,
+    CPU the other requests need (the scan already shares a long text with a helper process,
+    ``detectors.parallel``); the model is the gateway's only user of BLAS. The results differ from
+    blis's in the last bits of the floats (see ``docs/detectors.md`` for what that changes)."""
+    global _MATMUL_OPS
+    if _MATMUL_OPS is None:
+        import numpy as np
+        from thinc.api import NumpyOps
+        from threadpoolctl import threadpool_limits
+
+        class MatmulOps(NumpyOps):
+            def gemm(self, x, y, out=None, trans1=False, trans2=False):
+                a = x.T if trans1 else x
+                b = y.T if trans2 else y
+                if out is None:
+                    return np.matmul(a, b)
+                np.matmul(a, b, out=out)
+                return out
+
+        threadpool_limits(1, user_api="blas")  # for the whole process, from now on
+        _MATMUL_OPS = MatmulOps()
+    return _MATMUL_OPS
 
 
 def _LightFrench():

@@ -59,6 +59,30 @@ def test_the_ner_runs_without_the_shared_tok2vec_nobody_listens_to(scanner):
     assert any(e.label_ == "PER" for text in texts for e in nlp(text).ents)
 
 
+def test_the_ner_multiplies_with_numpy_on_one_blas_thread(scanner):
+    """Every layer's matrix products go to numpy's BLAS (blis falls back to its slow reference
+    kernel on CPUs it does not know), on one thread, with blis's results to float precision."""
+    import numpy as np
+    from thinc.api import NumpyOps
+    from threadpoolctl import threadpool_info
+
+    from detectors.person import _matmul_ops
+
+    nlp = next(r for r in scanner.recognizers if isinstance(r, PersonRecognizer))._nlp
+    ops = _matmul_ops()
+    assert type(ops) is not NumpyOps and all(layer.ops is ops for layer in nlp.get_pipe("ner").model.walk())
+    numpy_blas = [p for p in threadpool_info() if p["user_api"] == "blas" and "numpy" in p["filepath"]]
+    assert numpy_blas and all(pool["num_threads"] == 1 for pool in numpy_blas)
+    rng = np.random.default_rng(7)
+    x, y = rng.random((37, 96), dtype=np.float32), rng.random((64, 96), dtype=np.float32)
+    blis = NumpyOps()
+    assert np.allclose(ops.gemm(x, y, trans2=True), blis.gemm(x, y, trans2=True), rtol=1e-5)
+    z = rng.random((37, 5), dtype=np.float32)
+    assert np.allclose(ops.gemm(x, z, trans1=True), blis.gemm(x, z, trans1=True), rtol=1e-5)
+    out = np.empty((37, 64), dtype=np.float32)
+    assert ops.gemm(x, y, out=out, trans2=True) is out and np.allclose(out, x @ y.T, rtol=1e-5)
+
+
 @pytest.mark.parametrize(
     "text",
     [
