@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 
+from detectors.alternation import dispatched
 from detectors.context import ScanContext, WindowedPatterns
 from detectors.recognizer import BaseRecognizer
 
@@ -79,7 +80,9 @@ _CASED_ANCHOR = (3, re.compile(
     r"|(?i:\b(?:patiente?|r[ée]sidente?))\s+[A-Z]\.\s?[A-Z]?"))
 
 _ANCHOR_RES = _ANCHOR_RES[:-1]
-_CLINICAL = re.compile(
+#: clinical terms, as written (``_CLINICAL`` is the same alternation grouped by first character,
+#: ``detectors.alternation``: ten times faster, the same matches)
+_CLINICAL_TERMS = (
     r"diab[éèe]t|\bhta\b|hypertens|insuffisan|cancer|carcinom|tumeur|tumoral|ad[ée]nocarcinom|m[ée]tasta|lymphom|leuc[ée]mi|my[ée]lom|"
     r"infection|infect|sepsis|septi|fi[èe]vre|f[ée]bril|frissons?|h[ée]mocs?\b|h[ée]mocultures?|\btsa\b|autis|\btdah\b|"
     r"trisomi|polyhandica|d[ée]ficience|\bimc\b|\bepilep|[ée]pilep|douleur|douloureu|toux|dyspn[ée]e|syndrome|pathologi|maladie|atteinte|l[ée]sion|fracture|"
@@ -115,9 +118,10 @@ _CLINICAL = re.compile(
     r"amoxicilline|augmentin|ceftriaxone|vancomycine|lévothyrox|levothyrox|méthotrexate|prednis|solupred|doliprane|tramadol|"
     r"oxycodone|insuline|héparine|lovenox|enoxaparine|amiodarone|digoxine|bisoprolol|ramipril|amlodipine|atorvastatine|"
     r"l[ée]v[ée]tirac[ée]tam|depakine|valproate|lithium|halop[ée]ridol|risp[ée]ridone|olanzapine|sertraline|escitalopram|"
-    r"\bservice\s+de\s+\w+|\bcardiologie|\bneurologie|\bp[ée]diatrie|\bg[ée]riatrie|\boncologie|\bgyn[ée]co|\bobst[ée]tri|\bpsychiatrie|\bn[ée]phrologie",
+    r"\bservice\s+de\s+\w+|\bcardiologie|\bneurologie|\bp[ée]diatrie|\bg[ée]riatrie|\boncologie|\bgyn[ée]co|\bobst[ée]tri|\bpsychiatrie|\bn[ée]phrologie"
 )
-_KNOWLEDGE = re.compile(
+_CLINICAL = re.compile(dispatched(_CLINICAL_TERMS))
+_KNOWLEDGE_CUES = (
     r"parmi\s+(?:les|ces)\s+(?:propositions|molécules|médicaments|affirmations|examens|signes|suivant)|propositions?\s+(?:exacte|correcte|suivante)|"
     r"laquelle|lesquelles|est\s*\(sont\)|exacte\(s\)|qu['’]est-ce\s+que|dans\s+quels\s+cas|\bvous\b|\bvotre\b|\bvos\b|consultez|notice|"
     r"ce\s+m[ée]dicament|indications?\s+th[ée]rapeutiques|classe\s+pharmaco|code\s+atc|\bexpliqu|\bquels?\s+sont|\bquelles?\s+sont|"
@@ -141,8 +145,9 @@ _KNOWLEDGE = re.compile(
     # statements about a population and training material ("un tiers des plus de 65 ans chutent chaque année")
     r"\b(?:un\s+tiers|la\s+moiti[ée]|un\s+quart|les\s+deux\s+tiers)\s+des\b|\bchaque\s+ann[ée]e\b|\bfacteurs\s+de\s+risques?\b|"
     r"\b(?:personnes|patients|sujets|femmes|hommes|enfants|adultes)\s+(?:[âa]g[ée]e?s\s+)?de\s+(?:plus|moins)\s+de\s+\d+\s+ans\b|"
-    r"\bsupports?\s+de\s+(?:formation|cours)\b|\bpour\s+les\s+nouve(?:aux|lles)\b",
+    r"\bsupports?\s+de\s+(?:formation|cours)\b|\bpour\s+les\s+nouve(?:aux|lles)\b"
 )
+_KNOWLEDGE = re.compile(dispatched(_KNOWLEDGE_CUES))
 # Multiple-choice layout ("a) ... b) ... c) ..."): an exam question, worth three knowledge cues.
 _MCQ_OPTION = re.compile(r"(?:^|\n|\s)[a-eA-E]\s?[)\]]\s+\S")
 # The gate: a first-person, patient or care-setting cue somewhere in the text, else no health

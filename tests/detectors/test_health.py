@@ -152,3 +152,45 @@ def test_the_gate_says_what_the_single_alternation_says():
         texts.append("".join(rng.choice(pieces) + rng.choice(seps) for _ in range(rng.randint(1, 4))))
     assert sum(gate(t) for t in texts) > 1000  # both answers are exercised
     assert [t for t in texts if gate(t) != bool(_GATE_AS_ONE_REGEX.search(t))] == []
+
+
+def _matches(rx, text):
+    return [(m.span(), m.group()) for m in rx.finditer(text)]
+
+
+@pytest.mark.parametrize("name", ["_CLINICAL_TERMS", "_KNOWLEDGE_CUES"])
+def test_the_term_lists_grouped_by_first_character_match_as_written(name):
+    """``dispatched`` gives exactly the matches of the alternation as written: on texts made of the
+    pattern's own words glued to word and non-word characters (``\\b`` openings), upper case,
+    digits, and on the staff prompts and training corpus."""
+    import json
+    import random
+    import re
+    from pathlib import Path
+
+    import detectors.health as health
+    from detectors.alternation import dispatched
+
+    source = getattr(health, name)
+    written, grouped = re.compile(source), re.compile(dispatched(source))
+    assert grouped.pattern != source
+    words = re.findall(r"[a-zà-ÿœ'’/+-]+|\d+", source.replace("\\s+", " ").replace("\\b", " ").replace("\\d", "7"))
+    seps = [" ", "", "_", "x", "9", "é", ".", "\n", "'", "-", "=", ":", "à ", "+", "/", "("]
+    rng = random.Random(11)
+    texts = ["".join(rng.choice(words) + rng.choice(seps) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
+    root = Path(__file__).resolve().parents[2]
+    for path in sorted((root / "bench" / "data").glob("staff_dev*.jsonl")):
+        texts += [json.loads(line)["text"].lower() for line in path.read_text().splitlines() if line.strip()]
+    texts += [t.upper() for t in texts[:2000]]
+    assert sum(bool(written.search(t)) for t in texts) > 3000  # the terms are exercised
+    assert [t for t in texts if _matches(written, t) != _matches(grouped, t)] == []
+
+
+def test_dispatched_refuses_what_it_does_not_understand():
+    from detectors.alternation import dispatched
+
+    assert dispatched(r"\bhta\b|hyper|[ée]pilep|\b\d{1,2}\s?cm") == (
+        r"(?:h(?:(?<!\w\w)ta\b|yper)|é(?:pilep)|e(?:pilep)|\d(?:(?<!\w\w)\d{0,1}\s?cm))")
+    for bad in (r"a?b|c", r"(?:ab)?c|d", r"[^a]x|y", r"[a-c]x|y", r"\b-x|y", r".x|y", r"\sx|y"):
+        with pytest.raises(ValueError):
+            dispatched(bad)
