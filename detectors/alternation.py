@@ -22,9 +22,9 @@ from __future__ import annotations
 _SPECIAL = set("()[]{}|?*+^$.\\")
 
 
-def split_top(pattern: str) -> list[str]:
-    """The top-level alternatives of ``pattern`` (outside groups and character classes)."""
-    out, depth, in_class, start, i = [], 0, False, 0, 0
+def _scan(pattern: str):
+    """(index, character, group depth after it) of each character outside escapes and classes."""
+    depth, in_class, i = 0, False, 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\":
@@ -34,37 +34,24 @@ def split_top(pattern: str) -> list[str]:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            out.append(pattern[start:i])
-            start = i + 1
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
         i += 1
-    out.append(pattern[start:])
-    return out
+
+
+def split_top(pattern: str) -> list[str]:
+    """The top-level alternatives of ``pattern`` (outside groups and character classes)."""
+    cuts = [i for i, ch, depth in _scan(pattern) if ch == "|" and depth == 0]
+    return [pattern[a + 1: b] for a, b in zip([-1, *cuts], [*cuts, len(pattern)])]
 
 
 def _closing(pattern: str, open_at: int) -> int:
-    """The index of the parenthesis closing the one at ``open_at``."""
-    depth, in_class, i = 0, False, open_at
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
+    """The index of the parenthesis closing the one at ``open_at`` (the pattern's first character)."""
+    assert open_at == 0
+    for i, ch, depth in _scan(pattern):
+        if ch == ")" and depth == 0:
+            return i
     raise ValueError(f"unbalanced group in {pattern!r}")
 
 
