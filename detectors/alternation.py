@@ -46,9 +46,8 @@ def split_top(pattern: str) -> list[str]:
     return [pattern[a + 1: b] for a, b in zip([-1, *cuts], [*cuts, len(pattern)])]
 
 
-def _closing(pattern: str, open_at: int) -> int:
-    """The index of the parenthesis closing the one at ``open_at`` (the pattern's first character)."""
-    assert open_at == 0
+def _closing(pattern: str) -> int:
+    """The index of the parenthesis closing the one ``pattern`` opens with."""
     for i, ch, depth in _scan(pattern):
         if ch == ")" and depth == 0:
             return i
@@ -89,11 +88,9 @@ def _openings(branch: str) -> list[tuple[str, str]]:
     """(first character atom, the rest of the branch) for each character ``branch`` can open on."""
     boundary = branch.startswith("\\b")
     body = branch[2:] if boundary else branch
-    if boundary and not body.startswith(("(?:", "[", "\\d")) and not (body[:1].isalnum() or body[:1] == "_"):
-        raise ValueError(f"\\b before a non-word character: {branch!r}")
     guard = "(?<!\\w\\w)" if boundary else ""
     if body.startswith("(?:"):
-        close = _closing(body, 0)
+        close = _closing(body)
         after = body[close + 1:]
         if after[:1] in ("?", "*", "+", "{"):
             raise ValueError(f"optional group opening a branch: {branch!r}")

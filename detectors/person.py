@@ -307,8 +307,8 @@ def _staff_lists(text: str):
             yield from _STAFF_LIST.finditer(text, max(0, a - 60), min(len(text), b + 12))
 
 
-#: Only tok2vec + ner: the parser, tagger and lemmatizer are not needed for names (and the shared
-#: tok2vec goes too when only those listened to it, ``_without_unheard_tok2vec``).
+#: The parser, tagger and lemmatizer are not needed for names (and the shared tok2vec goes too
+#: when only those listened to it, ``_without_unheard_tok2vec``).
 _SPACY_EXCLUDE = ["parser", "lemmatizer", "morphologizer", "attribute_ruler", "senter", "tagger"]
 
 
@@ -328,17 +328,22 @@ def load_ner(model: str):
     from spacy.util import get_package_path, load_config, load_meta
 
     if os.environ.get("GARDEFOU_SPACY_FULL") == "1":
-        return _without_unheard_tok2vec(spacy.load(model, exclude=_SPACY_EXCLUDE))
+        return _lean(spacy.load(model, exclude=_SPACY_EXCLUDE))
     path = get_package_path(model) if spacy.util.is_package(model) else Path(model)
     if not (path / "config.cfg").exists():  # a package: its data folder is inside
         path = next((p for p in path.iterdir() if (p / "config.cfg").exists()), path)
     config = load_config(path / "config.cfg")
     if config["nlp"]["lang"] != "fr":
-        return _without_unheard_tok2vec(spacy.load(path, exclude=_SPACY_EXCLUDE))
+        return _lean(spacy.load(path, exclude=_SPACY_EXCLUDE))
     nlp = _LightFrench().from_config(config, exclude=_SPACY_EXCLUDE, meta=load_meta(path / "meta.json"))
     nlp.from_disk(path, exclude=[*_SPACY_EXCLUDE, "tokenizer"])
     nlp.tokenizer.from_disk(path / "tokenizer", exclude=["vocab", "token_match"])
-    return _without_unheard_tok2vec(nlp)
+    return _lean(nlp)
+
+
+def _lean(nlp):
+    """``nlp`` as the recognizer runs it: without an unheard tok2vec, on ``_matmul_ops``."""
+    return _with_matmul_ops(_without_unheard_tok2vec(nlp))
 
 
 def _without_unheard_tok2vec(nlp):
@@ -347,7 +352,7 @@ def _without_unheard_tok2vec(nlp):
     own, so the shared one computed vectors nobody read (two fifths of a call, the same entities)."""
     if "tok2vec" in nlp.pipe_names and not nlp.get_pipe("tok2vec").listening_components:
         nlp.remove_pipe("tok2vec")
-    return _with_matmul_ops(nlp)
+    return nlp
 
 
 def _with_matmul_ops(nlp):

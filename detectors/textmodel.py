@@ -185,10 +185,6 @@ def _window_bounds(spans: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.n
     return a, b, pb, root
 
 
-def _bounds(spans: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return _window_bounds(tuple(spans))
-
-
 def n_features() -> int:
     return (1 << WORD_BITS) + (1 << CHAR_BITS)
 
@@ -315,7 +311,7 @@ class TextModel:
                     + char_w.sum(axis=0) / np.sqrt(max(n_grams.sum(), 1)) + self.intercept)[None, :]
         c = _cumsum(t)  # one prefix sum for the word, character n-gram and n-gram count columns
         cp = _cumsum(pair_w) if len(pair_w) else np.zeros((1, k))
-        a, b, pb, root = _bounds(spans)
+        a, b, pb, root = _window_bounds(tuple(spans))
         d = c[b] - c[a]
         word_sum = d[:, :k] + cp[pb] - cp[a]
         return (word_sum / root
