@@ -164,25 +164,44 @@ def bigram_hashes(words: np.ndarray) -> np.ndarray:
     return (words[:-1] * 1_000_003) ^ words[1:]
 
 
+# The classifier runs on the scan threads beside the event loop, so it keeps the interpreter lock:
+# NumPy releases it around some operations even on a few rows (gathering rows of a 2-D array by an
+# index array, ``argmax``, ``np.zeros``, ``np.cumsum``), and each release hands the lock to a waiting
+# thread and waits to take it back (a thread switch; under load, most of the classifier's time).
+# Rows are therefore gathered from the flat array (``_gather``), prefix sums written by
+# ``np.add.accumulate`` into ``np.empty``, and the best window found on a Python list. The results
+# are the same numbers (``tests/detectors/test_textmodel.py``).
+
+def _gather(flat: np.ndarray, width: int, rows: np.ndarray) -> np.ndarray:
+    """``flat.reshape(-1, width)[rows]``, by indexing the flat array (a 1-D gather keeps the lock)."""
+    return flat[rows[:, None] * width + np.arange(width)]
+
+
 def _cumsum(a: np.ndarray) -> np.ndarray:
     """Prefix sums with a leading zero row: sum of rows [i, j) is ``c[j] - c[i]``."""
-    out = np.zeros((len(a) + 1,) + a.shape[1:])
-    np.cumsum(a, axis=0, out=out[1:])
+    out = np.empty((len(a) + 1,) + a.shape[1:])
+    out[0] = 0
+    np.add.accumulate(a, axis=0, out=out[1:])
     return out
 
 
 @functools.lru_cache(maxsize=512)
-def _window_bounds(spans: tuple[tuple[int, int], ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The windows' first and end tokens, the end of their word pairs (pairs (j, j+1) with
-    a <= j < b-1) and the square root of their number of word features (at least 1), as arrays: the
-    same for every text of the same number of tokens, so computed once per length."""
+def _window_bounds(spans: tuple[tuple[int, int], ...], width: int,
+                   pair_width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For the windows' first and end tokens and the end of their word pairs (pairs (j, j+1) with
+    a <= j < b-1): the flat indices of those rows in prefix sums ``width`` columns wide (a, b) and
+    ``pair_width`` wide (a, pb); and the square root of the windows' numbers of word features (at
+    least 1). The same for every text of the same number of tokens, so computed once per length."""
     a = np.array([s[0] for s in spans])
     b = np.array([s[1] for s in spans])
     pb = np.maximum(b - 1, a)
     root = np.sqrt(np.maximum((b - a) + (pb - a), 1))[:, None]
-    for arr in (a, b, pb, root):
+    cols, pair_cols = np.arange(width), np.arange(pair_width)
+    out = (a[:, None] * width + cols, b[:, None] * width + cols, a[:, None] * pair_width + pair_cols,
+           pb[:, None] * pair_width + pair_cols, root)
+    for arr in out:
         arr.flags.writeable = False  # shared by every caller
-    return a, b, pb, root
+    return out
 
 
 def n_features() -> int:
@@ -236,6 +255,7 @@ class TextModel:
             raise ValueError("model file does not match the featurizer")
         self._word = dense[: 1 << WORD_BITS]
         self._char = dense[1 << WORD_BITS :]
+        self._word_flat, self._char_flat = self._word.reshape(-1), self._char.reshape(-1)  # views
         self.featurizer = Featurizer()
         k = len(self.categories)
         # Per-token sums, one row each: [word weights (k), char n-gram weights (k), n-grams], and the
@@ -273,7 +293,7 @@ class TextModel:
             h, grams = hashed(shaped)  # computed once into the row: the featurizer's cache is not needed
             k = len(self.categories)
             self._table[row, :k] = self._word[h & _WORD_MASK]
-            self._table[row, k : 2 * k] = self._char[grams].sum(axis=0)
+            self._table[row, k : 2 * k] = _gather(self._char_flat, k, grams).sum(axis=0)
             self._table[row, 2 * k] = len(grams)
             self._hashes[row] = h
             self._shaped[shaped] = row
@@ -302,18 +322,19 @@ class TextModel:
         rows = self._rows(toks, check)
         table, hashes = self._table, self._hashes  # a reader keeps the arrays it started with
         k = len(self.categories)
-        t = table[rows]
-        pair_w = self._word[bigram_hashes(hashes[rows]) & _WORD_MASK]
+        width = 2 * k + 1
+        t = _gather(table.reshape(-1), width, rows)
+        pair_w = _gather(self._word_flat, k, bigram_hashes(hashes[rows]) & _WORD_MASK)
         if len(spans) == 1 and spans[0] == (0, len(toks)):  # one window, the whole text: plain sums
             n = len(toks)
             word_w, char_w, n_grams = t[:, :k], t[:, k : 2 * k], t[:, 2 * k]
             return ((word_w.sum(axis=0) + pair_w.sum(axis=0)) / np.sqrt(max(2 * n - 1, 1))
                     + char_w.sum(axis=0) / np.sqrt(max(n_grams.sum(), 1)) + self.intercept)[None, :]
-        c = _cumsum(t)  # one prefix sum for the word, character n-gram and n-gram count columns
-        cp = _cumsum(pair_w) if len(pair_w) else np.zeros((1, k))
-        a, b, pb, root = _window_bounds(tuple(spans))
+        c = _cumsum(t).reshape(-1)  # one prefix sum for the word, character n-gram and n-gram count columns
+        cp = (_cumsum(pair_w) if len(pair_w) else np.zeros((1, k))).reshape(-1)
+        a, b, pa, pb, root = _window_bounds(tuple(spans), width, k)
         d = c[b] - c[a]
-        word_sum = d[:, :k] + cp[pb] - cp[a]
+        word_sum = d[:, :k] + cp[pb] - cp[pa]
         return (word_sum / root
                 + d[:, k : 2 * k] / np.sqrt(np.maximum(d[:, 2 * k], 1))[:, None] + self.intercept)
 
@@ -330,12 +351,11 @@ class TextModel:
         if check is not None:
             check()
         spans = windows(len(toks))
-        probs = 1.0 / (1.0 + np.exp(-self.logits(toks, spans, check)))
-        best = probs.argmax(axis=0)
+        probs = (1.0 / (1.0 + np.exp(-self.logits(toks, spans, check)))).tolist()
         chosen = []
-        for ci, cat in enumerate(self.categories):
-            k = int(best[ci])
-            chosen.append((cat, float(probs[k, ci]), *spans[k]))
+        for ci, cat in enumerate(self.categories):  # the first best window, as ``argmax`` would
+            k = max(range(len(probs)), key=lambda w: probs[w][ci])
+            chosen.append((cat, probs[k][ci], *spans[k]))
         wanted = {i for _, p, a, b in chosen if p >= explain_above for i in (a, b - 1)}
         offsets = self._offsets(folded, wanted) if wanted else {}
         out = []
@@ -345,7 +365,7 @@ class TextModel:
             if p >= explain_above:
                 weights = self.cues[cat]
                 found = {toks[j] for j in range(a, b)} & weights.keys()
-                cues = tuple(sorted(found, key=lambda t: -weights[t])[:3])
+                cues = tuple(sorted(found, key=lambda t: (-weights[t], t))[:3])  # ties in a fixed order
                 start, end = offsets[a][0], offsets[b - 1][1]
             out.append(Score(cat, p, start, end, cues))
         return out

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from detectors.free_text import FreeTextRecognizer
-from detectors.textmodel import MODEL_PATH, Featurizer, TextModel, fold, shape, windows
+from detectors.textmodel import MODEL_PATH, Featurizer, TextModel, _cumsum, _gather, fold, shape, windows
 
 rec = FreeTextRecognizer()
 
@@ -104,6 +104,37 @@ def test_each_window_scores_as_its_tokens_alone():
     for i, (a, b) in enumerate(spans):
         assert np.allclose(got[i], model.logits(toks[a:b], [(0, b - a)])[0])
     assert np.allclose(model.logits(toks, spans[2:4]), got[2:4])  # any list of windows, not only ``windows``'s
+
+
+def test_the_lock_keeping_array_forms_give_the_plain_numpy_results():
+    """``_gather`` and ``_cumsum`` (written so that NumPy keeps the interpreter lock) are row
+    indexing and a cumulative sum with a leading zero row, value for value."""
+    rng = np.random.default_rng(7)
+    table = rng.random((50, 9))
+    rows = np.array([3, 3, 49, 0, 17])
+    assert np.array_equal(_gather(table.reshape(-1), 9, rows), table[rows])
+    assert np.array_equal(_cumsum(table), np.vstack([np.zeros((1, 9)), np.cumsum(table, axis=0)]))
+    assert _cumsum(table[:0]).tolist() == [[0.0] * 9]
+
+
+def test_the_best_window_is_the_first_of_the_highest_and_cues_are_ordered():
+    """A category's window is the first of its highest-scoring ones (what ``argmax`` gives), and its
+    cue words come in a fixed order (weight, then the word), whatever the process's string hashing."""
+    model = TextModel()
+    sentence = " ".join(["Le budget du GHT pour 2027 prévoit 3,2 M€ d'investissements non arbitrés."] * 8)
+    for text in (sentence, " ".join(["budget"] * 100)):  # one word repeated: windows of a size tie exactly
+        found = Featurizer().tokens(text)
+        toks = [m.group() for m in found]
+        spans = windows(len(toks))
+        probs = 1 / (1 + np.exp(-model.logits(toks, spans)))
+        got = {s.category: s for s in model.score(text)}
+        for ci, cat in enumerate(model.categories):
+            a, b = spans[int(probs[:, ci].argmax())]
+            assert got[cat].probability == float(probs[:, ci].max())
+            assert (got[cat].start, got[cat].end) == (found[a].start(), found[b - 1].end())
+            words = {toks[j] for j in range(a, b)} & model.cues[cat].keys()
+            assert got[cat].cues == tuple(sorted(words, key=lambda w: (-model.cues[cat][w], w))[:3])
+        assert got["confidential"].cues  # cue words: their ordering is exercised
 
 
 def test_shipped_weights_are_reproduced_from_the_corpus():
