@@ -15,9 +15,13 @@ character), "the two characters before are not both word characters" says that t
 patterns are understood (a literal character, a character list, ``\\d``, ``\\d{m,n}``, a
 non-capturing group of such alternatives, each optionally behind ``\\b``); anything else raises
 ``ValueError`` at import, and ``tests/detectors/test_health.py`` compares the matches of both forms.
+A list matched ignoring case is grouped by its lower-case first characters (``ignorecase``;
+``tests/detectors/test_alternation.py``).
 """
 
 from __future__ import annotations
+
+import re
 
 _SPECIAL = set("()[]{}|?*+^$.\\")
 
@@ -108,12 +112,45 @@ def _openings(branch: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def dispatched(pattern: str) -> str:
-    """``pattern`` (an alternation) with its branches grouped by first character (see the module)."""
+def dispatched(pattern: str, ignorecase: bool = False) -> str:
+    """``pattern`` (an alternation) with its branches grouped by first character (see the module).
+
+    ``ignorecase``: for a pattern meant to match ignoring case. The result is then compiled
+    *without* ``re.IGNORECASE``: each group opens on the exact list of the characters its first
+    character matches ignoring case (``[pP]``, ``[kKK]`` with the Kelvin sign, asked of ``re``
+    itself, ``_case_classes``), and the rest of its branches is matched ignoring case (``(?i:…)``).
+    A list the engine can test before entering the group, where under the flag it would enter every
+    group. Two groups whose lists share a character (``s`` and ``ſ``) would overlap: refused."""
     groups: dict[str, list[str]] = {}
     for branch in split_top(pattern):
         for atom, rest in _openings(branch):
-            groups.setdefault(atom, []).append(rest)
+            groups.setdefault(atom.lower() if ignorecase else atom, []).append(rest)
     if "\\d" in groups and any(len(a) == 1 and a.isdigit() for a in groups):
         raise ValueError("a literal digit beside \\d: the groups would overlap")
-    return "(?:" + "|".join(f"{atom}(?:{'|'.join(rests)})" for atom, rests in groups.items()) + ")"
+    if not ignorecase:
+        return "(?:" + "|".join(f"{atom}(?:{'|'.join(rests)})" for atom, rests in groups.items()) + ")"
+    classes = _case_classes([a[-1] for a in groups if a != "\\d"])
+    seen: dict[str, str] = {}
+    for a in groups:
+        for ch in classes.get(a[-1], ""):
+            if seen.setdefault(ch, a) != a:
+                raise ValueError(f"{seen[ch]!r} and {a!r} match {ch!r} ignoring case: the groups would overlap")
+    opening = {a: a if a == "\\d" else "[" + "".join(_escape_in_class(c) for c in classes[a[-1]]) + "]" for a in groups}
+    return "(?:" + "|".join(f"{opening[a]}(?i:{'|'.join(rests)})" for a, rests in groups.items()) + ")"
+
+
+def _case_classes(chars: list[str]) -> dict[str, str]:
+    """For each character, every character ``re`` matches with it under ``re.IGNORECASE``: one
+    search of a string of all code points for the characters together, then each found one
+    checked against each character (a few dozen, once at import). Unicode's case pairs of the Basic
+    Multilingual Plane stay in it (the cased scripts beyond it pair among themselves), so characters
+    of that plane are looked for there only (65,536 code points: milliseconds)."""
+    if not chars:
+        return {}
+    everything = "".join(map(chr, range(0x10000 if max(map(ord, chars)) < 0x10000 else 0x110000)))
+    found = re.findall("[" + "".join(_escape_in_class(c) for c in chars) + "]", everything, re.IGNORECASE)
+    return {c: "".join(x for x in found if re.fullmatch(re.escape(c), x, re.IGNORECASE)) for c in chars}
+
+
+def _escape_in_class(ch: str) -> str:
+    return "\\" + ch if ch in "\\]^-[" else ch

@@ -28,6 +28,7 @@ import re
 import threading
 from pathlib import Path
 
+from detectors.alternation import dispatched
 from detectors.context import KeywordGate, ScanContext
 from detectors.recognizer import BaseRecognizer
 
@@ -87,15 +88,16 @@ _STAFF_UNIT = re.compile(r"\d ?(?:[hH]\b|heure|€|euro|j\b|jour|%|pts?\b|point|
 _STAFF_NAME = re.compile(rf"(?<![\w.])[{_UP}][{_LOW}]+(?:[-'][{_UP}][{_LOW}]+)?")
 # Capitalised pairs that may be names the rules did not explain (spaCy candidates).
 _CAP_PAIR = re.compile(rf"(?<=[{_LOW},;:()]\s)(?P<name>[{_UP}][{_LOW}]+(?:-[{_UP}][{_LOW}]+)?\s+[{_UP}][{_LOW}]{{2,}}(?:-[{_UP}][{_LOW}]+)?)")
-_PUBLIC = re.compile(
+# Whole-text alternations of many terms, grouped by first character (``detectors/alternation.py``).
+_PUBLIC_TERMS = (
     r"\bpr[ée]sident|\bministre|\bd[ée]put[ée]|\bs[ée]nat|\bmaire\b|\bpr[ée]f[èe]te?\b|secr[ée]taire\s+d'[ée]tat|chancel|porte-parole|"
     r"chef\s+de\s+l'[ée]tat|commissaire\s+europ|\bpape\b|\broi\b|\breine\b|prix\s+nobel|[ée]crivain|romanci|chanteu|acteur|actrice|"
     r"footballeu|joueu|philosophe|po[èe]te|auteur|cin[ée]aste|r[ée]alisat|gouvernement|[ée]lys[ée]e|assembl[ée]e\s+nationale|"
     r"candidat\s+[àa]\s+l'[ée]lection|parti\s+|selon\s+l'afp|a\s+d[ée]clar[ée]|a\s+annonc[ée]|interview|journaliste|historien|"
     r"scientifique\s+c[ée]l[èe]bre|c[ée]l[èe]bre|empereur|g[ée]n[ée]ral\s+de\s+gaulle|loi\s+\w+|pionni[eè]re?|inventeur|inventrice|"
-    r"grandes?\s+figures?|presse\s+nationale|article\s+(?:paru|publi[ée])",
-    re.IGNORECASE,
+    r"grandes?\s+figures?|presse\s+nationale|article\s+(?:paru|publi[ée])"
 )
+_PUBLIC = re.compile(dispatched(_PUBLIC_TERMS, ignorecase=True))
 # Eponyms: "maladie de Dubin-Johnson", "signe de Murphy", "classification de Child-Pugh"...
 _EPONYM = re.compile(
     r"(?:maladies?|syndromes?|signes?|tests?|m[ée]thodes?|lois?|r[ée]actions?|classifications?|scores?|[ée]chelles?|crit[èe]res|"
@@ -109,14 +111,14 @@ _EPONYM = re.compile(
 # A question about a public, historical or fictional person: culture, history, biography. Stronger
 # than care words ("la fondation de X qui aide les enfants hospitalisés"), weaker than a person in care
 # ("chambre", "lit", "né le", "mon patient"...).
-_CULTURE = re.compile(
+_CULTURE_CUES = (
     r"\bqui\s+(?:est|était|etait|sont|étaient)\b|\bc'(?:est|était|etait)\s+qui\b|\bwho\s+(?:is|was|were)\b|biograph|"
     r"\bvie\s+de\b|\bhistoire\s+(?:de|derri[èe]re|du|des)\b|\bapports?\b|\binspir[ée]|\bchansons?\b|\bsongs?\b|\blivres?\b|"
     r"\bbooks?\b|\broman|\bnovel|\bfilms?\b|\bmovies?\b|\bs[ée]ries?\b|\bpersonnages?\b|\bcharacters?\b|\bfondation\b|"
     r"\bfrise\b|fiche\s+de\s+lecture|\b[œo]e?uvres?\b|c[ée]l[èe]bre|\bnobel\b|\bexpo(?:sition)?\b|\bhommage\b|"
-    r"\bhistorique\b|\bdécouvert|\bdecouvert|\binvent[ée]\s+par|\bpourquoi\s+(?:il\s+y\s+a|autant|des|les)\b|\bwhy\s+(?:are|is)\b",
-    re.IGNORECASE,
+    r"\bhistorique\b|\bdécouvert|\bdecouvert|\binvent[ée]\s+par|\bpourquoi\s+(?:il\s+y\s+a|autant|des|les)\b|\bwhy\s+(?:are|is)\b"
 )
+_CULTURE = re.compile(dispatched(_CULTURE_CUES, ignorecase=True))
 _IN_CARE = re.compile(r"\bchambre\b|\blit\s+\d|\bn[ée]e?\s+le\b|\bmon\s+patient|\bma\s+patiente|\bdossier\b|\bhospitalis[ée]e?\s+(?:le|depuis|en)\b",
                       re.IGNORECASE)
 _CARE = re.compile(r"patient|hospitalis|diagnos|traitement|sympt|malad|consult|soin|arr[êe]t\s+(?:de\s+travail|maladie)|chambre|\blit\b", re.IGNORECASE)
