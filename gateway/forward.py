@@ -6,6 +6,7 @@ reported) is added to the request's audit record by ``Pipeline.complete`` howeve
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -26,20 +27,32 @@ _RELAYED_PREFIXES = ("openai-", "anthropic-", "x-ratelimit-", "ratelimit-")
 
 
 class RelayResponse(StreamingResponse):
-    """A streamed upstream answer whose clean-up (closing the upstream response, recording the
-    outcome) runs however the relay ends, including when the client disconnects."""
+    """A streamed upstream answer, relayed chunk by chunk, whose clean-up (closing the upstream
+    response, recording the outcome) runs however the relay ends.
 
-    def __init__(self, content, cleanup, **kwargs):
+    The client's disconnect is watched by one plain task, which calls ``on_disconnect`` (the
+    forwarder closes the upstream response: the relay ends at its next read). Starlette's own
+    watch, a task group running the relay and the watch under cancel scopes, cost about 0.2 ms
+    before the first chunk and 0.3 ms of CPU per stream."""
+
+    def __init__(self, content, cleanup, on_disconnect, **kwargs):
         super().__init__(content, **kwargs)
-        self._cleanup = cleanup
+        self._cleanup, self._on_disconnect = cleanup, on_disconnect
 
     async def __call__(self, scope, receive, send) -> None:
+        watch = asyncio.ensure_future(self._watch(receive))
         try:
-            await super().__call__(scope, receive, send)
+            await self.stream_response(send)
         finally:
+            watch.cancel()
             with anyio.CancelScope(shield=True):
                 await self.body_iterator.aclose()  # type: ignore[attr-defined]
                 await self._cleanup()
+
+    async def _watch(self, receive) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        self._on_disconnect()
 
 
 class Forwarder:
@@ -117,7 +130,7 @@ class Forwarder:
             meter.feed(body)
             return Response(body, status_code=status, headers=out_headers, background=BackgroundTask(
                 complete, ex, status_code=status, upstream_status=status, upstream_ms=_ms(t0), meter=meter))
-        state: dict[str, Any] = {"error": None, "done": False}
+        state: dict[str, Any] = {"error": None, "done": False, "left": False}
 
         async def relay():
             metrics.OPEN_STREAMS.inc()
@@ -128,7 +141,13 @@ class Forwarder:
                     meter.feed(chunk)
                 state["done"] = True
             except (aiohttp.ClientError, OSError, TimeoutError):
-                state["error"] = "stream_interrupted"
+                if not state["left"]:  # not the upstream response closed because the client left
+                    state["error"] = "stream_interrupted"
+
+        def left():
+            if not state["done"]:  # the client went away before the end: stop relaying
+                state["left"] = True
+                resp.close()
 
         async def finish():
             if state.pop("streaming", False):
@@ -141,7 +160,7 @@ class Forwarder:
             await complete(ex, status_code=status, upstream_status=status, upstream_error=outcome,
                            upstream_ms=_ms(t0), meter=meter)
 
-        return RelayResponse(relay(), finish, status_code=status, headers=out_headers)
+        return RelayResponse(relay(), finish, left, status_code=status, headers=out_headers)
 
 
 #: Answers up to this size with a Content-Length and no event stream are read whole and sent in one
