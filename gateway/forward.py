@@ -32,8 +32,8 @@ class RelayResponse(StreamingResponse):
 
     The client's disconnect is watched by one plain task, which calls ``on_disconnect`` (the
     forwarder closes the upstream response: the relay ends at its next read). Starlette's own
-    watch, a task group running the relay and the watch under cancel scopes, cost about 0.2 ms
-    before the first chunk and 0.3 ms of CPU per stream."""
+    watch runs the relay and the watch as two tasks of a task group under cancel scopes: with no
+    watch at all, the first chunk came 0.1-0.3 ms sooner, which bounds what that machinery costs."""
 
     def __init__(self, content, cleanup, on_disconnect, **kwargs):
         super().__init__(content, **kwargs)
