@@ -359,7 +359,7 @@ def _load_from(path: Path, config):
 def _without_plugin_factories():
     """spaCy imports, when it builds a pipeline, every installed package that declares pipeline
     components (the ``spacy_factories`` entry points), whether the pipeline uses them or not: with
-    the test extra installed, Presidio and its few hundred regexes, 0.8 s of the gateway's start-up.
+    the test extra installed, Presidio and its few hundred regexes, 0.4-0.6 s of the start-up.
     The models' NER is spaCy's own, so while it loads that registry reads no entry points (``load_ner``
     loads again with them should a model need a plugin's component)."""
     from spacy.util import registry

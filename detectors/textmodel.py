@@ -170,7 +170,7 @@ def bigram_hashes(words: np.ndarray) -> np.ndarray:
 # thread and waits to take it back (a thread switch; under load, most of the classifier's time).
 # Rows are therefore gathered from the flat array (``_gather``), prefix sums written by
 # ``np.add.accumulate`` into ``np.empty``, and the best window found on a Python list. The results
-# are the same numbers (``tests/detectors/test_textmodel.py``).
+# are the same numbers (``tests/detectors/test_free_text.py``).
 
 def _gather(flat: np.ndarray, width: int, rows: np.ndarray) -> np.ndarray:
     """``flat.reshape(-1, width)[rows]``, by indexing the flat array (a 1-D gather keeps the lock)."""
