@@ -74,7 +74,7 @@ def test_simultaneous_migrations_of_a_new_store_all_succeed(db_url):
                               env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE)
              for _ in range(4)]
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
-    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], "\n".join(errors)  # every traceback, in full
     store = AuditStore(db_url)
     try:
         with store.engine.connect() as conn:
