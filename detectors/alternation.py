@@ -129,10 +129,11 @@ def dispatched(pattern: str, ignorecase: bool = False) -> str:
         raise ValueError("a literal digit beside \\d: the groups would overlap")
     if not ignorecase:
         return "(?:" + "|".join(f"{atom}(?:{'|'.join(rests)})" for atom, rests in groups.items()) + ")"
-    classes = _case_classes([a[-1] for a in groups if a != "\\d"])
+    letters = [a for a in groups if a != "\\d"]  # an atom is a character, escaped or not, or \d
+    classes = _case_classes([a[-1] for a in letters])
     seen: dict[str, str] = {}
-    for a in groups:
-        for ch in classes.get(a[-1], ""):
+    for a in letters:
+        for ch in classes[a[-1]]:
             if seen.setdefault(ch, a) != a:
                 raise ValueError(f"{seen[ch]!r} and {a!r} match {ch!r} ignoring case: the groups would overlap")
     opening = {a: a if a == "\\d" else "[" + "".join(_escape_in_class(c) for c in classes[a[-1]]) + "]" for a in groups}

@@ -54,5 +54,6 @@ def test_ignorecase_groups_open_on_what_re_folds_together():
     assert _case_classes(["k", "s", "é"]) == {"k": "Kk\u212a", "s": "Ssſ", "é": "Éé"}
     assert dispatched(r"\bpape\b|Paris|[ée]crivain", ignorecase=True) == (
         r"(?:[Pp](?i:(?<!\w\w)ape\b|aris)|[Éé](?i:crivain)|[Ee](?i:crivain))")
+    assert dispatched(r"\d{2,}x|dy", ignorecase=True) == r"(?:\d(?i:\d{1,}x)|[Dd](?i:y))"  # \d is not the letter d
     with pytest.raises(ValueError):  # "ſ" and "s" are one character ignoring case: two groups would overlap
         dispatched(r"ſa|sb", ignorecase=True)
