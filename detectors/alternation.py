@@ -75,12 +75,13 @@ def _first(body: str) -> tuple[list[str], str]:
     rest = body[n:]
     if rest[:1] in ("?", "*", "+"):
         raise ValueError(f"optional first character: {body!r}")
-    if rest[:1] == "{":  # x{m,n}: one x consumed, then x{m-1,n-1}
+    if rest[:1] == "{":  # x{m,n} (x{m,}, x{m}): one x consumed, then x{m-1,n-1} (x{m-1,}, x{m-1})
         close = rest.index("}")
-        low, _, high = rest[1:close].partition(",")
+        low, comma, high = rest[1:close].partition(",")
         if not low.isdigit() or int(low) < 1 or (high and not high.isdigit()):
             raise ValueError(f"repeat not understood: {body!r}")
-        rest = f"{src}{{{int(low) - 1},{int(high) - 1 if high else ''}}}" + rest[close + 1:]
+        upper = (f",{int(high) - 1}" if high else ",") if comma else ""
+        rest = f"{src}{{{int(low) - 1}{upper}}}" + rest[close + 1:]
     return [a if a == "\\d" else _escape(a) for a in atoms], rest
 
 

@@ -191,6 +191,10 @@ def test_dispatched_refuses_what_it_does_not_understand():
 
     assert dispatched(r"\bhta\b|hyper|[ée]pilep|\b\d{1,2}\s?cm") == (
         r"(?:h(?:(?<!\w\w)ta\b|yper)|é(?:pilep)|e(?:pilep)|\d(?:(?<!\w\w)\d{0,1}\s?cm))")
+    for source in (r"\d{3}x|y", r"\d{2,}x|y", r"\d{2,3}x|y"):  # exactly, at least, between: as written
+        written, grouped = re.compile(source), re.compile(dispatched(source))
+        texts = ["7x", "77x", "777x", "7777x", "y", "a77x 777x7777x"]
+        assert [_matches(written, t) for t in texts] == [_matches(grouped, t) for t in texts]
     for bad in (r"a?b|c", r"(?:ab)?c|d", r"[^a]x|y", r"[a-c]x|y", r"\b-x|y", r".x|y", r"\sx|y"):
         with pytest.raises(ValueError):
             dispatched(bad)
