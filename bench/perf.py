@@ -383,12 +383,7 @@ async def run(args) -> dict:
                             "--stream-ms", "2000", "--latency-ms", "300"]))
         wait_port(fast)
         wait_port(real)
-        gw_port = free_port()
-        cfg = gateway_config(tmp, gw_port, fast, real, args.workers, args.audit_url)
-        gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)], {"MISTRAL_API_KEY": "bench",
-                                                                                          "REAL_API_KEY": "bench"})
-        procs.append(gw)
-        report["startup_s"] = wait_port(gw_port, "/readyz")
+        gw, gw_port, report["startup_s"] = start_gateway(tmp, fast, real, args.workers, procs, args.audit_url)
         targets = [Target("direct", fast, "/v1/chat/completions", "m"),
                    Target("garde-fou", gw_port, "/v1/chat/completions", "mistral/mistral-small-latest", pid=gw.pid)]
         if args.against:
@@ -536,13 +531,20 @@ def start_against(args, tmp: Path, fast: int, real: int, procs: list[subprocess.
         raise SystemExit(f"--against {tree}: not a Garde-fou checkout")
     folder = tmp / "against"
     folder.mkdir()
-    port = free_port()
-    cfg = gateway_config(folder, port, fast, real, args.workers)  # its own SQLite audit file
-    gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)],
-               {"MISTRAL_API_KEY": "bench", "REAL_API_KEY": "bench"}, cwd=tree)
-    procs.append(gw)
-    print(f"against {tree}: ready after {wait_port(port, '/readyz'):.2f} s")
+    gw, port, ready_s = start_gateway(folder, fast, real, args.workers, procs, cwd=tree)  # its own SQLite audit file
+    print(f"against {tree}: ready after {ready_s:.2f} s")
     return Target(f"against {tree.name}", port, "/v1/chat/completions", "mistral/mistral-small-latest", pid=gw.pid)
+
+
+def start_gateway(folder: Path, fast: int, real: int, workers: int, procs: list[subprocess.Popen],
+                  audit_url: str | None = None, cwd: Path = ROOT) -> tuple[subprocess.Popen, int, float]:
+    """``gardefou serve`` of the checkout ``cwd`` on the run's providers: (process, port, seconds to ready)."""
+    port = free_port()
+    cfg = gateway_config(folder, port, fast, real, workers, audit_url)
+    gw = start([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg)],
+               {"MISTRAL_API_KEY": "bench", "REAL_API_KEY": "bench"}, cwd=cwd)
+    procs.append(gw)
+    return gw, port, wait_port(port, "/readyz")
 
 
 def start_litellm(venv: str, fast: int, tmp: Path, procs: list[subprocess.Popen]) -> list[Target]:
