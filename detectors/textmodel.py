@@ -166,15 +166,24 @@ def bigram_hashes(words: np.ndarray) -> np.ndarray:
 
 # The classifier runs on the scan threads beside the event loop, so it keeps the interpreter lock:
 # NumPy releases it around some operations even on a few rows (gathering rows of a 2-D array by an
-# index array, ``argmax``, ``np.zeros``, ``np.cumsum``), and each release hands the lock to a waiting
-# thread and waits to take it back (a thread switch; under load, most of the classifier's time).
-# Rows are therefore gathered from the flat array (``_gather``), prefix sums written by
-# ``np.add.accumulate`` into ``np.empty``, and the best window found on a Python list. The results
-# are the same numbers (``tests/detectors/test_free_text.py``).
+# index array, ``argmax``, ``np.zeros``, ``np.cumsum``, ``np.arange`` of any size), and each release
+# hands the lock to a waiting thread and waits to take it back (a thread switch; under load, most of
+# the classifier's time). Rows are therefore gathered from the flat array (``_gather``, with column
+# offsets made once per width), prefix sums written by ``np.add.accumulate`` into ``np.empty``, and
+# the best window found on a Python list: a short text's score releases the lock nowhere
+# (``tests/detectors/test_free_text.py``, which also checks that the results are the same numbers).
+
+@functools.lru_cache(maxsize=8)
+def _columns(width: int) -> np.ndarray:
+    """``np.arange(width)``, made once: ``np.arange`` releases the interpreter lock at every call."""
+    cols = np.arange(width)
+    cols.flags.writeable = False  # shared by every caller
+    return cols
+
 
 def _gather(flat: np.ndarray, width: int, rows: np.ndarray) -> np.ndarray:
     """``flat.reshape(-1, width)[rows]``, by indexing the flat array (a 1-D gather keeps the lock)."""
-    return flat[rows[:, None] * width + np.arange(width)]
+    return flat[rows[:, None] * width + _columns(width)]
 
 
 def _cumsum(a: np.ndarray) -> np.ndarray:
@@ -196,7 +205,7 @@ def _window_bounds(spans: tuple[tuple[int, int], ...], width: int,
     b = np.array([s[1] for s in spans])
     pb = np.maximum(b - 1, a)
     root = np.sqrt(np.maximum((b - a) + (pb - a), 1))[:, None]
-    cols, pair_cols = np.arange(width), np.arange(pair_width)
+    cols, pair_cols = _columns(width), _columns(pair_width)
     out = (a[:, None] * width + cols, b[:, None] * width + cols, a[:, None] * pair_width + pair_cols,
            pb[:, None] * pair_width + pair_cols, root)
     for arr in out:

@@ -117,6 +117,20 @@ def test_the_lock_keeping_array_forms_give_the_plain_numpy_results():
     assert _cumsum(table[:0]).tolist() == [[0.0] * 9]
 
 
+def test_scoring_calls_no_arange(monkeypatch):
+    """``np.arange`` releases the interpreter lock at every call, whatever its size: once the column
+    offsets are made, scoring (a known length or a new one) never calls it."""
+    model = rec.model
+    model.score("la réunion de service est reportée à jeudi prochain, même heure")
+    calls = []
+    real = np.arange
+    monkeypatch.setattr(np, "arange", lambda *a, **k: calls.append(a) or real(*a, **k))
+    model.score("la réunion de service est reportée à jeudi prochain, même heure")
+    model.score("peux-tu reformuler ce courriel pour l'équipe de nuit du troisième étage, sur un ton cordial "
+                "mais concis, en rappelant la date de la formation incendie et la salle")
+    assert calls == []
+
+
 def test_the_best_window_is_the_first_of_the_highest_and_cues_are_ordered():
     """A category's window is the first of its highest-scoring ones (what ``argmax`` gives), and its
     cue words come in a fixed order (weight, then the word), whatever the process's string hashing."""
