@@ -129,6 +129,8 @@ class Exchange:
     messages: int | None = None
     #: a notice given with the answer (``long_conversation``)
     notice: str | None = None
+    #: a forwarded request's decision log line, written with its outcome (``Pipeline.complete``)
+    decision_line: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -417,8 +419,8 @@ class Pipeline:
         if upstream_ms is not None:
             metrics.STAGE_UPSTREAM.observe(upstream_ms / 1000)
         if status_code < 400:  # the answer is on its way: the store's outcome thread adds the provider's
-            # usage and the estimate, then writes the outcome (and logs a failure)
-            self.store.complete_later(ex.audit_id, fields, lambda f: self._add_usage(ex, f, meter))
+            # usage and the estimate, writes the decision's log line, then the outcome (and logs a failure)
+            self.store.complete_later(ex.audit_id, fields, lambda f: self._finish_outcome(ex, f, meter))
             return
         try:  # a failure known before the client's answer: committed before it, like the decision
             await anyio.to_thread.run_sync(self._complete_sync, ex, fields, meter)
@@ -426,8 +428,15 @@ class Pipeline:
             log.error("could not record the outcome of %s: %s", ex.audit_id, exc)
 
     def _complete_sync(self, ex: Exchange, fields: dict[str, Any], meter: UsageMeter | None) -> None:
-        self._add_usage(ex, fields, meter)
+        self._finish_outcome(ex, fields, meter)
         self.store.complete(ex.audit_id, fields)
+
+    def _finish_outcome(self, ex: Exchange, fields: dict[str, Any], meter: UsageMeter | None) -> None:
+        """The outcome's usage and estimate added to ``fields``; the decision's log line written."""
+        line, ex.decision_line = ex.decision_line, None
+        if line is not None:
+            _log_decision(line, fields)
+        self._add_usage(ex, fields, meter)
 
     def _add_usage(self, ex: Exchange, fields: dict[str, Any], meter: UsageMeter | None) -> None:
         """The provider's token counts and the energy / CO2e estimate, added to the outcome's fields."""
@@ -534,7 +543,9 @@ class Pipeline:
         return Verdict(decision, forward=forward, status=status, code=code, message=message)
 
     def _observe(self, ex: Exchange, decision: Decision, status: int, *, forward: bool, recorded: bool) -> None:
-        """The decision's metrics and its log line: catalogue ids and vocabulary words only."""
+        """The decision's metrics and its log line: catalogue ids and vocabulary words only. A forwarded
+        request's line is written with its outcome, by ``complete`` (off the request's path: the
+        store's outcome thread for an answer relayed); any other, at once."""
         service = ex.service.id if ex.service else "(inconnu)"
         metrics.DECISIONS.labels(ex.api, decision.action, service).inc()
         if ex.listed is not None and ex.service is None:
@@ -542,7 +553,7 @@ class Pipeline:
         for category in decision.categories:
             metrics.CATEGORIES.labels(category, decision.action).inc()
         if decisions_log.isEnabledFor(logging.INFO):
-            decisions_log.info(json.dumps({
+            line = {
                 "event": "decision", "audit_id": ex.audit_id if recorded else None, "ingress": ex.api,
                 "endpoint": _clip(ex.endpoint, 64), "service": service, "decision": decision.action,
                 "listed_service": ex.listed.id if ex.listed is not None and ex.service is None else None,
@@ -550,7 +561,26 @@ class Pipeline:
                 "finding_counts": ex.finding_counts, "status": status, "forwarded": forward,
                 "inspect_ms": round(ex.inspect_ms, 2) if ex.inspect_ms is not None else None,
                 "client": _clip(ex.client.id, 128),
-            }, ensure_ascii=False))
+            }
+            if forward and recorded:
+                ex.decision_line = line
+            else:
+                _log_decision(line)
+
+
+def _log_decision(line: dict[str, Any], outcome: Mapping[str, Any] | None = None) -> None:
+    """Write a decision's log line; with a forwarded request's outcome (its upstream status, error
+    and total time) when it is known."""
+    if outcome is not None:
+        line["upstream_status"] = outcome.get("upstream_status")
+        line["upstream_error"] = outcome.get("upstream_error")
+        total = outcome.get("total_ms")
+        line["total_ms"] = round(total, 2) if total is not None else None
+    decisions_log.info(_LINE_ENCODER.encode(line))
+
+
+#: the decision line's encoder, made once (``json.dumps`` with options makes one per call)
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 PROBE_TEXT = ("Patiente de 54 ans, diabète de type 2, HbA1c à 9 %, hospitalisée en cardiologie le 12/03. "

@@ -52,6 +52,21 @@ def test_one_json_line_per_decision_without_values(sqlite_gateway_factory, fake,
     assert NIR not in text and NIR.replace(" ", "") not in text and "Durand" not in text
 
 
+def test_a_forwarded_request_logs_its_line_with_its_outcome(sqlite_gateway_factory, fake, caplog):
+    """A forwarded request's line is written once its answer has been relayed (off the request's
+    path), with the upstream status; one line per request all the same."""
+    gw = sqlite_gateway_factory()
+    with caplog.at_level(logging.INFO, logger="gardefou.decision"):
+        resp = chat(gw, "Reformule ce courriel pour annoncer la réunion de service de jeudi.")
+        assert resp.status_code == 200 and resp.headers["x-gardefou-decision"] == "allow"
+        assert gw.store.flush()
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "gardefou.decision"]
+    (line,) = [x for x in lines if x["audit_id"] == resp.headers["x-gardefou-audit-id"]]
+    assert line["decision"] == "allow" and line["forwarded"] is True and line["status"] == 200
+    assert line["upstream_status"] == 200 and line["upstream_error"] is None and line["total_ms"] > 0
+    assert line["service"] == "mistral" and line["inspect_ms"] >= 0
+
+
 def test_metrics_are_served_on_the_admin_listener(tmp_path):
     admin = start_admin(f"sqlite:///{tmp_path / 'audit.db'}")
     try:
