@@ -165,13 +165,15 @@ def bigram_hashes(words: np.ndarray) -> np.ndarray:
 
 
 # The classifier runs on the scan threads beside the event loop, so it keeps the interpreter lock:
-# NumPy releases it around some operations even on a few rows (gathering rows of a 2-D array by an
-# index array, ``argmax``, ``np.zeros``, ``np.cumsum``, ``np.arange`` of any size), and each release
-# hands the lock to a waiting thread and waits to take it back (a thread switch; under load, most of
-# the classifier's time). Rows are therefore gathered from the flat array (``_gather``, with column
-# offsets made once per width), prefix sums written by ``np.add.accumulate`` into ``np.empty``, and
-# the best window found on a Python list: a short text's score releases the lock nowhere
-# (``tests/detectors/test_free_text.py``, which also checks that the results are the same numbers).
+# NumPy releases it around some operations even on a few rows (``argmax``, ``np.zeros``,
+# ``np.cumsum``, ``np.arange`` of any size, ``take``, and element-wise operations and gathers of more
+# than 500 elements), and each release hands the lock to a waiting thread and waits to take it back
+# (a thread switch; under load, most of the classifier's time). Rows are therefore gathered as one
+# item each (``_gather``: a row of ``width`` floats viewed as one opaque item, so that a gather of n
+# rows counts n items, not n × width), prefix sums written by ``np.add.accumulate`` into
+# ``np.empty``, and the best window found on a Python list: a text of up to 500 tokens is scored
+# without releasing the lock in ``_gather`` (``tests/detectors/test_free_text.py``, which also checks
+# that the results are the same numbers).
 
 @functools.lru_cache(maxsize=8)
 def _columns(width: int) -> np.ndarray:
@@ -181,9 +183,16 @@ def _columns(width: int) -> np.ndarray:
     return cols
 
 
+@functools.lru_cache(maxsize=8)
+def _row_item(width: int) -> np.dtype:
+    """A row of ``width`` float64 as one opaque item (its bytes, copied as they are)."""
+    return np.dtype((np.void, width * np.dtype(np.float64).itemsize))
+
+
 def _gather(flat: np.ndarray, width: int, rows: np.ndarray) -> np.ndarray:
-    """``flat.reshape(-1, width)[rows]``, by indexing the flat array (a 1-D gather keeps the lock)."""
-    return flat[rows[:, None] * width + _columns(width)]
+    """``flat.reshape(-1, width)[rows]`` (``flat`` contiguous), the same bytes: the rows gathered as
+    ``len(rows)`` items of ``width`` floats each."""
+    return flat.view(_row_item(width))[rows].view(np.float64).reshape(len(rows), width)
 
 
 def _cumsum(a: np.ndarray) -> np.ndarray:

@@ -113,6 +113,10 @@ def test_the_lock_keeping_array_forms_give_the_plain_numpy_results():
     table = rng.random((50, 9))
     rows = np.array([3, 3, 49, 0, 17])
     assert np.array_equal(_gather(table.reshape(-1), 9, rows), table[rows])
+    assert _gather(table.reshape(-1), 9, rows[:0]).shape == (0, 9)
+    wide = rng.random((600, 4))  # more rows than NumPy's 500-element threshold, gathered alike
+    many = rng.integers(0, 600, 700)
+    assert np.array_equal(_gather(wide.reshape(-1), 4, many), wide[many])
     assert np.array_equal(_cumsum(table), np.vstack([np.zeros((1, 9)), np.cumsum(table, axis=0)]))
     assert _cumsum(table[:0]).tolist() == [[0.0] * 9]
 
