@@ -16,6 +16,7 @@ Every part is built once, by ``gateway.build.build_pipeline``.
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -636,6 +637,7 @@ def _host(inc: Incoming) -> str | None:
     return inc.host if inc.port in (None, 80, 443) else f"{inc.host}:{inc.port}"
 
 
+@functools.lru_cache(maxsize=4096)  # the same few thousand workstations all day: parsed once each
 def _address(value: str | None) -> str | None:
     """The peer address, stored only when it is an IP address (never free text from a header)."""
     if value is None:
