@@ -158,16 +158,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _thread_cores(pid: int) -> list[set[int]]:
+    """The cores each thread of process ``pid`` may run on."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out.append(os.sched_getaffinity(int(task.name)))
+        except ProcessLookupError:
+            pass
+    return out
+
+
+TWO_CORES = len(os.sched_getaffinity(0)) >= 2
+
+
 def test_serve_uses_config_yaml_of_the_working_directory(tmp_path):
     """No --config: ./config.yaml when it exists (its port, its audit file), and the log says so."""
     port = _free_port()
     (tmp_path / "config.yaml").write_text(
-        f"listen: {{host: 127.0.0.1, port: {port}}}\naudit:\n  url: sqlite:///./from-config-yaml.db\n"
+        f"listen: {{host: 127.0.0.1, port: {port}, cpu_pinning: false}}\naudit:\n  url: sqlite:///./from-config-yaml.db\n"
         "detectors: {spacy: false}\n", encoding="utf-8")
     proc = _serve(tmp_path)
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         assert (tmp_path / "from-config-yaml.db").exists() and not (tmp_path / "gardefou-audit.db").exists()
+        # listen.cpu_pinning: false: every thread keeps every core
+        assert all(cores == os.sched_getaffinity(0) for cores in _thread_cores(proc.pid))
     finally:
         proc.terminate()
         err = proc.communicate(timeout=10)[1].decode()
@@ -280,6 +296,10 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz", timeout=90)
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert len(children) == 2
+        if TWO_CORES:  # listen.cpu_pinning (the default): each worker's threads on a core of its own
+            placed = [{frozenset(c) for c in _thread_cores(int(child))} for child in children]
+            assert sorted(placed, key=str) == sorted([{frozenset({c})} for c in sorted(os.sched_getaffinity(0))[:2]],
+                                                     key=str)
 
         def ask(i: int) -> int:
             text = f"Question {i} : quelle est la posologie usuelle du paracétamol ?"
@@ -326,6 +346,9 @@ def test_serve_shares_long_scans_with_a_helper_process_and_stops_it(tmp_path):
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         (helper,) = _children(proc.pid)
+        if TWO_CORES:  # the gateway's threads on one core (listen.cpu_pinning); its helper on every core
+            assert {frozenset(c) for c in _thread_cores(proc.pid)} == {frozenset({min(os.sched_getaffinity(0))})}
+            assert all(cores == os.sched_getaffinity(0) for cores in _thread_cores(helper))
         long_clinical = ("Peux-tu résumer ce dossier pour la relève ? " * 5 + "Mme Lefèvre, 81 ans, chambre 12, "
                          "hospitalisée depuis le 3/11 pour une pneumopathie, sous amoxicilline, confuse cette nuit.")
         r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",
