@@ -254,6 +254,12 @@ class ParallelScanner(Scanner):
                      len(self._helpers), min_chars)
 
     @property
+    def helper_pids(self) -> list[int]:
+        """The process ids of the helpers still running (``gateway.placement`` keeps them off the
+        gateway's core)."""
+        return [h.process.pid for h in self._helpers if h.process.is_alive() and h.process.pid is not None]
+
+    @property
     def helpers_alive(self) -> int:
         return sum(1 for h in self._helpers if h.process.is_alive())
 

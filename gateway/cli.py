@@ -102,10 +102,10 @@ def _serve_one(args: argparse.Namespace, config, host: str, port: int, sock=None
     # collector's generations, or each full collection walks every spaCy object again.
     gc.collect()
     gc.freeze()
-    if config.listen.cpu_pinning:  # after the scan helpers' fork: they keep every core
+    if config.listen.cpu_pinning:  # the scan helpers (forked before) on the other cores
         from gateway.placement import pin_process
 
-        pin_process(worker)
+        pin_process(worker, getattr(scanner, "helper_pids", []))
     servers = [uvicorn.Server(uvicorn_config(app, h, p, config.listen.trusted_proxies,
                                              header_timeout_s=config.limits.header_timeout_s,
                                              limit_concurrency=config.limits.max_connections,

@@ -346,9 +346,10 @@ def test_serve_shares_long_scans_with_a_helper_process_and_stops_it(tmp_path):
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         (helper,) = _children(proc.pid)
-        if TWO_CORES:  # the gateway's threads on one core (listen.cpu_pinning); its helper on every core
-            assert {frozenset(c) for c in _thread_cores(proc.pid)} == {frozenset({min(os.sched_getaffinity(0))})}
-            assert all(cores == os.sched_getaffinity(0) for cores in _thread_cores(helper))
+        if TWO_CORES:  # the gateway's threads on one core (listen.cpu_pinning); its helper on the others
+            first = min(os.sched_getaffinity(0))
+            assert {frozenset(c) for c in _thread_cores(proc.pid)} == {frozenset({first})}
+            assert all(cores == os.sched_getaffinity(0) - {first} for cores in _thread_cores(helper))
         long_clinical = ("Peux-tu résumer ce dossier pour la relève ? " * 5 + "Mme Lefèvre, 81 ans, chambre 12, "
                          "hospitalisée depuis le 3/11 pour une pneumopathie, sous amoxicilline, confuse cette nuit.")
         r = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions",

@@ -1,4 +1,5 @@
-"""``gateway.placement``: a gateway process's threads kept on one core (``listen.cpu_pinning``). Run in
+"""``gateway.placement``: a gateway process's threads kept on one core, its scan helpers on the others
+(``listen.cpu_pinning``). Run in
 child processes: pinning the test runner itself would slow the rest of the suite."""
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ if len(sys.argv) > 2:  # start on one core only
     os.sched_setaffinity(0, {int(sys.argv[2])})
 before = threading.Event(); stop = threading.Event()
 t = threading.Thread(target=lambda: (before.set(), stop.wait())); t.start(); before.wait()
-core = pin_process(int(sys.argv[1]))
+import subprocess
+helper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+core = pin_process(int(sys.argv[1]), [helper.pid])
+helper_cores = sorted(os.sched_getaffinity(helper.pid)); helper.kill(); helper.wait()
 later = []
 u = threading.Thread(target=lambda: later.append(sorted(os.sched_getaffinity(0)))); u.start(); u.join()
 threads = {int(x): sorted(os.sched_getaffinity(int(x))) for x in os.listdir("/proc/self/task")}
 stop.set(); t.join()
-print(json.dumps({"core": core, "threads": list(threads.values()), "later": later[0]}))
+print(json.dumps({"core": core, "threads": list(threads.values()), "later": later[0], "helper": helper_cores}))
 """
 
 
@@ -47,8 +51,10 @@ def test_every_thread_and_those_started_later_are_kept_on_the_workers_core():
         assert got["core"] == core
         assert len(got["threads"]) >= 2 and all(t == [core] for t in got["threads"])  # one started before, too
         assert got["later"] == [core]
+        assert got["helper"] == [c for c in CORES if c != core]  # a scan helper: every other core
 
 
 def test_a_process_with_one_core_is_left_as_it_is():
     got = run("1", str(CORES[-1]))
     assert got["core"] is None and all(t == [CORES[-1]] for t in got["threads"]) and got["later"] == [CORES[-1]]
+    assert got["helper"] == [CORES[-1]]  # left as it was (it inherited the one core)
