@@ -96,8 +96,9 @@ class Listen(_TlsFiles):
     #: keep each gateway process's threads on one core (worker i on the i-th core it may use; its scan
     #: helper processes keep every core): they share one interpreter lock, and a hand-off between them
     #: (event loop, scan threads, the audit's outcome thread) then switches on that core instead of
-    #: waking another (``gateway.placement``). Only with two usable cores or more, on Linux.
-    cpu_pinning: StrictBool = True
+    #: waking another (``gateway.placement``). Only with two usable cores or more, on Linux. Off by
+    #: default: less CPU per request under load, but a long prompt alone waits longer (README, Benchmarks).
+    cpu_pinning: StrictBool = False
 
 
 class AdminListen(_TlsFiles):

@@ -13,8 +13,9 @@ What runs beside Python on another core is little (SQLite's writes, socket calls
 processes (``detectors.parallel``), which share a long prompt's scan, are kept on the other cores:
 left free, the scheduler woke a helper on the core of the gateway that sent it the text (it woke
 there, then had to move), and a 5,000-word scan took 1.5 times as long. A process whose core another
-program keeps busy cannot move away: set ``listen.cpu_pinning: false`` on a machine shared with
-heavy work.
+program keeps busy cannot move away. Off by default: on the test machine, pinned, one 5,000-word
+prompt alone took +61 ms instead of +41 (500 words: +10.5 instead of +9.3), while under load the
+CPU per request fell by 15-25 % and the requests per second rose by 20 %.
 """
 
 from __future__ import annotations

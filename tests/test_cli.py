@@ -182,7 +182,7 @@ def test_serve_uses_config_yaml_of_the_working_directory(tmp_path):
     try:
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
         assert (tmp_path / "from-config-yaml.db").exists() and not (tmp_path / "gardefou-audit.db").exists()
-        # listen.cpu_pinning: false: every thread keeps every core
+        # listen.cpu_pinning: false (the default): every thread keeps every core
         assert all(cores == os.sched_getaffinity(0) for cores in _thread_cores(proc.pid))
     finally:
         proc.terminate()
@@ -288,7 +288,7 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
         port = s.getsockname()[1]
     cfg = tmp_path / "c.yaml"
     cfg.write_text(f"audit:\n  url: sqlite:///{tmp_path}/audit.db\nservices:\n  - id: mistral\n    base_url: {fake.url}/v1\n"
-                   "listen:\n  workers: 2\nlimits:\n  client_requests_per_minute: 45\n")
+                   "listen:\n  workers: 2\n  cpu_pinning: true\nlimits:\n  client_requests_per_minute: 45\n")
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config", str(cfg), "--port", str(port)],
                             cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT), "MISTRAL_API_KEY": "k"},
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -296,7 +296,7 @@ def test_serve_with_two_workers_shares_the_port_and_keeps_one_chain(tmp_path):
         wait_ready(proc, f"http://127.0.0.1:{port}/readyz", timeout=90)
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         assert len(children) == 2
-        if TWO_CORES:  # listen.cpu_pinning (the default): each worker's threads on a core of its own
+        if TWO_CORES:  # listen.cpu_pinning: each worker's threads on a core of its own
             placed = [{frozenset(c) for c in _thread_cores(int(child))} for child in children]
             assert sorted(placed, key=str) == sorted([{frozenset({c})} for c in sorted(os.sched_getaffinity(0))[:2]],
                                                      key=str)
@@ -340,7 +340,7 @@ def test_serve_shares_long_scans_with_a_helper_process_and_stops_it(tmp_path):
     import httpx
 
     port = _free_port()
-    (tmp_path / "config.yaml").write_text(f"listen: {{host: 127.0.0.1, port: {port}}}\n"
+    (tmp_path / "config.yaml").write_text(f"listen: {{host: 127.0.0.1, port: {port}, cpu_pinning: true}}\n"
                                           "limits: {scan_helpers: 1, scan_helper_min_chars: 100}\n")
     proc = _serve(tmp_path)
     try:
