@@ -94,7 +94,7 @@ class Listen(_TlsFiles):
     #: gateway processes accepting on the port (scans on every core); limits and the scan pool are per process
     workers: int = Field(1, ge=1, le=64)
     #: keep each gateway process's threads on one core (worker i on the i-th core it may use; its scan
-    #: helper processes keep every core): they share one interpreter lock, and a hand-off between them
+    #: helper processes on the other cores): they share one interpreter lock, and a hand-off between them
     #: (event loop, scan threads, the audit's outcome thread) then switches on that core instead of
     #: waking another (``gateway.placement``). Only with two usable cores or more, on Linux. Off by
     #: default: less CPU per request under load, but a long prompt alone waits longer (README, Benchmarks).
